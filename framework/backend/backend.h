@@ -1,0 +1,125 @@
+// The backend interface: everything a device must provide for the ops to run on it.
+//
+// Ops (framework/ops) never touch memory or BLAS themselves; they check their inputs, call the
+// backend of their inputs' device and record the result on the tape. Adding a device means
+// implementing this class once; adding an op means composing existing kernels, or adding a
+// kernel here and one per device.
+//
+// Conventions: every tensor a kernel receives is contiguous and on this backend's device; the
+// op has already checked shapes and dtypes. Kernels that return a Tensor allocate it with
+// tg::empty on their own device.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "framework/tensor.h"
+
+namespace tg {
+
+enum class UnaryOp { Neg, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Pow, Clamp };
+// Comparisons return Int32 0/1; the others keep their inputs' dtype.
+enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
+enum class ReduceOp { Sum, Max, Min };
+enum class RandomKind { Uniform, Normal, Bernoulli };
+
+struct LayerNormResult {
+  Tensor y, mean, rstd;  // mean and rstd = 1/sqrt(var + eps) per row, kept for backward
+};
+struct LayerNormGrads {
+  Tensor x, weight, bias;
+};
+struct CrossEntropyResult {
+  Tensor loss;   // [N] per row, 0 where the target is ignored
+  Tensor probs;  // [N, C] softmax of the logits, kept for backward
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  // ---- memory ----
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* pointer, size_t bytes) = 0;
+  virtual void copy_from_host(const Tensor& dst, const void* src) = 0;  // dst.nbytes() bytes
+  virtual void copy_to_host(const Tensor& src, void* dst) = 0;
+  virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same device, same size
+
+  // ---- filling ----
+  virtual void fill(const Tensor& t, float value) = 0;
+  virtual void arange(const Tensor& t, float start, float step) = 0;
+  // Element i draws from Philox(seed, counter = offset + i): the same numbers on every device.
+  // Uniform in [a, b); Normal with mean a and stddev b; Bernoulli with P(1) = a.
+  virtual void random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
+                      uint64_t offset) = 0;
+
+  // ---- elementwise ----
+  // a, b are the op's scalar parameters (pow: a = exponent; clamp: [a, b]).
+  virtual Tensor unary(UnaryOp op, const Tensor& x, float a, float b) = 0;
+  // gx = gy * f'(x), given x and y = f(x).
+  virtual Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
+                                float a, float b) = 0;
+  // NumPy broadcasting between a and b (the op has checked the shapes are compatible).
+  virtual Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) = 0;
+  // out = cond != 0 ? a : b, all three broadcast to out_shape.
+  virtual Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b,
+                       const Shape& out_shape) = 0;
+  virtual Tensor cast(const Tensor& x, DType dtype) = 0;
+  virtual Tensor expand(const Tensor& x, const Shape& shape) = 0;  // broadcast copy
+
+  // ---- reductions over one dim; the result keeps that dim with size 1 ----
+  virtual Tensor reduce(ReduceOp op, const Tensor& x, int64_t dim) = 0;
+  virtual Tensor argmax(const Tensor& x, int64_t dim) = 0;  // Int32, dim kept with size 1
+
+  // ---- layout ----
+  virtual Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) = 0;
+  // Both tensors seen as [outer, n, inner]: copies src[:, src_start : src_start+length, :]
+  // into dst[:, dst_start : dst_start+length, :]. Serves narrow, concat and their backward.
+  virtual void copy_block(const Tensor& src, int64_t src_n, int64_t src_start, const Tensor& dst,
+                          int64_t dst_n, int64_t dst_start, int64_t length, int64_t outer,
+                          int64_t inner) = 0;
+  // x seen as [outer, n, inner]; out[:, i, :] = x[:, index[i], :].
+  virtual Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) = 0;
+  // dst seen as [outer, n, inner]; dst[:, index[i], :] += src[:, i, :], skipping rows whose
+  // index equals skip_index (embedding's padding_idx; -1 skips nothing).
+  virtual void index_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src,
+                         int64_t skip_index) = 0;
+
+  // ---- matrix products ----
+  // For b in [0, batch): C_b = alpha * op(A_b) op(B_b) + beta * C_b, row-major, where
+  // op(X) = X^T when its flag is set, op(A_b) is m x k, op(B_b) is k x n, and X_b starts at
+  // element b * stride_x of X. A stride of 0 broadcasts one matrix across the batch.
+  virtual void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                    const Tensor& a, int64_t stride_a, const Tensor& b, int64_t stride_b,
+                    float beta, const Tensor& c, int64_t stride_c, int64_t batch) = 0;
+
+  // ---- fused neural-network kernels ----
+  // Softmax (or log-softmax) along dim. mask, when defined, is Int32 of x's shape, 1 = keep.
+  // Masked entries give 0; a fully masked row gives all zeros.
+  virtual Tensor softmax(const Tensor& x, int64_t dim, const Tensor& mask, bool log) = 0;
+  virtual Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim,
+                                  const Tensor& mask, bool log) = 0;
+  // logits [N, C], targets Int32 [N].
+  virtual CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets,
+                                           int64_t ignore_index, float label_smoothing) = 0;
+  // grad_loss [N]: d(total)/d(loss row).
+  virtual Tensor cross_entropy_backward(const Tensor& probs, const Tensor& targets,
+                                        const Tensor& grad_loss, int64_t ignore_index,
+                                        float label_smoothing) = 0;
+  // Normalises over the last dim. weight/bias may be undefined.
+  virtual LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                     float eps) = 0;
+  virtual LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x,
+                                             const Tensor& weight, const Tensor& mean,
+                                             const Tensor& rstd, bool need_weight_grads) = 0;
+};
+
+Backend& backend_for(Device device);
+inline Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
+
+// Threads used by tapegrad's own loops and by BLAS (one pool, never oversubscribed).
+void set_num_threads(int threads);
+int num_threads();
+
+}  // namespace tg

@@ -1,0 +1,76 @@
+// The CPU backend: OpenBLAS for matrix products, OpenMP loops for everything else.
+//
+// The kernels are split by family over several .cpp files (memory, elementwise, reduce, layout,
+// gemm, nn); this header is the one list of them.
+#pragma once
+
+#include <cstdint>
+
+#include "framework/backend/backend.h"
+
+namespace tg {
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::CPU; }
+
+  void* allocate(size_t bytes) override;
+  void deallocate(void* pointer, size_t bytes) override;
+  void copy_from_host(const Tensor& dst, const void* src) override;
+  void copy_to_host(const Tensor& src, void* dst) override;
+  void copy(const Tensor& src, const Tensor& dst) override;
+
+  void fill(const Tensor& t, float value) override;
+  void arange(const Tensor& t, float start, float step) override;
+  void random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
+              uint64_t offset) override;
+
+  Tensor unary(UnaryOp op, const Tensor& x, float a, float b) override;
+  Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, float a,
+                        float b) override;
+  Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) override;
+  Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b,
+               const Shape& out_shape) override;
+  Tensor cast(const Tensor& x, DType dtype) override;
+  Tensor expand(const Tensor& x, const Shape& shape) override;
+
+  Tensor reduce(ReduceOp op, const Tensor& x, int64_t dim) override;
+  Tensor argmax(const Tensor& x, int64_t dim) override;
+
+  Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) override;
+  void copy_block(const Tensor& src, int64_t src_n, int64_t src_start, const Tensor& dst,
+                  int64_t dst_n, int64_t dst_start, int64_t length, int64_t outer,
+                  int64_t inner) override;
+  Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) override;
+  void index_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src,
+                 int64_t skip_index) override;
+
+  void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+            const Tensor& a, int64_t stride_a, const Tensor& b, int64_t stride_b, float beta,
+            const Tensor& c, int64_t stride_c, int64_t batch) override;
+
+  Tensor softmax(const Tensor& x, int64_t dim, const Tensor& mask, bool log) override;
+  Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim, const Tensor& mask,
+                          bool log) override;
+  CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets,
+                                   int64_t ignore_index, float label_smoothing) override;
+  Tensor cross_entropy_backward(const Tensor& probs, const Tensor& targets,
+                                const Tensor& grad_loss, int64_t ignore_index,
+                                float label_smoothing) override;
+  LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                             float eps) override;
+  LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
+                                     const Tensor& mean, const Tensor& rstd,
+                                     bool need_weight_grads) override;
+};
+
+// Loops shorter than this stay on one thread: spawning work costs more than it saves.
+constexpr int64_t kParallelThreshold = 32768;
+
+// Sizes of a tensor seen as [outer, n, inner] around dimension dim.
+struct DimSplit {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+DimSplit split_at(const Shape& shape, int64_t dim);
+
+}  // namespace tg

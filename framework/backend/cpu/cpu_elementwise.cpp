@@ -1,0 +1,174 @@
+// Elementwise kernels: unary functions and their derivatives, broadcasting binary ops, where.
+#include <cmath>
+
+#include "framework/backend/cpu/cpu_backend.h"
+#include "framework/backend/cpu/cpu_broadcast.h"
+
+namespace tg {
+
+// out[i] = f(i) for i in [0, n), on several threads when n is large.
+template <class F>
+static void parallel_map(int64_t n, F f) {
+#pragma omp parallel for if (n >= kParallelThreshold)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+static constexpr float kInvSqrt2 = 0.70710678118654752f;
+static constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+
+Tensor CpuBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
+  Tensor out = empty(x.shape(), DType::Float32, Device::CPU);
+  const float* in = x.data<float>();
+  float* y = out.data<float>();
+  const int64_t n = x.numel();
+  switch (op) {
+    case UnaryOp::Neg: parallel_map(n, [&](int64_t i) { y[i] = -in[i]; }); break;
+    case UnaryOp::Exp: parallel_map(n, [&](int64_t i) { y[i] = std::exp(in[i]); }); break;
+    case UnaryOp::Log: parallel_map(n, [&](int64_t i) { y[i] = std::log(in[i]); }); break;
+    case UnaryOp::Sqrt: parallel_map(n, [&](int64_t i) { y[i] = std::sqrt(in[i]); }); break;
+    case UnaryOp::Tanh: parallel_map(n, [&](int64_t i) { y[i] = std::tanh(in[i]); }); break;
+    case UnaryOp::Sigmoid:
+      parallel_map(n, [&](int64_t i) { y[i] = 1.0f / (1.0f + std::exp(-in[i])); });
+      break;
+    case UnaryOp::Relu: parallel_map(n, [&](int64_t i) { y[i] = in[i] > 0 ? in[i] : 0.0f; }); break;
+    case UnaryOp::Gelu:  // x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
+      parallel_map(n, [&](int64_t i) { y[i] = 0.5f * in[i] * (1.0f + std::erf(in[i] * kInvSqrt2)); });
+      break;
+    case UnaryOp::Abs: parallel_map(n, [&](int64_t i) { y[i] = std::fabs(in[i]); }); break;
+    case UnaryOp::Pow: parallel_map(n, [&](int64_t i) { y[i] = std::pow(in[i], a); }); break;
+    case UnaryOp::Clamp:
+      parallel_map(n, [&](int64_t i) { y[i] = std::fmin(std::fmax(in[i], a), b); });
+      break;
+  }
+  return out;
+}
+
+Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
+                                  float a, float b) {
+  Tensor out = empty(gy.shape(), DType::Float32, Device::CPU);
+  const float* xs = x.defined() ? x.data<float>() : nullptr;
+  const float* ys = y.defined() ? y.data<float>() : nullptr;
+  const float* g = gy.data<float>();
+  float* gx = out.data<float>();
+  const int64_t n = gy.numel();
+  switch (op) {
+    case UnaryOp::Neg: parallel_map(n, [&](int64_t i) { gx[i] = -g[i]; }); break;
+    case UnaryOp::Exp: parallel_map(n, [&](int64_t i) { gx[i] = g[i] * ys[i]; }); break;  // e^x
+    case UnaryOp::Log: parallel_map(n, [&](int64_t i) { gx[i] = g[i] / xs[i]; }); break;  // 1/x
+    case UnaryOp::Sqrt:  // 1 / (2 sqrt x)
+      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * 0.5f / ys[i]; });
+      break;
+    case UnaryOp::Tanh:  // 1 - tanh^2
+      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * (1.0f - ys[i] * ys[i]); });
+      break;
+    case UnaryOp::Sigmoid:  // s (1 - s)
+      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * ys[i] * (1.0f - ys[i]); });
+      break;
+    case UnaryOp::Relu: parallel_map(n, [&](int64_t i) { gx[i] = xs[i] > 0 ? g[i] : 0.0f; }); break;
+    case UnaryOp::Gelu:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
+      parallel_map(n, [&](int64_t i) {
+        const float v = xs[i];
+        const float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
+        gx[i] = g[i] * (cdf + v * kInvSqrt2Pi * std::exp(-0.5f * v * v));
+      });
+      break;
+    case UnaryOp::Abs:  // sign(x), 0 at 0
+      parallel_map(n, [&](int64_t i) { gx[i] = xs[i] > 0 ? g[i] : (xs[i] < 0 ? -g[i] : 0.0f); });
+      break;
+    case UnaryOp::Pow:  // a x^(a-1)
+      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * a * std::pow(xs[i], a - 1.0f); });
+      break;
+    case UnaryOp::Clamp:  // 1 inside [a, b], 0 outside
+      parallel_map(n, [&](int64_t i) { gx[i] = xs[i] >= a && xs[i] <= b ? g[i] : 0.0f; });
+      break;
+  }
+  return out;
+}
+
+// out = f(a, b) with broadcasting. Fast paths for equal shapes and a one-element side; the
+// general path walks rows of the output (its last dim) with per-input broadcast strides.
+template <class In, class Out, class F>
+static void broadcast_binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+  const In* pa = a.data<In>();
+  const In* pb = b.data<In>();
+  Out* po = out.data<Out>();
+  const int64_t n = out.numel();
+  if (a.shape() == b.shape()) {
+    parallel_map(n, [&](int64_t i) { po[i] = f(pa[i], pb[i]); });
+  } else if (b.numel() == 1) {
+    const In vb = pb[0];
+    parallel_map(n, [&](int64_t i) { po[i] = f(pa[i], vb); });
+  } else if (a.numel() == 1) {
+    const In va = pa[0];
+    parallel_map(n, [&](int64_t i) { po[i] = f(va, pb[i]); });
+  } else {
+    const Shape& shape = out.shape();
+    const auto sa = broadcast_strides(a.shape(), shape), sb = broadcast_strides(b.shape(), shape);
+    const int64_t cols = shape.back(), rows = n / std::max<int64_t>(cols, 1);
+    const int64_t step_a = sa.back(), step_b = sb.back();
+#pragma omp parallel for if (n >= kParallelThreshold)
+    for (int64_t r = 0; r < rows; ++r) {
+      const In* ra = pa + row_offset(r, shape, sa);
+      const In* rb = pb + row_offset(r, shape, sb);
+      Out* ro = po + r * cols;
+      for (int64_t c = 0; c < cols; ++c) ro[c] = f(ra[c * step_a], rb[c * step_b]);
+    }
+  }
+}
+
+template <class T>
+static void binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  using Mask = int32_t;
+  switch (op) {
+    case BinaryOp::Add: broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x + y; }); break;
+    case BinaryOp::Sub: broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x - y; }); break;
+    case BinaryOp::Mul: broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x * y; }); break;
+    case BinaryOp::Div: broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x / y; }); break;
+    case BinaryOp::Maximum:
+      broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x > y ? x : y; });
+      break;
+    case BinaryOp::Minimum:
+      broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x < y ? x : y; });
+      break;
+    case BinaryOp::Eq: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x == y); }); break;
+    case BinaryOp::Ne: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x != y); }); break;
+    case BinaryOp::Lt: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x < y); }); break;
+    case BinaryOp::Le: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x <= y); }); break;
+    case BinaryOp::Gt: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x > y); }); break;
+    case BinaryOp::Ge: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x >= y); }); break;
+  }
+}
+
+static bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
+
+Tensor CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "binary");
+  Tensor out = empty(shape, is_comparison(op) ? DType::Int32 : a.dtype(), Device::CPU);
+  if (out.numel() == 0) return out;
+  if (a.dtype() == DType::Float32)
+    binary_kernel<float>(op, a, b, out);
+  else
+    binary_kernel<int32_t>(op, a, b, out);
+  return out;
+}
+
+Tensor CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b,
+                         const Shape& out_shape) {
+  const Tensor c = cond.shape() == out_shape ? cond : expand(cond, out_shape);
+  const Tensor x = a.shape() == out_shape ? a : expand(a, out_shape);
+  const Tensor y = b.shape() == out_shape ? b : expand(b, out_shape);
+  Tensor out = empty(out_shape, DType::Float32, Device::CPU);
+  const float* px = x.data<float>();
+  const float* py = y.data<float>();
+  float* po = out.data<float>();
+  if (c.dtype() == DType::Int32) {
+    const int32_t* pc = c.data<int32_t>();
+    parallel_map(out.numel(), [&](int64_t i) { po[i] = pc[i] != 0 ? px[i] : py[i]; });
+  } else {
+    const float* pc = c.data<float>();
+    parallel_map(out.numel(), [&](int64_t i) { po[i] = pc[i] != 0 ? px[i] : py[i]; });
+  }
+  return out;
+}
+
+}  // namespace tg

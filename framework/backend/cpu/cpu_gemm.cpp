@@ -1,0 +1,26 @@
+// Matrix products through OpenBLAS's cblas_sgemm, with the transpose flags passed straight on.
+#include <cblas.h>
+
+#include "framework/backend/cpu/cpu_backend.h"
+
+namespace tg {
+
+void CpuBackend::gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                      const Tensor& a, int64_t stride_a, const Tensor& b, int64_t stride_b,
+                      float beta, const Tensor& c, int64_t stride_c, int64_t batch) {
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  float* pc = c.data<float>();
+  // Row-major leading dimensions: the stored width of each matrix.
+  const auto lda = static_cast<int>(trans_a ? m : k);
+  const auto ldb = static_cast<int>(trans_b ? k : n);
+  const auto ldc = static_cast<int>(n);
+  for (int64_t i = 0; i < batch; ++i) {
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+                static_cast<int>(k), alpha, pa + i * stride_a, lda, pb + i * stride_b, ldb, beta,
+                pc + i * stride_c, ldc);
+  }
+}
+
+}  // namespace tg

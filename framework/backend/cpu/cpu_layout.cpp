@@ -1,0 +1,113 @@
+// Layout kernels: broadcast copies, permutations, block copies along a dim, gather/scatter rows.
+#include <cstring>
+
+#include "framework/backend/cpu/cpu_backend.h"
+#include "framework/backend/cpu/cpu_broadcast.h"
+
+namespace tg {
+
+Tensor CpuBackend::expand(const Tensor& x, const Shape& shape) {
+  Tensor out = empty(shape, x.dtype(), Device::CPU);
+  const int64_t n = out.numel();
+  if (n == 0) return out;
+  const auto strides = broadcast_strides(x.shape(), shape);
+  const int64_t cols = shape.empty() ? 1 : shape.back();
+  const int64_t step = strides.empty() ? 0 : strides.back();
+  const int64_t rows = n / cols;
+  // Float32 and Int32 are both 4 bytes: copy as 32-bit words.
+  const auto* in = static_cast<const uint32_t*>(x.raw_data());
+  auto* o = static_cast<uint32_t*>(out.raw_data());
+#pragma omp parallel for if (n >= kParallelThreshold)
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint32_t* src = in + (shape.empty() ? 0 : row_offset(r, shape, strides));
+    for (int64_t c = 0; c < cols; ++c) o[r * cols + c] = src[c * step];
+  }
+  return out;
+}
+
+Tensor CpuBackend::permute(const Tensor& x, const std::vector<int64_t>& dims) {
+  const Shape& in_shape = x.shape();
+  const size_t rank = dims.size();
+  Shape out_shape(rank);
+  std::vector<int64_t> in_strides(rank), strides_by_out(rank);
+  int64_t stride = 1;
+  for (size_t d = rank; d-- > 0;) {
+    in_strides[d] = stride;
+    stride *= in_shape[d];
+  }
+  for (size_t d = 0; d < rank; ++d) {
+    out_shape[d] = in_shape[dims[d]];
+    strides_by_out[d] = in_strides[dims[d]];  // input stride for a step along output dim d
+  }
+  Tensor out = empty(out_shape, x.dtype(), Device::CPU);
+  const int64_t n = out.numel();
+  if (n == 0) return out;
+  const auto* in = static_cast<const uint32_t*>(x.raw_data());
+  auto* o = static_cast<uint32_t*>(out.raw_data());
+  const int64_t cols = rank == 0 ? 1 : out_shape.back();
+  const int64_t step = rank == 0 ? 0 : strides_by_out.back();
+#pragma omp parallel for if (n >= kParallelThreshold)
+  for (int64_t r = 0; r < n / cols; ++r) {
+    const uint32_t* src = in + (rank == 0 ? 0 : row_offset(r, out_shape, strides_by_out));
+    for (int64_t c = 0; c < cols; ++c) o[r * cols + c] = src[c * step];
+  }
+  return out;
+}
+
+void CpuBackend::copy_block(const Tensor& src, int64_t src_n, int64_t src_start,
+                            const Tensor& dst, int64_t dst_n, int64_t dst_start, int64_t length,
+                            int64_t outer, int64_t inner) {
+  const auto* in = static_cast<const char*>(src.raw_data());
+  auto* out = static_cast<char*>(dst.raw_data());
+  const size_t row_bytes = static_cast<size_t>(length * inner) * 4;
+#pragma omp parallel for if (outer * length * inner >= kParallelThreshold)
+  for (int64_t o = 0; o < outer; ++o) {
+    std::memcpy(out + ((o * dst_n + dst_start) * inner) * 4,
+                in + ((o * src_n + src_start) * inner) * 4, row_bytes);
+  }
+}
+
+Tensor CpuBackend::index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  const auto [outer, n, inner] = split_at(x.shape(), dim);
+  Shape out_shape = x.shape();
+  const int64_t count = index.numel();
+  out_shape[dim] = count;
+  Tensor out = empty(out_shape, x.dtype(), Device::CPU);
+  const auto* in = static_cast<const uint32_t*>(x.raw_data());
+  auto* o = static_cast<uint32_t*>(out.raw_data());
+  const int32_t* idx = index.data<int32_t>();
+#pragma omp parallel for if (outer * count * inner >= kParallelThreshold)
+  for (int64_t r = 0; r < outer; ++r)
+    for (int64_t i = 0; i < count; ++i)
+      std::memcpy(o + (r * count + i) * inner, in + (r * n + idx[i]) * inner,
+                  static_cast<size_t>(inner) * 4);
+  return out;
+}
+
+void CpuBackend::index_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src,
+                           int64_t skip_index) {
+  const auto [outer, n, inner] = split_at(dst.shape(), dim);
+  const int64_t count = index.numel();
+  float* out = dst.data<float>();
+  const float* in = src.data<float>();
+  const int32_t* idx = index.data<int32_t>();
+  // Several i may hit the same row, so rows are not split across threads; parallel over outer
+  // (distinct output blocks) or, when outer == 1, over columns of inner.
+  if (outer > 1) {
+#pragma omp parallel for if (outer * count * inner >= kParallelThreshold)
+    for (int64_t r = 0; r < outer; ++r)
+      for (int64_t i = 0; i < count; ++i) {
+        if (idx[i] == skip_index) continue;
+        float* row = out + (r * n + idx[i]) * inner;
+        const float* add = in + (r * count + i) * inner;
+        for (int64_t c = 0; c < inner; ++c) row[c] += add[c];
+      }
+  } else {
+#pragma omp parallel for if (count * inner >= kParallelThreshold)
+    for (int64_t c = 0; c < inner; ++c)
+      for (int64_t i = 0; i < count; ++i)
+        if (idx[i] != skip_index) out[idx[i] * inner + c] += in[i * inner + c];
+  }
+}
+
+}  // namespace tg

@@ -1,0 +1,299 @@
+// The fused neural-network kernels on the CPU: softmax / log-softmax, cross-entropy and layer
+// norm, forward and backward. Each works row by row, one row per loop iteration, so OpenMP
+// splits the rows across threads once there is enough work (kParallelThreshold).
+//
+// Softmax is computed along any dim: the tensor is seen as [outer, n, inner] (split_at), and a
+// "row" is the n elements x[o, :, i], which lie inner elements apart in memory.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "framework/backend/cpu/cpu_backend.h"
+
+namespace tg {
+namespace {
+
+// The first element of row r of a tensor seen as [outer, n, inner]; its elements are
+// s.inner apart.
+int64_t row_start(const DimSplit& s, int64_t r) {
+  return (r / s.inner) * s.n * s.inner + r % s.inner;
+}
+
+// One row of softmax (or log-softmax) over the kept entries (keep == nullptr keeps all).
+//   softmax:     y_j = exp(x_j - m) / sum_k exp(x_k - m),       m = max_k x_k
+//   log-softmax: y_j = x_j - m - log sum_k exp(x_k - m)
+// Subtracting the max keeps every exp in (0, 1]: no overflow however large the logits.
+// Masked entries give 0. A row with nothing to weigh (every entry masked, or every kept logit
+// -inf) gives all zeros rather than the NaN of 0/0.
+void softmax_row(const float* x, float* y, const int32_t* keep, int64_t n, int64_t stride,
+                 bool log) {
+  auto kept = [&](int64_t j) { return keep == nullptr || keep[j * stride] != 0; };
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j)
+    if (kept(j)) max = std::max(max, x[j * stride]);
+  if (max == -std::numeric_limits<float>::infinity()) {
+    for (int64_t j = 0; j < n; ++j) y[j * stride] = 0.0f;
+    return;
+  }
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    const float e = kept(j) ? std::exp(x[j * stride] - max) : 0.0f;
+    y[j * stride] = e;
+    sum += e;
+  }
+  if (log) {
+    const float shift = max + std::log(sum);
+    for (int64_t j = 0; j < n; ++j) y[j * stride] = kept(j) ? x[j * stride] - shift : 0.0f;
+  } else {
+    const float inverse = 1.0f / sum;
+    for (int64_t j = 0; j < n; ++j) y[j * stride] *= inverse;
+  }
+}
+
+// One row of the softmax backward, given the forward output y.
+//   softmax:     dy_i/dx_j = y_i (delta_ij - y_j)    =>  gx = y * (gy - sum_k gy_k y_k)
+//   log-softmax: dy_i/dx_j = delta_ij - softmax_j    =>  gx = gy - exp(y) * sum_k gy_k
+// Masked entries are constants (0) of the output, so their gy takes no part in the sums, and
+// they receive 0. (For softmax y = 0 there already; log-softmax needs the mask.)
+void softmax_backward_row(const float* y, const float* gy, float* gx, const int32_t* keep,
+                          int64_t n, int64_t stride, bool log) {
+  auto kept = [&](int64_t j) { return keep == nullptr || keep[j * stride] != 0; };
+  float total = 0.0f;
+  for (int64_t j = 0; j < n; ++j)
+    if (kept(j)) total += log ? gy[j * stride] : gy[j * stride] * y[j * stride];
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t at = j * stride;
+    if (!kept(j))
+      gx[at] = 0.0f;
+    else if (log)
+      gx[at] = gy[at] - std::exp(y[at]) * total;
+    else
+      gx[at] = y[at] * (gy[at] - total);
+  }
+}
+
+}  // namespace
+
+Tensor CpuBackend::softmax(const Tensor& x, int64_t dim, const Tensor& mask, bool log) {
+  const DimSplit s = split_at(x.shape(), dim);
+  Tensor y = empty(x.shape(), DType::Float32, Device::CPU);
+  if (x.numel() == 0) return y;
+  const float* in = x.data<float>();
+  float* out = y.data<float>();
+  const int32_t* keep = mask.defined() ? mask.data<int32_t>() : nullptr;
+  const int64_t rows = s.outer * s.inner;
+#pragma omp parallel for if (rows * s.n >= kParallelThreshold)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t at = row_start(s, r);
+    softmax_row(in + at, out + at, keep ? keep + at : nullptr, s.n, s.inner, log);
+  }
+  return y;
+}
+
+Tensor CpuBackend::softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim,
+                                    const Tensor& mask, bool log) {
+  const DimSplit s = split_at(y.shape(), dim);
+  Tensor gx = empty(y.shape(), DType::Float32, Device::CPU);
+  if (y.numel() == 0) return gx;
+  const float* out = y.data<float>();
+  const float* grad_out = gy.data<float>();
+  float* grad_in = gx.data<float>();
+  const int32_t* keep = mask.defined() ? mask.data<int32_t>() : nullptr;
+  const int64_t rows = s.outer * s.inner;
+#pragma omp parallel for if (rows * s.n >= kParallelThreshold)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t at = row_start(s, r);
+    softmax_backward_row(out + at, grad_out + at, grad_in + at, keep ? keep + at : nullptr, s.n,
+                         s.inner, log);
+  }
+  return gx;
+}
+
+// With label smoothing s over C classes the target distribution is
+//   q_j = (1 - s) [j == t] + s / C,
+// and the loss of a row is the cross-entropy -sum_j q_j log p_j, p = softmax(logits):
+//   loss = -(1 - s) log p_t - (s / C) sum_j log p_j,   log p_j = x_j - logsumexp(x).
+CrossEntropyResult CpuBackend::cross_entropy(const Tensor& logits, const Tensor& targets,
+                                             int64_t ignore_index, float label_smoothing) {
+  const int64_t rows = logits.size(0), classes = logits.size(1);
+  const int32_t* target = targets.data<int32_t>();
+  // Checked before anything is computed: a bad label is an error, never a read out of bounds.
+  for (int64_t r = 0; r < rows; ++r)
+    check(target[r] == ignore_index || (target[r] >= 0 && target[r] < classes),
+          "cross_entropy: target ", target[r], " at row ", r, " is out of range [0, ", classes,
+          ")");
+
+  CrossEntropyResult result{empty({rows}, DType::Float32, Device::CPU),
+                            empty({rows, classes}, DType::Float32, Device::CPU)};
+  if (rows == 0) return result;
+  const float* x_all = logits.data<float>();
+  float* p_all = result.probs.data<float>();
+  float* loss = result.loss.data<float>();
+  const float smooth_weight = label_smoothing / static_cast<float>(classes);
+#pragma omp parallel for if (rows * classes >= kParallelThreshold)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = x_all + r * classes;
+    float* p = p_all + r * classes;
+    float max = x[0];
+    for (int64_t j = 1; j < classes; ++j) max = std::max(max, x[j]);
+    float sum = 0.0f, sum_x = 0.0f;
+    for (int64_t j = 0; j < classes; ++j) {
+      p[j] = std::exp(x[j] - max);
+      sum += p[j];
+      sum_x += x[j];
+    }
+    const float inverse = 1.0f / sum;
+    for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
+    if (target[r] == ignore_index) {
+      loss[r] = 0.0f;
+      continue;
+    }
+    const float log_sum_exp = max + std::log(sum);
+    const float log_p_target = x[target[r]] - log_sum_exp;
+    const float sum_log_p = sum_x - static_cast<float>(classes) * log_sum_exp;
+    loss[r] = -(1.0f - label_smoothing) * log_p_target - smooth_weight * sum_log_p;
+  }
+  return result;
+}
+
+// d loss / d x_j = p_j - q_j (softmax and cross-entropy fold into this), so
+//   gx[r, j] = grad_loss[r] * (p[r, j] - q[r, j]);  ignored rows get 0.
+Tensor CpuBackend::cross_entropy_backward(const Tensor& probs, const Tensor& targets,
+                                          const Tensor& grad_loss, int64_t ignore_index,
+                                          float label_smoothing) {
+  const int64_t rows = probs.size(0), classes = probs.size(1);
+  Tensor gx = empty(probs.shape(), DType::Float32, Device::CPU);
+  if (gx.numel() == 0) return gx;
+  const float* p_all = probs.data<float>();
+  const int32_t* target = targets.data<int32_t>();
+  const float* g = grad_loss.data<float>();
+  float* gx_all = gx.data<float>();
+  const float smooth_weight = label_smoothing / static_cast<float>(classes);
+#pragma omp parallel for if (rows * classes >= kParallelThreshold)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = p_all + r * classes;
+    float* out = gx_all + r * classes;
+    if (target[r] == ignore_index) {
+      std::fill(out, out + classes, 0.0f);
+      continue;
+    }
+    for (int64_t j = 0; j < classes; ++j) out[j] = g[r] * (p[j] - smooth_weight);
+    out[target[r]] -= g[r] * (1.0f - label_smoothing);
+  }
+  return gx;
+}
+
+// Each row of D features: mean = sum x / D, var = sum (x - mean)^2 / D (biased, two passes so
+// no cancellation), rstd = 1 / sqrt(var + eps), y = (x - mean) * rstd * weight + bias.
+LayerNormResult CpuBackend::layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                       float eps) {
+  const int64_t features = x.size(-1);
+  const int64_t rows = x.numel() / features;
+  LayerNormResult result{empty(x.shape(), DType::Float32, Device::CPU),
+                         empty({rows}, DType::Float32, Device::CPU),
+                         empty({rows}, DType::Float32, Device::CPU)};
+  if (rows == 0) return result;
+  const float* in = x.data<float>();
+  const float* w = weight.defined() ? weight.data<float>() : nullptr;
+  const float* b = bias.defined() ? bias.data<float>() : nullptr;
+  float* out = result.y.data<float>();
+  float* mean_all = result.mean.data<float>();
+  float* rstd_all = result.rstd.data<float>();
+  const float inverse_features = 1.0f / static_cast<float>(features);
+#pragma omp parallel for if (rows * features >= kParallelThreshold)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = in + r * features;
+    float* y = out + r * features;
+    float sum = 0.0f;
+    for (int64_t j = 0; j < features; ++j) sum += row[j];
+    const float mean = sum * inverse_features;
+    float squares = 0.0f;
+    for (int64_t j = 0; j < features; ++j) squares += (row[j] - mean) * (row[j] - mean);
+    const float rstd = 1.0f / std::sqrt(squares * inverse_features + eps);
+    mean_all[r] = mean;
+    rstd_all[r] = rstd;
+    for (int64_t j = 0; j < features; ++j) {
+      const float normalised = (row[j] - mean) * rstd;
+      y[j] = normalised * (w ? w[j] : 1.0f) + (b ? b[j] : 0.0f);
+    }
+  }
+  return result;
+}
+
+// With xhat = (x - mean) * rstd and g = gy * weight (the gradient reaching xhat):
+//   gx = rstd * (g - mean_j(g) - xhat * mean_j(g * xhat))
+// (mean and rstd depend on x: their terms give the two subtracted means), and over all rows
+//   g_weight = sum gy * xhat,   g_bias = sum gy.
+// The weight gradients are summed per thread into partial rows, then added in thread order,
+// so the result does not depend on which thread finished first.
+LayerNormGrads CpuBackend::layer_norm_backward(const Tensor& gy, const Tensor& x,
+                                               const Tensor& weight, const Tensor& mean,
+                                               const Tensor& rstd, bool need_weight_grads) {
+  const int64_t features = x.size(-1);
+  const int64_t rows = x.numel() / features;
+  LayerNormGrads grads;
+  grads.x = empty(x.shape(), DType::Float32, Device::CPU);
+  if (need_weight_grads) {
+    grads.weight = zeros({features}, DType::Float32, Device::CPU);
+    grads.bias = zeros({features}, DType::Float32, Device::CPU);
+  }
+  if (rows == 0) return grads;
+  const float* in = x.data<float>();
+  const float* grad_out = gy.data<float>();
+  const float* w = weight.defined() ? weight.data<float>() : nullptr;
+  const float* mean_all = mean.data<float>();
+  const float* rstd_all = rstd.data<float>();
+  float* grad_in = grads.x.data<float>();
+  const float inverse_features = 1.0f / static_cast<float>(features);
+
+  const bool parallel = rows * features >= kParallelThreshold;
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  // [threads][2 * features]: each thread's partial g_weight, then g_bias.
+  std::vector<float> partial(need_weight_grads ? threads * 2 * features : 0, 0.0f);
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    float* my_partial =
+        need_weight_grads ? partial.data() + omp_get_thread_num() * 2 * features : nullptr;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = in + r * features;
+      const float* g_row = grad_out + r * features;
+      float* gx = grad_in + r * features;
+      const float mu = mean_all[r], inv_std = rstd_all[r];
+      float sum_g = 0.0f, sum_g_xhat = 0.0f;
+      for (int64_t j = 0; j < features; ++j) {
+        const float g = g_row[j] * (w ? w[j] : 1.0f);
+        sum_g += g;
+        sum_g_xhat += g * (row[j] - mu) * inv_std;
+      }
+      const float mean_g = sum_g * inverse_features;
+      const float mean_g_xhat = sum_g_xhat * inverse_features;
+      for (int64_t j = 0; j < features; ++j) {
+        const float xhat = (row[j] - mu) * inv_std;
+        const float g = g_row[j] * (w ? w[j] : 1.0f);
+        gx[j] = inv_std * (g - mean_g - xhat * mean_g_xhat);
+        if (my_partial) {
+          my_partial[j] += g_row[j] * xhat;
+          my_partial[features + j] += g_row[j];
+        }
+      }
+    }
+  }
+  if (need_weight_grads) {
+    float* gw = grads.weight.data<float>();
+    float* gb = grads.bias.data<float>();
+    for (int t = 0; t < threads; ++t) {
+      const float* part = partial.data() + t * 2 * features;
+      for (int64_t j = 0; j < features; ++j) {
+        gw[j] += part[j];
+        gb[j] += part[features + j];
+      }
+    }
+  }
+  return grads;
+}
+
+}  // namespace tg

@@ -1,0 +1,31 @@
+// tg::Error: the one exception type tapegrad throws for bad input.
+//
+// A message names the op or layer, what it expected and what it got, e.g.
+//   matmul: inner dimensions differ: [32,64] x [32,10]
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace tg {
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Builds a message from any streamable pieces: fail("matmul: got ", shape_str).
+template <class... Parts>
+[[noreturn]] void fail(const Parts&... parts) {
+  std::ostringstream message;
+  (message << ... << parts);
+  throw Error(message.str());
+}
+
+// check(cond, "op: ...", ...) throws tg::Error with the pieces when cond is false.
+template <class... Parts>
+void check(bool condition, const Parts&... parts) {
+  if (!condition) fail(parts...);
+}
+
+}  // namespace tg

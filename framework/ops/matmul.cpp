@@ -1,0 +1,106 @@
+#include "framework/ops/matmul.h"
+
+#include "framework/backend/backend.h"
+#include "framework/ops/checks.h"
+#include "framework/ops/shape.h"
+#include "framework/tape.h"
+
+namespace tg {
+
+namespace {
+
+// A matrix operand as gemm sees it: its leading (batch) dims, and op(X) being rows x cols.
+struct Operand {
+  Shape batch;
+  int64_t rows, cols;
+};
+
+Operand describe(const Tensor& x, bool transposed) {
+  const int64_t r = x.shape()[x.dim() - 2], c = x.shape()[x.dim() - 1];
+  return {Shape(x.shape().begin(), x.shape().end() - 2), transposed ? c : r, transposed ? r : c};
+}
+
+// The operand laid out for a batch of `batch` matrices: a stride of 0 when it is one matrix
+// shared by the whole batch, otherwise its own batch (expanded by a copy if it broadcasts).
+std::pair<Tensor, int64_t> batched(const Tensor& x, const Shape& own_batch,
+                                   const Shape& batch, int64_t matrix_size) {
+  if (numel_of(own_batch) == 1) return {x, 0};
+  if (own_batch == batch) return {x, matrix_size};
+  Shape full_shape = batch;
+  full_shape.push_back(x.shape()[x.dim() - 2]);
+  full_shape.push_back(x.shape()[x.dim() - 1]);
+  return {backend_of(x).expand(x, full_shape), matrix_size};
+}
+
+// The forward product without recording.
+Tensor matmul_forward(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  const Operand oa = describe(a, trans_a), ob = describe(b, trans_b);
+  check(oa.cols == ob.rows, "matmul: inner dimensions differ: ", to_string(a.shape()),
+        trans_a ? "^T" : "", " x ", to_string(b.shape()), trans_b ? "^T" : "");
+  const int64_t m = oa.rows, k = oa.cols, n = ob.cols;
+  Backend& backend = backend_of(a);
+
+  // A batched a against one 2-D b is a single [batch*m, k] x [k, n] product.
+  if (b.dim() == 2 && a.dim() > 2 && !trans_a) {
+    Shape out_shape = oa.batch;
+    out_shape.push_back(m);
+    out_shape.push_back(n);
+    Tensor c = empty(out_shape, DType::Float32, a.device());
+    const int64_t rows = numel_of(oa.batch) * m;
+    if (c.numel() > 0) backend.gemm(false, trans_b, rows, n, k, 1.0f, a, 0, b, 0, 0.0f, c, 0, 1);
+    return c;
+  }
+
+  const Shape batch = broadcast_shapes(oa.batch, ob.batch, "matmul");
+  const auto [pa, stride_a] = batched(a, oa.batch, batch, m * k);
+  const auto [pb, stride_b] = batched(b, ob.batch, batch, k * n);
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  Tensor c = empty(out_shape, DType::Float32, a.device());
+  if (c.numel() > 0)
+    backend.gemm(trans_a, trans_b, m, n, k, 1.0f, pa, stride_a, pb, stride_b, 0.0f, c, m * n,
+                 numel_of(batch));
+  return c;
+}
+
+}  // namespace
+
+// C = op(A) op(B). With G = dL/dC:
+//   dA = G op(B)^T        (or, when A enters transposed, dA = op(B) G^T)
+//   dB = op(A)^T G        (or, when B enters transposed, dB = G^T op(A))
+// Each is itself one matmul with transpose flags; broadcast batch dims are summed back by the
+// engine. When B is one 2-D matrix used across A's batch, dB is one 2-D product over the
+// flattened batch instead of a batch of products summed afterwards.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  check_float(a, "matmul");
+  check_float(b, "matmul");
+  check_same_device(a, b, "matmul");
+  check(a.dim() >= 2 && b.dim() >= 2, "matmul: both operands need at least 2 dims, got ",
+        to_string(a.shape()), " x ", to_string(b.shape()));
+  Tensor c = matmul_forward(a, b, trans_a, trans_b);
+  const bool b_shared_2d = b.dim() == 2 && a.dim() > 2 && !trans_a;
+  Saved saved{b.requires_grad() ? a : Tensor(), a.requires_grad() ? b : Tensor()};
+  return record("matmul", {a, b}, c, std::move(saved),
+                [trans_a, trans_b, b_shared_2d](const Saved& s, const Tensor& g) -> Grads {
+                  const Tensor& a = s[0];  // defined when b needs a gradient
+                  const Tensor& b = s[1];  // defined when a needs a gradient
+                  Tensor ga, gb;
+                  if (b.defined()) {
+                    ga = trans_a ? matmul_forward(b, g, trans_b, true)
+                                 : matmul_forward(g, b, false, !trans_b);
+                  }
+                  if (a.defined() && b_shared_2d) {
+                    const Tensor a2 = make_view(a, {a.numel() / a.size(-1), a.size(-1)});
+                    const Tensor g2 = make_view(g, {g.numel() / g.size(-1), g.size(-1)});
+                    gb = trans_b ? matmul_forward(g2, a2, true, false)
+                                 : matmul_forward(a2, g2, true, false);
+                  } else if (a.defined()) {
+                    gb = trans_b ? matmul_forward(g, a, true, trans_a)
+                                 : matmul_forward(a, g, !trans_a, false);
+                  }
+                  return {ga, gb};
+                });
+}
+
+}  // namespace tg

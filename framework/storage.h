@@ -1,0 +1,60 @@
+// Storage: a reference-counted buffer on one device.
+//
+// Buffers come from the device's caching allocator: a freed buffer goes back to a free list
+// keyed by its size and is handed out again to the next request of that size. A training step
+// allocates the same sizes every time, so once it is warm no step calls malloc for tensor data.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace tg {
+
+enum class Device { CPU, CUDA };
+const char* to_string(Device device);
+
+class Storage {
+ public:
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+  Device device_;
+};
+
+// A caching allocator over some raw allocate/free pair (malloc, cudaMalloc).
+class CachingAllocator {
+ public:
+  using RawAllocate = void* (*)(size_t bytes);
+  using RawFree = void (*)(void* pointer);
+  CachingAllocator(RawAllocate raw_allocate, RawFree raw_free);
+  ~CachingAllocator();
+
+  void* allocate(size_t bytes);
+  void deallocate(void* pointer, size_t bytes);
+  void release_cache();  // frees every cached buffer
+
+  struct Stats {
+    uint64_t raw_allocations = 0;  // calls that reached malloc/cudaMalloc
+    uint64_t cache_hits = 0;
+    size_t cached_bytes = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  RawAllocate raw_allocate_;
+  RawFree raw_free_;
+};
+
+}  // namespace tg

@@ -1,0 +1,114 @@
+#include "framework/tape.h"
+
+#include <sstream>
+#include <unordered_map>
+
+#include "framework/ops/elementwise.h"
+#include "framework/ops/reduce.h"
+
+namespace tg {
+
+static thread_local bool recording = true;
+
+bool grad_enabled() { return recording; }
+NoGradGuard::NoGradGuard() : previous_(recording) { recording = false; }
+NoGradGuard::~NoGradGuard() { recording = previous_; }
+
+Tape& tape() {
+  thread_local Tape the_tape;
+  return the_tape;
+}
+
+static Tensor record_span(const char* op, const Tensor* inputs, size_t count, Tensor output,
+                          Saved& saved, BackwardFn& backward) {
+  if (!recording) return output;
+  bool any_requires_grad = false;
+  for (size_t i = 0; i < count; ++i) any_requires_grad |= inputs[i].requires_grad();
+  if (!any_requires_grad) return output;
+
+  Tape& the_tape = tape();
+  Tape::Record rec{op, {}, output.id(), output.shape(), std::move(saved), std::move(backward)};
+  rec.inputs.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const Tensor& input = inputs[i];
+    const bool needs_grad = input.requires_grad();
+    rec.inputs.push_back({input.id(), input.shape(), needs_grad,
+                          needs_grad && input.is_leaf() ? input.impl() : nullptr});
+  }
+  the_tape.append(std::move(rec));
+  output.impl()->requires_grad = true;
+  output.impl()->tape_generation = the_tape.generation();
+  return output;
+}
+
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor output, Saved saved,
+              BackwardFn backward) {
+  return record_span(op, inputs.begin(), inputs.size(), std::move(output), saved, backward);
+}
+
+Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor output, Saved saved,
+              BackwardFn backward) {
+  return record_span(op, inputs.data(), inputs.size(), std::move(output), saved, backward);
+}
+
+// A leaf's gradient is updated in place later (optimizers, clipping), so it must own its
+// storage: a backward may return gy itself for several inputs (add does), or a view of it.
+static void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
+  leaf.grad = leaf.grad ? (Tensor(leaf.grad) + grad).impl() : grad.clone().impl();
+}
+
+void Tape::backward(const Tensor& root, const Tensor& seed) {
+  NoGradGuard no_recording_inside_backward;
+  std::unordered_map<uint64_t, Tensor> grads;  // intermediate gradients, by tensor id
+  grads.emplace(root.id(), seed);
+
+  for (size_t i = records_.size(); i-- > 0;) {
+    Record& rec = records_[i];
+    auto found = grads.find(rec.output_id);
+    if (found == grads.end()) continue;  // nothing flowed into this output
+    const Tensor grad_output = std::move(found->second);
+    grads.erase(found);
+
+    const Grads input_grads = rec.backward(rec.saved, grad_output);
+    check(input_grads.size() == rec.inputs.size(), "backward of ", rec.op, ": returned ",
+          input_grads.size(), " gradients for ", rec.inputs.size(), " inputs");
+    for (size_t j = 0; j < rec.inputs.size(); ++j) {
+      const Input& input = rec.inputs[j];
+      if (!input.needs_grad || !input_grads[j].defined()) continue;
+      const Tensor grad = sum_to(input_grads[j], input.shape);
+      if (input.leaf) {
+        accumulate_into_leaf(*input.leaf, grad);
+      } else {
+        auto [slot, inserted] = grads.try_emplace(input.id, grad);
+        if (!inserted) slot->second = slot->second + grad;
+      }
+    }
+    rec.saved.clear();  // free what this record kept alive as soon as it is used
+  }
+  clear();
+}
+
+void Tape::clear() {
+  records_.clear();
+  ++generation_;
+}
+
+std::string Tape::dump() const {
+  std::ostringstream out;
+  size_t total = 0;
+  for (size_t i = 0; i < records_.size(); ++i) {
+    const Record& rec = records_[i];
+    size_t saved_bytes = 0;
+    for (const Tensor& t : rec.saved)
+      if (t.defined()) saved_bytes += t.nbytes();
+    total += saved_bytes;
+    out << "#" << i << " " << rec.op << "(";
+    for (size_t j = 0; j < rec.inputs.size(); ++j)
+      out << (j ? ", " : "") << to_string(rec.inputs[j].shape);
+    out << ") -> " << to_string(rec.output_shape) << "  saves " << saved_bytes << " bytes\n";
+  }
+  out << records_.size() << " records, " << total << " bytes saved for backward\n";
+  return out.str();
+}
+
+}  // namespace tg

@@ -1,0 +1,84 @@
+// The tape: reverse-mode automatic differentiation in one list.
+//
+// Every differentiable op, after computing its output, calls record(). If gradients are being
+// recorded and some input requires a gradient, a Record is appended to this thread's tape:
+// the op's name, which inputs it read, which output it wrote, the tensors its backward needs
+// ("saved") and the backward function itself.
+//
+// loss.backward() walks the tape from the end. For each record whose output has a gradient,
+// it calls the backward function, which returns one gradient per input. The engine reduces
+// each gradient to its input's shape (undoing broadcasting), adds it to the gradient of that
+// input (a leaf's .grad(), or an intermediate gradient held only until its record runs), and
+// drops the output's gradient as soon as it is used. Then the tape is cleared.
+//
+// One tape per thread: backward() consumes everything recorded on this thread since the last
+// backward(). Inference and optimizer updates run under NoGradGuard so that nothing records.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "framework/tensor.h"
+
+namespace tg {
+
+using Saved = std::vector<Tensor>;  // what backward keeps alive, named explicitly
+using Grads = std::vector<Tensor>;  // one per input; undefined = no gradient for that input
+using BackwardFn = std::function<Grads(const Saved& saved, const Tensor& grad_output)>;
+
+// Appends a record (when recording is on and an input requires grad) and returns output,
+// marked as requiring grad. Otherwise returns output untouched.
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor output, Saved saved,
+              BackwardFn backward);
+// The same for ops with a variable number of inputs (concat, stack).
+Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor output, Saved saved,
+              BackwardFn backward);
+
+bool grad_enabled();
+
+// Turns recording off for its scope.
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+class Tape {
+ public:
+  struct Input {
+    uint64_t id;
+    Shape shape;
+    bool needs_grad;
+    std::shared_ptr<TensorImpl> leaf;  // set for leaves that require grad: where .grad lives
+  };
+  struct Record {
+    const char* op;
+    std::vector<Input> inputs;
+    uint64_t output_id;
+    Shape output_shape;
+    Saved saved;
+    BackwardFn backward;
+  };
+
+  void append(Record record) { records_.push_back(std::move(record)); }
+  void backward(const Tensor& root, const Tensor& seed);
+  void clear();
+  size_t size() const { return records_.size(); }
+  uint64_t generation() const { return generation_; }
+  // One line per record: op, input shapes -> output shape, bytes kept alive for backward.
+  std::string dump() const;
+
+ private:
+  std::vector<Record> records_;
+  uint64_t generation_ = 1;
+};
+
+Tape& tape();  // this thread's tape
+
+}  // namespace tg

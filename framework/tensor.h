@@ -1,0 +1,140 @@
+// Tensor: a cheap handle to a block of numbers with a shape.
+//
+// A Tensor is a shared_ptr to a TensorImpl, which holds the storage (a reference-counted
+// buffer), the element offset into it, the shape, the dtype and the autograd flags. Copying a
+// Tensor copies the handle, not the data. Data is always row-major and contiguous, so a view
+// (reshape, unsqueeze, narrow along dim 0) is just another TensorImpl over the same storage.
+//
+// Two dtypes: Float32, the one differentiable dtype, and Int32 for token ids, labels, lengths
+// and masks (comparisons return Int32 0/1). Int32 tensors never carry gradients.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framework/error.h"
+#include "framework/storage.h"
+
+namespace tg {
+
+enum class DType { Float32, Int32 };
+
+using Shape = std::vector<int64_t>;
+
+const char* to_string(DType dtype);
+std::string to_string(const Shape& shape);  // "[2,3]"
+int64_t numel_of(const Shape& shape);
+size_t dtype_size(DType dtype);
+// The shape a and b broadcast to (NumPy rules: align from the right, sizes equal or 1), or a
+// tg::Error naming op and both shapes.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+class Generator;
+class Tensor;
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  int64_t offset = 0;  // in elements
+  Shape shape;
+  DType dtype = DType::Float32;
+  bool requires_grad = false;
+  uint64_t id = 0;              // unique per TensorImpl: how the tape finds a tensor's gradient
+  uint64_t tape_generation = 0;  // nonzero: produced by a recorded op in that tape generation
+  std::shared_ptr<TensorImpl> grad;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;  // an undefined tensor (e.g. "no gradient")
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  int64_t dim() const { return static_cast<int64_t>(shape().size()); }
+  int64_t size(int64_t d) const;  // negative d counts from the end
+  int64_t numel() const;
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
+  DType dtype() const;
+  Device device() const;
+  uint64_t id() const;
+
+  // Raw element pointer (host memory only for CPU tensors). Checks the dtype.
+  template <class T>
+  T* data() const;
+  void* raw_data() const;
+  const std::shared_ptr<Storage>& storage() const;
+  int64_t storage_offset() const;
+
+  // ---- autograd ----
+  bool requires_grad() const;
+  Tensor& set_requires_grad(bool flag = true);  // leaves only, Float32 only
+  bool is_leaf() const;                         // not produced by a recorded op
+  Tensor grad() const;                          // undefined until a backward reaches it
+  void set_grad(const Tensor& grad) const;
+  void zero_grad() const;  // drops the gradient (it reads as undefined, i.e. zero)
+  // Runs the tape backward from this tensor. Without a seed the tensor must hold one element.
+  void backward() const;
+  void backward(const Tensor& seed) const;
+  Tensor detach() const;  // same storage, cut from the tape
+
+  // ---- values ----
+  float item() const;  // one element, as float
+  template <class T>
+  std::vector<T> to_vector() const;
+  Tensor clone() const;  // a fresh copy of the data, not recorded on the tape
+  Tensor to(Device device) const;
+  Tensor to(DType dtype) const;  // cast, not differentiable
+  std::string str() const;       // readable printout of a small tensor
+
+  // ---- shape sugar: same as the free functions in ops/shape.h ----
+  Tensor reshape(const Shape& shape) const;
+  Tensor view(const Shape& shape) const { return reshape(shape); }
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  Tensor squeeze(int64_t dim) const;
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor transpose(int64_t dim0, int64_t dim1) const;
+  Tensor permute(const std::vector<int64_t>& dims) const;
+  Tensor sum() const;
+  Tensor mean() const;
+
+  const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
+
+ private:
+  const TensorImpl& checked() const;
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t);
+
+// ---- creation ----
+Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device::CPU);
+Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = Device::CPU);
+Tensor ones(const Shape& shape, DType dtype = DType::Float32, Device device = Device::CPU);
+Tensor full(const Shape& shape, float value, DType dtype = DType::Float32,
+            Device device = Device::CPU);
+Tensor scalar(float value, Device device = Device::CPU);  // a 0-dim Float32 tensor
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+// 0, 1, ..., n-1 (or start, start+step, ... below end)
+Tensor arange(int64_t n, DType dtype = DType::Int32, Device device = Device::CPU);
+Tensor arange(float start, float end, float step, DType dtype = DType::Float32,
+              Device device = Device::CPU);
+Tensor from_vector(const std::vector<float>& values, const Shape& shape,
+                   Device device = Device::CPU);
+Tensor from_vector(const std::vector<int32_t>& values, const Shape& shape,
+                   Device device = Device::CPU);
+// Random tensors from an explicit generator: the same seed gives the same numbers.
+Tensor randn(const Shape& shape, Generator& gen, float mean = 0.0f, float stddev = 1.0f,
+             Device device = Device::CPU);
+Tensor uniform(const Shape& shape, float low, float high, Generator& gen,
+               Device device = Device::CPU);
+Tensor bernoulli(const Shape& shape, float p, Generator& gen, Device device = Device::CPU);
+
+// A view: a new handle on base's storage with another shape, extra_offset elements further in.
+// For ops that implement views (reshape, narrow along dim 0); not for users.
+Tensor make_view(const Tensor& base, const Shape& shape, int64_t extra_offset = 0);
+
+}  // namespace tg
