@@ -273,6 +273,9 @@ Tensor from_vector(const std::vector<float>& values, const Shape& shape, Device 
 Tensor from_vector(const std::vector<int32_t>& values, const Shape& shape, Device device) {
   return tensor_from(values, shape, DType::Int32, device);
 }
+Tensor from_vector(std::initializer_list<float> values, const Shape& shape, Device device) {
+  return tensor_from(std::vector<float>(values), shape, DType::Float32, device);
+}
 
 static Tensor random_tensor(const Shape& shape, RandomKind kind, float a, float b,
                             Generator& gen, Device device) {

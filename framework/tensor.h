@@ -126,6 +126,10 @@ Tensor from_vector(const std::vector<float>& values, const Shape& shape,
                    Device device = Device::CPU);
 Tensor from_vector(const std::vector<int32_t>& values, const Shape& shape,
                    Device device = Device::CPU);
+// A braced list of numbers is float32: from_vector({1, 2, 3}, {3}). For int32 ids write
+// from_vector(std::vector<int32_t>{...}, shape).
+Tensor from_vector(std::initializer_list<float> values, const Shape& shape,
+                   Device device = Device::CPU);
 // Random tensors from an explicit generator: the same seed gives the same numbers.
 Tensor randn(const Shape& shape, Generator& gen, float mean = 0.0f, float stddev = 1.0f,
              Device device = Device::CPU);

@@ -1,0 +1,126 @@
+#include "layers/module.h"
+
+#include <iomanip>
+#include <sstream>
+
+namespace tg {
+
+void Module::check_new_name(const std::string& name) const {
+  check(!name.empty() && name.find('.') == std::string::npos, describe(),
+        ": a registered name must be non-empty and contain no '.', got '", name, "'");
+  auto taken = [&](const auto& list) {
+    for (const auto& entry : list)
+      if (entry.first == name) return true;
+    return false;
+  };
+  check(!taken(parameters_) && !taken(buffers_) && !taken(children_), describe(), ": the name '",
+        name, "' is already registered");
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor value) {
+  check_new_name(name);
+  check(value.defined() && value.dtype() == DType::Float32, describe(), ": parameter '", name,
+        "' must be a defined float32 tensor");
+  if (!value.requires_grad()) value.set_requires_grad();
+  parameters_.emplace_back(name, value);
+  return value;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor value) {
+  check_new_name(name);
+  check(value.defined(), describe(), ": buffer '", name, "' is undefined");
+  buffers_.emplace_back(name, value);
+  return value;
+}
+
+void Module::add_child(const std::string& name, Module& child) {
+  check_new_name(name);
+  check(child.parent_ == nullptr, describe(), ": module '", name, "' is already registered in ",
+        child.parent_ ? child.parent_->describe() : "");
+  child.parent_ = this;
+  child.name_ = name;
+  children_.emplace_back(name, &child);
+}
+
+void Module::collect(const std::string& prefix, bool parameters, NamedTensors& out) const {
+  for (const auto& [name, tensor] : parameters ? parameters_ : buffers_)
+    out.emplace_back(prefix + name, tensor);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", parameters, out);
+}
+
+NamedTensors Module::named_parameters() const {
+  NamedTensors out;
+  collect("", true, out);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [name, tensor] : named_parameters()) out.push_back(tensor);
+  return out;
+}
+
+NamedTensors Module::named_buffers() const {
+  NamedTensors out;
+  collect("", false, out);
+  return out;
+}
+
+std::vector<std::pair<std::string, const Module*>> Module::named_children() const {
+  return {children_.begin(), children_.end()};
+}
+
+int64_t Module::parameter_count() const {
+  int64_t count = 0;
+  for (const auto& [name, tensor] : named_parameters()) count += tensor.numel();
+  return count;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+}
+
+void Module::zero_grad() {
+  for (const auto& [name, tensor] : named_parameters()) tensor.zero_grad();
+}
+
+void Module::to(Device device) {
+  for (NamedTensors list : {named_parameters(), named_buffers()}) {
+    for (auto& [name, tensor] : list) {
+      if (tensor.device() == device) continue;
+      const Tensor moved = tensor.to(device);
+      tensor.impl()->storage = moved.storage();  // every handle to it sees the move
+      tensor.impl()->offset = moved.storage_offset();
+      tensor.zero_grad();
+    }
+  }
+}
+
+std::string Module::path() const {
+  if (parent_ == nullptr) return type_name_;
+  std::string up = parent_->parent_ == nullptr ? "" : parent_->path() + ".";
+  return up + name_;
+}
+
+std::string Module::describe() const {
+  return parent_ == nullptr ? type_name_ : type_name_ + " '" + path() + "'";
+}
+
+std::string Module::summary() const {
+  std::ostringstream out;
+  const NamedTensors params = named_parameters();
+  size_t width = 9;
+  for (const auto& [name, tensor] : params) width = std::max(width, name.size());
+  out << type_name_ << "\n"
+      << std::left << std::setw(static_cast<int>(width)) << "parameter" << "  "
+      << std::setw(16) << "shape" << std::right << std::setw(12) << "count" << "\n";
+  for (const auto& [name, tensor] : params) {
+    out << std::left << std::setw(static_cast<int>(width)) << name << "  " << std::setw(16)
+        << to_string(tensor.shape()) << std::right << std::setw(12) << tensor.numel() << "\n";
+  }
+  out << "total: " << parameter_count() << " parameters\n";
+  return out.str();
+}
+
+}  // namespace tg

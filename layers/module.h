@@ -1,0 +1,88 @@
+// Module: the base of every layer. It names what it owns.
+//
+// A layer registers its parameters, buffers and child layers by name in its constructor:
+//
+//   struct FeedForward : Module {
+//     Linear up, down;
+//     FeedForward(int d, int hidden) : up(d, hidden), down(hidden, d) {
+//       register_module("up", up);
+//       register_module("down", down);
+//     }
+//     Tensor forward(const Tensor& x) { return down(gelu(up(x))); }
+//   };
+//
+// From those names come the stable dotted paths (encoder.layers.0.self_attn.w_q.weight) that
+// checkpoints, optimizers' parameter groups, summaries and error messages use. Children are
+// registered by reference, so a Module is neither copyable nor movable: hold it by value as a
+// member, or in a std::unique_ptr.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "framework/error.h"
+#include "framework/tensor.h"
+
+namespace tg {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+ public:
+  explicit Module(std::string type_name) : type_name_(std::move(type_name)) {}
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  // Parameters (requires_grad), in registration order, children after their parent's own.
+  NamedTensors named_parameters() const;
+  std::vector<Tensor> parameters() const;
+  NamedTensors named_buffers() const;  // state that is saved but not trained (e.g. tables)
+  std::vector<std::pair<std::string, const Module*>> named_children() const;
+  int64_t parameter_count() const;
+
+  void train(bool on = true);  // propagates to every child
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  void zero_grad();
+  void to(Device device);  // moves parameters and buffers in place (handles stay valid)
+
+  // A table of every parameter: name, shape, count; and the total.
+  std::string summary() const;
+
+  const std::string& type_name() const { return type_name_; }
+  // Where this module sits: "decoder.layers.1.cross_attn", or its type name at the root.
+  std::string path() const;
+
+ protected:
+  Tensor register_parameter(const std::string& name, Tensor value);
+  Tensor register_buffer(const std::string& name, Tensor value);
+  template <class Child>
+  Child& register_module(const std::string& name, Child& child) {
+    add_child(name, child);
+    return child;
+  }
+
+  // Throws tg::Error prefixed with this layer's type and path when condition is false:
+  //   "Linear 'encoder.proj': expected input [..., 64], got [32,10]".
+  template <class... Parts>
+  void expect(bool condition, const Parts&... parts) const {
+    if (!condition) fail(describe(), ": ", parts...);
+  }
+  std::string describe() const;  // "Linear 'encoder.proj'"
+
+ private:
+  void add_child(const std::string& name, Module& child);
+  void collect(const std::string& prefix, bool parameters, NamedTensors& out) const;
+  void check_new_name(const std::string& name) const;
+
+  std::string type_name_;
+  std::string name_;  // as registered in the parent
+  const Module* parent_ = nullptr;
+  bool training_ = true;
+  NamedTensors parameters_, buffers_;
+  std::vector<std::pair<std::string, Module*>> children_;
+};
+
+}  // namespace tg

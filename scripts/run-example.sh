@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The set-up-and-run command: installs what is missing, builds, and trains the main example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+build/examples/spiral --out out/spiral "$@"

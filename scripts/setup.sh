@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, whatever tapegrad needs that is missing. Idempotent: when
+# everything is there it only checks and returns. Run as root (or with sudo) on Debian 12.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config    # the build
+  libopenblas-dev              # BLAS: matrix products on the CPU
+  doctest-dev                  # the test framework
+  libstb-dev                   # stb_image_write: PNG pictures
+  zlib1g-dev                   # gzipped datasets
+  dataset-fashion-mnist        # the classification examples' data
+  pocketsphinx-en-us           # the CMU pronouncing dictionary, for the seq2seq examples
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+sudo_if_needed=()
+if [[ $(id -u) -ne 0 ]]; then sudo_if_needed=(sudo); fi
+"${sudo_if_needed[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

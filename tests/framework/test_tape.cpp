@@ -1,0 +1,111 @@
+#include <doctest/doctest.h>
+
+#include "tests/framework/helpers.h"
+
+using namespace tg;
+using tg::testing::check_values;
+
+TEST_CASE("backward through a small expression matches the derivative by hand") {
+  // f(x, y) = sum(x * y + x^2): df/dx = y + 2x, df/dy = x
+  Tensor x = from_vector({1, 2, 3}, {3}).set_requires_grad();
+  Tensor y = from_vector({4, 5, 6}, {3}).set_requires_grad();
+  const Tensor f = sum(x * y + x * x);
+  CHECK(f.item() == 1 * 4 + 2 * 5 + 3 * 6 + 1 + 4 + 9);
+  f.backward();
+  check_values(x.grad(), {6, 9, 12});
+  check_values(y.grad(), {1, 2, 3});
+}
+
+TEST_CASE("gradients accumulate across backward calls until zero_grad") {
+  Tensor x = from_vector({2}, {1}).set_requires_grad();
+  sum(x * x).backward();
+  sum(x * x).backward();
+  check_values(x.grad(), {8});  // 2 * (2x)
+  x.zero_grad();
+  CHECK_FALSE(x.grad().defined());
+  sum(x * 3.0f).backward();
+  check_values(x.grad(), {3});
+}
+
+TEST_CASE("a leaf's gradient does not alias another's (add returns gy for both inputs)") {
+  Tensor a = from_vector({1, 1}, {2}).set_requires_grad();
+  Tensor b = from_vector({1, 1}, {2}).set_requires_grad();
+  sum(a + b).backward();
+  a.grad().data<float>()[0] = 100;  // an in-place update of one gradient (as clipping does)
+  CHECK(b.grad().to_vector<float>()[0] == 1.0f);
+}
+
+TEST_CASE("backward with a seed gradient, and the errors around backward") {
+  Tensor x = from_vector({1, 2}, {2}).set_requires_grad();
+  const Tensor y = x * 3.0f;
+  CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("backward: called on a tensor of shape [2]"),
+                       Error);
+  y.backward(from_vector({1, 10}, {2}));
+  check_values(x.grad(), {3, 30});
+  CHECK_THROWS_WITH_AS(y.backward(from_vector({1, 1}, {2})),
+                       doctest::Contains("already consumed by an earlier backward()"), Error);
+  const Tensor z = x * 2.0f;
+  CHECK_THROWS_WITH_AS(z.backward(ones({3})), doctest::Contains("seed gradient has shape [3]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(sum(ones({2})).backward(), doctest::Contains("does not require grad"), Error);
+  tape().clear();
+}
+
+TEST_CASE("NoGradGuard records nothing; detach cuts the graph") {
+  Tensor x = from_vector({1, 2}, {2}).set_requires_grad();
+  {
+    NoGradGuard no_grad;
+    const Tensor y = x * 2.0f;
+    CHECK_FALSE(y.requires_grad());
+    CHECK(tape().size() == 0);
+  }
+  const Tensor d = x.detach();
+  CHECK_FALSE(d.requires_grad());
+  const Tensor y = sum(x * d);  // d is a constant: dy/dx = d
+  y.backward();
+  check_values(x.grad(), {1, 2});
+}
+
+TEST_CASE("the tape is cleared after backward and frees what it saved") {
+  Tensor x = from_vector({1, 2}, {2}).set_requires_grad();
+  const Tensor y = sum(tanh(x));
+  CHECK(tape().size() == 2);
+  const std::string dump = tape().dump();
+  CHECK(dump.find("tanh([2]) -> [2]  saves 8 bytes") != std::string::npos);
+  CHECK(dump.find("sum([2]) -> []") != std::string::npos);
+  y.backward();
+  CHECK(tape().size() == 0);
+}
+
+TEST_CASE("set_requires_grad is for float leaves") {
+  CHECK_THROWS_WITH_AS(arange(3).set_requires_grad(),
+                       doctest::Contains("only float32 tensors can require gradients"), Error);
+  Tensor x = ones({2}).set_requires_grad();
+  Tensor y = x * 2.0f;
+  CHECK_THROWS_WITH_AS(y.set_requires_grad(false), doctest::Contains("only leaf tensors"), Error);
+  tape().clear();
+}
+
+TEST_CASE("a tensor used twice gets both gradients summed; unused branches cost nothing") {
+  Tensor x = from_vector({3}, {1}).set_requires_grad();
+  const Tensor unused = exp(x);  // recorded but never reaches the loss
+  const Tensor y = sum(x * x * x);  // 3x^2 = 27
+  y.backward();
+  check_values(x.grad(), {27});
+  CHECK(unused.requires_grad());
+}
+
+TEST_CASE("gradcheck reports a wrong backward") {
+  // An op with a deliberately wrong derivative: y = x^2 with backward gy * x (should be 2x).
+  auto wrong_square = [](const std::vector<Tensor>& in) {
+    const Tensor& x = in[0];
+    Tensor y = x.detach() * x.detach();
+    return record("wrong_square", {x}, y, {x}, [](const Saved& s, const Tensor& gy) -> Grads {
+      return {gy * s[0]};
+    });
+  };
+  const GradcheckResult result = gradcheck(wrong_square, {from_vector({1, 2}, {2}).set_requires_grad()});
+  CHECK_FALSE(result.ok);
+  CHECK(result.report.find("gradcheck FAILED") != std::string::npos);
+  CHECK(result.report.find("analytic") != std::string::npos);
+}

@@ -1,0 +1,104 @@
+#include <doctest/doctest.h>
+
+#include "tests/framework/helpers.h"
+
+using namespace tg;
+using tg::testing::check_values;
+
+TEST_CASE("creation: zeros, ones, full, arange, from_vector") {
+  check_values(zeros({2, 2}), {0, 0, 0, 0});
+  check_values(ones({3}), {1, 1, 1});
+  check_values(full({2}, 2.5f), {2.5f, 2.5f});
+  const Tensor ids = arange(4);
+  CHECK(ids.dtype() == DType::Int32);
+  CHECK(ids.to_vector<int32_t>() == std::vector<int32_t>{0, 1, 2, 3});
+  check_values(arange(1.0f, 2.0f, 0.25f), {1.0f, 1.25f, 1.5f, 1.75f});
+  const Tensor t = from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK(t.shape() == Shape{2, 3});
+  CHECK(t.numel() == 6);
+  CHECK(t.size(-1) == 3);
+  CHECK(t.dim() == 2);
+  CHECK(scalar(3).item() == 3.0f);
+}
+
+TEST_CASE("creation errors name the function") {
+  CHECK_THROWS_WITH_AS(from_vector({1, 2, 3}, {2, 2}), doctest::Contains("from_vector: 3 values"),
+                       Error);
+  CHECK_THROWS_WITH_AS(zeros({2, 2}).item(), doctest::Contains("item: tensor has 4 elements"),
+                       Error);
+  CHECK_THROWS_WITH_AS(zeros({2}).to_vector<int32_t>(),
+                       doctest::Contains("to_vector: tensor is float32, asked for int32"), Error);
+  Generator gen(1);
+  CHECK_THROWS_WITH_AS(bernoulli({2}, 1.5f, gen), doctest::Contains("bernoulli: p must be"),
+                       Error);
+  CHECK_THROWS_WITH_AS(arange(0.0f, 1.0f, 0.0f), doctest::Contains("arange: step"), Error);
+  CHECK_THROWS_WITH_AS(zeros({2}).size(2), doctest::Contains("size: dim 2 is out of range"),
+                       Error);
+  CHECK_THROWS_WITH_AS(Tensor().shape(), doctest::Contains("undefined tensor"), Error);
+}
+
+TEST_CASE("random tensors: the same seed gives the same numbers, streams do not overlap") {
+  Generator a(42), b(42);
+  const Tensor x = randn({1000}, a);
+  CHECK(x.to_vector<float>() == randn({1000}, b).to_vector<float>());
+  const Tensor next = randn({1000}, a);  // the generator moved on
+  CHECK(next.to_vector<float>() != x.to_vector<float>());
+  // Moments of N(0, 1) over 10^5 samples: mean within 0.02, variance within 0.03.
+  Generator g(7);
+  const Tensor big = randn({100000}, g);
+  CHECK(mean(big).item() == doctest::Approx(0).scale(1).epsilon(0.02));
+  CHECK(var(big).item() == doctest::Approx(1).epsilon(0.03));
+  const Tensor u = uniform({100000}, -1, 3, g);
+  CHECK(min(u).item() >= -1.0f);
+  CHECK(max(u).item() < 3.0f);
+  CHECK(mean(u).item() == doctest::Approx(1).epsilon(0.02));
+  CHECK(mean(bernoulli({100000}, 0.3f, g)).item() == doctest::Approx(0.3).epsilon(0.02));
+}
+
+TEST_CASE("philox matches the published known-answer vector") {
+  // Random123's kat_vectors: philox4x32-10 with counter 0 and key 0.
+  const PhiloxWords words = philox4x32(0, 0);
+  CHECK(words.w[0] == 0x6627e8d5u);
+  CHECK(words.w[1] == 0xe169c58du);
+  CHECK(words.w[2] == 0xbc57ac4cu);
+  CHECK(words.w[3] == 0x9b00dbd8u);
+}
+
+TEST_CASE("views share storage; detach and clone") {
+  const Tensor x = from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
+  const Tensor v = x.reshape({3, 2});
+  CHECK(v.storage() == x.storage());
+  CHECK(x.unsqueeze(0).shape() == Shape{1, 2, 3});
+  CHECK(x.unsqueeze(0).squeeze(0).shape() == Shape{2, 3});
+  CHECK(x.flatten().shape() == Shape{6});
+  CHECK(x.reshape({-1}).shape() == Shape{6});
+  v.data<float>()[0] = 10;  // writing through the view changes x
+  CHECK(x.to_vector<float>()[0] == 10.0f);
+  const Tensor c = x.clone();
+  CHECK(c.storage() != x.storage());
+  CHECK(c.to_vector<float>() == x.to_vector<float>());
+  CHECK(x.detach().storage() == x.storage());
+}
+
+TEST_CASE("casts and printing") {
+  const Tensor f = from_vector({1.7f, -2.2f}, {2});
+  CHECK(f.to(DType::Int32).to_vector<int32_t>() == std::vector<int32_t>{1, -2});
+  CHECK(arange(3).to(DType::Float32).to_vector<float>() == std::vector<float>{0, 1, 2});
+  const std::string text = from_vector({1, 2, 3, 4}, {2, 2}).str();
+  CHECK(text.find("float32 [2,2]") != std::string::npos);
+  CHECK(text.find("4") != std::string::npos);
+}
+
+TEST_CASE("the CUDA device gives a clear error in a build without CUDA") {
+  CHECK_THROWS_WITH_AS(zeros({2}, DType::Float32, Device::CUDA), doctest::Contains("device cuda"),
+                       Error);
+}
+
+TEST_CASE("the caching allocator reuses freed buffers") {
+  // A warm loop of identically sized tensors reaches malloc no more.
+  for (int i = 0; i < 3; ++i) (void)zeros({123, 7});
+  Tensor kept = zeros({123, 7});
+  const void* first = kept.raw_data();
+  kept = Tensor();
+  CHECK(zeros({123, 7}).raw_data() == first);
+}
