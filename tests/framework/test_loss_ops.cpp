@@ -112,7 +112,9 @@ TEST_CASE("cross_entropy passes gradcheck for every reduction, with smoothing an
       CAPTURE(static_cast<int>(reduction));
       CAPTURE(smoothing);
       const CrossEntropyOptions options{-100, smoothing, reduction};
-      auto f = [&](const std::vector<Tensor>& in) { return cross_entropy(in[0], targets, options); };
+      auto f = [&](const std::vector<Tensor>& in) {
+        return cross_entropy(in[0], targets, options);
+      };
       const GradcheckResult r = gradcheck(f, {random_leaf({4, 5}, 81)});
       CHECK_MESSAGE(r.ok, r.report);
     }
