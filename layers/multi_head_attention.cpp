@@ -1,0 +1,126 @@
+#include "layers/multi_head_attention.h"
+
+#include <string>
+#include <vector>
+
+#include "framework/tapegrad.h"
+
+namespace tg {
+namespace {
+
+int64_t or_embed_dim(int64_t size, int64_t embed_dim) { return size > 0 ? size : embed_dim; }
+
+std::string describe_tensor(const Tensor& t) {
+  return t.defined() ? std::string(to_string(t.dtype())) + " " + to_string(t.shape())
+                     : "an undefined tensor";
+}
+
+// Int32 0/1 from any keep-mask (nonzero = keep), so two masks combine by multiplication.
+Tensor as_zero_one(const Tensor& mask) {
+  return ne(mask, full({}, 0.0f, mask.dtype(), mask.device()));
+}
+
+}  // namespace
+
+MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t num_heads,
+                                       const MultiHeadAttentionOptions& options, Generator& gen)
+    : Module("MultiHeadAttention"),
+      w_q(embed_dim, embed_dim, options.bias, gen),
+      w_k(or_embed_dim(options.kdim, embed_dim), embed_dim, options.bias, gen),
+      w_v(or_embed_dim(options.vdim, embed_dim), embed_dim, options.bias, gen),
+      w_o(embed_dim, embed_dim, options.bias, gen),
+      embed_dim_(embed_dim),
+      num_heads_(num_heads),
+      kdim_(or_embed_dim(options.kdim, embed_dim)),
+      vdim_(or_embed_dim(options.vdim, embed_dim)),
+      dropout_(options.dropout),
+      gen_(gen) {
+  expect(num_heads > 0, "num_heads must be positive, got ", num_heads);
+  expect(embed_dim % num_heads == 0, "embed_dim ", embed_dim, " is not divisible by num_heads ",
+         num_heads);
+  expect(dropout_ >= 0.0f && dropout_ < 1.0f, "dropout must be in [0, 1), got ", dropout_);
+  register_module("w_q", w_q);
+  register_module("w_k", w_k);
+  register_module("w_v", w_v);
+  register_module("w_o", w_o);
+}
+
+Tensor MultiHeadAttention::combined_keep_mask(const Tensor& key_padding, const Tensor& attn_mask,
+                                              int64_t batch, int64_t query_len, int64_t key_len,
+                                              Device device) const {
+  Tensor padding_keep;  // broadcastable to [B, 1, 1, Lk]
+  if (key_padding.defined()) {
+    if (key_padding.dim() == 1) {
+      expect(key_padding.dtype() == DType::Int32 && key_padding.size(0) == batch,
+             "key_padding as valid lengths must be int32 [B] = [", batch, "], got ",
+             describe_tensor(key_padding));
+      const std::vector<int32_t> lens = key_padding.to(Device::CPU).to_vector<int32_t>();
+      for (size_t b = 0; b < lens.size(); ++b) {
+        expect(lens[b] >= 0 && lens[b] <= key_len, "key_padding: valid length ", lens[b],
+               " at batch index ", b, " is outside [0, ", key_len, "] (the key length)");
+      }
+      padding_keep = key_padding_mask(key_padding, key_len);
+    } else {
+      expect(key_padding.shape() == Shape{batch, key_len},
+             "key_padding must be valid lengths int32 [B] or a keep-mask [B, Lk] = [", batch, ",",
+             key_len, "], got ", describe_tensor(key_padding));
+      padding_keep = key_padding.reshape({batch, 1, 1, key_len});
+    }
+  }
+
+  Tensor pair_keep;  // broadcastable to [B, 1, Lq, Lk]
+  if (attn_mask.defined()) {
+    if (attn_mask.shape() == Shape{query_len, key_len}) {
+      pair_keep = attn_mask;
+    } else {
+      expect(attn_mask.shape() == Shape{batch, query_len, key_len},
+             "attn_mask must be a keep-mask [Lq, Lk] = [", query_len, ",", key_len,
+             "] or [B, Lq, Lk] = [", batch, ",", query_len, ",", key_len, "], got ",
+             describe_tensor(attn_mask));
+      pair_keep = attn_mask.reshape({batch, 1, query_len, key_len});
+    }
+  }
+
+  for (const Tensor* mask : {&padding_keep, &pair_keep}) {
+    expect(!mask->defined() || mask->device() == device, "masks must be on the query's device (",
+           to_string(device), "), got one on ", mask->defined() ? to_string(mask->device()) : "");
+  }
+  if (padding_keep.defined() && pair_keep.defined())
+    return as_zero_one(padding_keep) * as_zero_one(pair_keep);  // [B, 1, Lq, Lk]
+  return padding_keep.defined() ? padding_keep : pair_keep;
+}
+
+AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& key,
+                                            const Tensor& value, const Tensor& key_padding,
+                                            const Tensor& attn_mask) const {
+  expect(query.defined() && query.dim() == 3 && query.size(2) == embed_dim_,
+         "expected query [B, Lq, ", embed_dim_, "], got ", describe_tensor(query));
+  const int64_t batch = query.size(0), query_len = query.size(1);
+  expect(key.defined() && key.dim() == 3 && key.size(0) == batch && key.size(2) == kdim_,
+         "expected key [", batch, ", Lk, ", kdim_, "], got ", describe_tensor(key));
+  const int64_t key_len = key.size(1);
+  expect(value.defined() && value.dim() == 3 && value.size(0) == batch &&
+             value.size(1) == key_len && value.size(2) == vdim_,
+         "expected value [", batch, ",", key_len, ",", vdim_, "] (Lk as in key), got ",
+         describe_tensor(value));
+  const Tensor keep =
+      combined_keep_mask(key_padding, attn_mask, batch, query_len, key_len, query.device());
+
+  // [B, L, E] -> [B, L, h, d_h] (a view) -> [B, h, L, d_h] (the one copy)
+  const int64_t heads = num_heads_, head_size = head_dim();
+  auto split_heads = [&](const Tensor& x, int64_t len) {
+    return x.reshape({batch, len, heads, head_size}).permute({0, 2, 1, 3});
+  };
+  const Tensor q = split_heads(w_q(query), query_len);
+  const Tensor k = split_heads(w_k(key), key_len);
+  const Tensor v = split_heads(w_v(value), key_len);
+
+  AttentionResult heads_out =
+      scaled_dot_product_attention(q, k, v, keep, dropout_, is_training(), gen_);
+  // [B, h, Lq, d_h] -> [B, Lq, h, d_h] (one copy) -> [B, Lq, E] (a view)
+  const Tensor merged =
+      heads_out.output.permute({0, 2, 1, 3}).reshape({batch, query_len, embed_dim_});
+  return {w_o(merged), heads_out.weights};
+}
+
+}  // namespace tg

@@ -1,0 +1,140 @@
+// Transformer encoder and decoder (Vaswani et al., 2017), layer by layer and as stacks.
+//
+// Each layer is a few sublayers, each wrapped in a residual connection and a LayerNorm. Where
+// the norm goes is the one real choice:
+//   post-norm (the paper):     x = norm(x + dropout(sublayer(x)))
+//   pre-norm  (norm_first):    x = x + dropout(sublayer(norm(x)))
+// Pre-norm keeps an un-normalised residual path from input to output, so gradients reach the
+// first layers undiminished and deep stacks train without learning-rate warm-up (Xiong et al.,
+// 2020); its output is un-normalised, so a pre-norm stack ends with one more LayerNorm.
+//
+// Encoder layer:  self-attention over x (padding-masked), then the feed-forward network.
+// Decoder layer:  causal self-attention over the target (position t sees targets 0..t), then
+//                 cross-attention from the target to the encoder's output ("memory"), then
+//                 the feed-forward network.
+//
+// Masks follow layers/attention.h (1 = attend). key_padding arguments take Int32 valid lengths
+// [B] or a keep-mask [B, L]; see MultiHeadAttention::forward. The same dropout probability
+// serves the attention weights, the feed-forward hidden layer and the residual branches.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "framework/random.h"
+#include "framework/tensor.h"
+#include "layers/dropout.h"
+#include "layers/feed_forward.h"
+#include "layers/layer_norm.h"
+#include "layers/module.h"
+#include "layers/multi_head_attention.h"
+#include "layers/sequential.h"
+
+namespace tg {
+
+// Children: self_attn, ff, norm1, norm2, dropout.
+class TransformerEncoderLayer : public Module {
+ public:
+  TransformerEncoderLayer(int64_t d_model, int64_t num_heads, int64_t ff_hidden,
+                          float dropout = 0.1f, bool norm_first = false,
+                          Generator& gen = default_generator());
+
+  // x [B, L, d_model] -> [B, L, d_model]. key_padding marks x's padded positions; attn_mask
+  // ([L, L] or [B, L, L], e.g. causal_mask(L) for a decoder-only model) restricts further.
+  Tensor forward(const Tensor& x, const Tensor& key_padding = {},
+                 const Tensor& attn_mask = {}) const;
+  Tensor operator()(const Tensor& x, const Tensor& key_padding = {},
+                    const Tensor& attn_mask = {}) const {
+    return forward(x, key_padding, attn_mask);
+  }
+
+  MultiHeadAttention self_attn;
+  FeedForward ff;
+  LayerNorm norm1, norm2;
+  Dropout dropout;
+  bool norm_first;
+};
+
+// Children: self_attn, cross_attn, ff, norm1, norm2, norm3, dropout.
+class TransformerDecoderLayer : public Module {
+ public:
+  TransformerDecoderLayer(int64_t d_model, int64_t num_heads, int64_t ff_hidden,
+                          float dropout = 0.1f, bool norm_first = false,
+                          Generator& gen = default_generator());
+
+  // x [B, Lt, d_model] (the target so far), memory [B, Ls, d_model] (the encoder's output).
+  // The causal mask is built here; tgt_key_padding marks padded targets, memory_key_padding
+  // padded source positions. Returns [B, Lt, d_model].
+  Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& tgt_key_padding = {},
+                 const Tensor& memory_key_padding = {});
+  Tensor operator()(const Tensor& x, const Tensor& memory, const Tensor& tgt_key_padding = {},
+                    const Tensor& memory_key_padding = {}) {
+    return forward(x, memory, tgt_key_padding, memory_key_padding);
+  }
+
+  MultiHeadAttention self_attn, cross_attn;
+  FeedForward ff;
+  LayerNorm norm1, norm2, norm3;
+  Dropout dropout;
+  bool norm_first;
+
+  // Set keep_cross_attention and every forward stores its cross-attention weights
+  // [B, heads, Lt, Ls] in last_cross_attention (detached: for heatmaps, not for training).
+  bool keep_cross_attention = false;
+  Tensor last_cross_attention;
+};
+
+// A stack of encoder layers in a ModuleList "layers"; with norm_first, a final LayerNorm "norm".
+class TransformerEncoder : public Module {
+ public:
+  TransformerEncoder(int64_t num_layers, int64_t d_model, int64_t num_heads, int64_t ff_hidden,
+                     float dropout = 0.1f, bool norm_first = false,
+                     Generator& gen = default_generator());
+
+  Tensor forward(const Tensor& x, const Tensor& key_padding = {},
+                 const Tensor& attn_mask = {}) const;
+  Tensor operator()(const Tensor& x, const Tensor& key_padding = {},
+                    const Tensor& attn_mask = {}) const {
+    return forward(x, key_padding, attn_mask);
+  }
+
+  TransformerEncoderLayer& layer(size_t i) const { return *layers_[i]; }
+  size_t num_layers() const { return layers_.size(); }
+  bool has_final_norm() const { return norm_ != nullptr; }
+
+  ModuleList layers;
+
+ private:
+  std::vector<TransformerEncoderLayer*> layers_;  // typed views of the children of `layers`
+  std::unique_ptr<LayerNorm> norm_;
+};
+
+// A stack of decoder layers in a ModuleList "layers"; with norm_first, a final LayerNorm "norm".
+class TransformerDecoder : public Module {
+ public:
+  TransformerDecoder(int64_t num_layers, int64_t d_model, int64_t num_heads, int64_t ff_hidden,
+                     float dropout = 0.1f, bool norm_first = false,
+                     Generator& gen = default_generator());
+
+  Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& tgt_key_padding = {},
+                 const Tensor& memory_key_padding = {});
+  Tensor operator()(const Tensor& x, const Tensor& memory, const Tensor& tgt_key_padding = {},
+                    const Tensor& memory_key_padding = {}) {
+    return forward(x, memory, tgt_key_padding, memory_key_padding);
+  }
+
+  TransformerDecoderLayer& layer(size_t i) const { return *layers_[i]; }
+  size_t num_layers() const { return layers_.size(); }
+  bool has_final_norm() const { return norm_ != nullptr; }
+  // Turns last_cross_attention on or off in every layer.
+  void keep_cross_attention(bool on);
+
+  ModuleList layers;
+
+ private:
+  std::vector<TransformerDecoderLayer*> layers_;
+  std::unique_ptr<LayerNorm> norm_;
+};
+
+}  // namespace tg
