@@ -96,8 +96,8 @@ TEST_CASE("LSTMCell step matches the gate equations computed by hand from the sa
 
   std::vector<float> want_h, want_c;
   reference_step(x.to_vector<float>(), h.to_vector<float>(), c.to_vector<float>(),
-                 cell.weight.to_vector<float>(), cell.bias.to_vector<float>(), batch, input,
-                 hidden, want_h, want_c);
+                 cell.weight.to_vector<float>(), cell.bias.to_vector<float>(), batch, input, hidden,
+                 want_h, want_c);
   check_close(next.h.to_vector<float>(), want_h);
   check_close(next.c.to_vector<float>(), want_c);
 }
@@ -143,10 +143,10 @@ TEST_CASE("LSTMCell: shapes, PyTorch init range, names, zero default state, no-b
 TEST_CASE("gradcheck: lstm_cell with respect to x, h, c, weight and bias") {
   Generator gen(11);
   LSTMCell cell(3, 2, true, gen);
-  const std::vector<Tensor> inputs{
-      random_tensor({2, 3}, 21, true), random_tensor({2, 2}, 22, true),
-      random_tensor({2, 2}, 23, true), cell.weight.detach().clone().set_requires_grad(),
-      cell.bias.detach().clone().set_requires_grad()};
+  const std::vector<Tensor> inputs{random_tensor({2, 3}, 21, true), random_tensor({2, 2}, 22, true),
+                                   random_tensor({2, 2}, 23, true),
+                                   cell.weight.detach().clone().set_requires_grad(),
+                                   cell.bias.detach().clone().set_requires_grad()};
   auto f = [](const std::vector<Tensor>& in) {
     const LSTMState next = lstm_cell(in[0], {in[1], in[2]}, in[3], in[4]);
     return concat({next.h, next.c}, 1);
@@ -157,8 +157,8 @@ TEST_CASE("gradcheck: lstm_cell with respect to x, h, c, weight and bias") {
 
 TEST_CASE("LSTMCell errors name the cell and the shapes") {
   LSTMCell cell(3, 2);
-  CHECK_THROWS_WITH_AS(cell(zeros({2, 4})), doctest::Contains("LSTMCell: expected input [batch, 3], got [2,4]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(cell(zeros({2, 4})),
+                       doctest::Contains("LSTMCell: expected input [batch, 3], got [2,4]"), Error);
   CHECK_THROWS_WITH_AS(cell(zeros({3})), doctest::Contains("expected input [batch, 3], got [3]"),
                        Error);
   CHECK_THROWS_WITH_AS(cell(zeros({2, 3}), {zeros({2, 3}), zeros({2, 2})}),
@@ -166,11 +166,20 @@ TEST_CASE("LSTMCell errors name the cell and the shapes") {
                        Error);
   CHECK_THROWS_WITH_AS(cell(zeros({2, 3}), {zeros({2, 2}), Tensor()}),
                        doctest::Contains("both given or both left out"), Error);
-  CHECK_THROWS_WITH_AS(LSTMCell(0, 2), doctest::Contains("LSTMCell: input_size and hidden_size "
-                                                         "must be positive, got 0 and 2"),
+  CHECK_THROWS_WITH_AS(LSTMCell(0, 2),
+                       doctest::Contains("LSTMCell: input_size and hidden_size "
+                                         "must be positive, got 0 and 2"),
                        Error);
   CHECK_THROWS_WITH_AS(lstm_cell(zeros({2, 3}), {zeros({2, 2}), zeros({2, 2})}, zeros({8, 4}), {}),
                        doctest::Contains("lstm_cell: expected weight [8,5]"), Error);
+  CHECK_THROWS_WITH_AS(
+      lstm_cell(zeros({2, 3}), {zeros({2, 2}), zeros({2, 2})}, zeros({8, 5}), zeros({6})),
+      doctest::Contains("lstm_cell: expected bias [8], got [6]"), Error);
+  CHECK_THROWS_WITH_AS(lstm_cell(zeros({2, 3}), {zeros({2, 2}), zeros({1, 2})}, zeros({8, 5}), {}),
+                       doctest::Contains("lstm_cell: expected h and c [2,2], got [2,2] and [1,2]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(cell(from_vector(std::vector<int32_t>{1, 2, 3}, {1, 3})),
+                       doctest::Contains("LSTMCell: expected a float32 input, got int32"), Error);
 }
 
 // ---- LSTM: structure ----
@@ -199,27 +208,38 @@ TEST_CASE("LSTM parameter names and shapes: layers.<l>.<direction>.weight/bias")
 
 // ---- LSTM: values ----
 
-TEST_CASE("LSTM over full sequences equals the cell run step by step, both directions") {
+TEST_CASE("LSTM over full sequences equals the cells run step by step, layer by layer") {
+  // 2 layers x 2 directions: states are indexed l*D + d, the backward cell reads t = T-1..0,
+  // and layer 1 reads [h_forward(t), h_backward(t)].
   const int64_t batch = 2, steps = 3, input = 2, hidden = 3;
   Generator gen(5);
-  LSTM lstm(input, hidden, {.bidirectional = true}, gen);
+  LSTM lstm(input, hidden, {.num_layers = 2, .bidirectional = true}, gen);
   const Tensor x = random_tensor({batch, steps, input}, 9);
-  const Tensor h0 = random_tensor({2, batch, hidden}, 10), c0 = random_tensor({2, batch, hidden}, 12);
+  const Tensor h0 = random_tensor({4, batch, hidden}, 10),
+               c0 = random_tensor({4, batch, hidden}, 12);
   const LSTMOutput out = lstm(x, {}, {h0, c0});
   REQUIRE(out.output.shape() == Shape{batch, steps, 2 * hidden});
-  REQUIRE(out.h.shape() == Shape{2, batch, hidden});
+  REQUIRE(out.h.shape() == Shape{4, batch, hidden});
 
-  for (int64_t d = 0; d < 2; ++d) {
-    LSTMState state{select(h0, 0, d), select(c0, 0, d)};
-    for (int64_t k = 0; k < steps; ++k) {
-      const int64_t t = d == 0 ? k : steps - 1 - k;
-      state = lstm.cell(0, d)(select(x, 1, t), state);
-      const Tensor got = narrow(select(out.output, 1, t), 1, d * hidden, hidden);
-      check_close(got.to_vector<float>(), state.h.to_vector<float>());
+  Tensor layer_input = x;
+  for (int64_t l = 0; l < 2; ++l) {
+    std::vector<Tensor> outputs[2];
+    for (int64_t d = 0; d < 2; ++d) {
+      INFO("layer ", l, " direction ", d);
+      const int64_t index = l * 2 + d;
+      LSTMState state{select(h0, 0, index), select(c0, 0, index)};
+      outputs[d].resize(steps);
+      for (int64_t k = 0; k < steps; ++k) {
+        const int64_t t = d == 0 ? k : steps - 1 - k;
+        state = lstm.cell(l, d)(select(layer_input, 1, t), state);
+        outputs[d][static_cast<size_t>(t)] = state.h;
+      }
+      check_close(select(out.h, 0, index).to_vector<float>(), state.h.to_vector<float>());
+      check_close(select(out.c, 0, index).to_vector<float>(), state.c.to_vector<float>());
     }
-    check_close(select(out.h, 0, d).to_vector<float>(), state.h.to_vector<float>());
-    check_close(select(out.c, 0, d).to_vector<float>(), state.c.to_vector<float>());
+    layer_input = concat({stack(outputs[0], 1), stack(outputs[1], 1)}, 2);
   }
+  check_close(out.output.to_vector<float>(), layer_input.to_vector<float>());
 }
 
 TEST_CASE("LSTM with lengths: each sequence in a padded batch gives what it gives alone") {
@@ -229,15 +249,16 @@ TEST_CASE("LSTM with lengths: each sequence in a padded batch gives what it give
   LSTM lstm(input, hidden, {.num_layers = 2, .bidirectional = true}, gen);
   const Tensor x = random_tensor({batch, steps, input}, 30);
   const Tensor lengths = from_vector(length_values, {batch});
-  const Tensor h0 = random_tensor({4, batch, hidden}, 31), c0 = random_tensor({4, batch, hidden}, 32);
+  const Tensor h0 = random_tensor({4, batch, hidden}, 31),
+               c0 = random_tensor({4, batch, hidden}, 32);
   const LSTMOutput padded = lstm(x, lengths, {h0, c0});
   REQUIRE(padded.output.shape() == Shape{batch, steps, 2 * hidden});
 
   for (int64_t b = 0; b < batch; ++b) {
     INFO("sequence ", b);
     const int64_t length = length_values[static_cast<size_t>(b)];
-    const LSTMOutput alone = lstm(one_sequence(x, b, length), {},
-                                  {narrow(h0, 1, b, 1), narrow(c0, 1, b, 1)});
+    const LSTMOutput alone =
+        lstm(one_sequence(x, b, length), {}, {narrow(h0, 1, b, 1), narrow(c0, 1, b, 1)});
     check_close(narrow(narrow(padded.output, 0, b, 1), 1, 0, length).to_vector<float>(),
                 alone.output.to_vector<float>());
     check_close(narrow(padded.h, 1, b, 1).to_vector<float>(), alone.h.to_vector<float>());
@@ -354,8 +375,7 @@ TEST_CASE("LSTM dropout acts between layers in training only") {
   Generator gen_c(44), gen_d(44);
   LSTM single(2, 3, {.dropout = 0.5f}, gen_c);
   LSTM single_plain(2, 3, {}, gen_d);
-  check_close(single(x).output.to_vector<float>(), single_plain(x).output.to_vector<float>(),
-              0.0f);
+  check_close(single(x).output.to_vector<float>(), single_plain(x).output.to_vector<float>(), 0.0f);
 }
 
 // ---- LSTM: errors ----
@@ -363,9 +383,9 @@ TEST_CASE("LSTM dropout acts between layers in training only") {
 TEST_CASE("LSTM errors name the layer path, what was expected and what came") {
   Encoder encoder;
   const LSTM& lstm = encoder.lstm;
-  CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 5})),
-                       doctest::Contains("LSTM 'rnn': expected input [batch, time, 3], got [2,4,5]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      lstm(zeros({2, 4, 5})),
+      doctest::Contains("LSTM 'rnn': expected input [batch, time, 3], got [2,4,5]"), Error);
   CHECK_THROWS_WITH_AS(lstm(zeros({2, 3})), doctest::Contains("got [2,3]"), Error);
   CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), from_vector(std::vector<int32_t>{4, 0}, {2})),
                        doctest::Contains("LSTM 'rnn': lengths must be in [1, 4] (the time steps "
@@ -384,6 +404,11 @@ TEST_CASE("LSTM errors name the layer path, what was expected and what came") {
   CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), {}, {zeros({1, 2, 2}), Tensor()}),
                        doctest::Contains("h0 and c0 must be both given or both left out"), Error);
   CHECK_THROWS_WITH_AS(lstm.cell(0, 1), doctest::Contains("no direction 1"), Error);
+  CHECK_THROWS_WITH_AS(lstm.cell(1), doctest::Contains("LSTM 'rnn': no layer 1 (it has 1)"), Error);
+  CHECK_THROWS_WITH_AS(lstm(zeros({2, 0, 3})),
+                       doctest::Contains("expected at least one sequence of at least one step, "
+                                         "got [2,0,3]"),
+                       Error);
 
   LSTM time_major(3, 2, {.batch_first = false});
   CHECK_THROWS_WITH_AS(time_major(zeros({4, 2, 2})),

@@ -1,0 +1,155 @@
+#include "layers/lstm.h"
+
+#include <string>
+
+#include "framework/ops/elementwise.h"
+#include "framework/ops/nn.h"
+#include "framework/ops/shape.h"
+
+namespace tg {
+
+namespace {
+
+// One direction of one layer over a time-major sequence [T, B, F]. step_masks[t] is Int32
+// [B, 1], nonzero where step t is real; empty when every step of every sequence is real.
+// Returns the outputs [T, B, H] and leaves the last state in `state`.
+Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
+                     const std::vector<Tensor>& step_masks, bool reverse, LSTMState& state) {
+  const int64_t steps = sequence.size(0);
+  const Tensor zero = zeros({}, DType::Float32, sequence.device());
+  std::vector<Tensor> outputs(static_cast<size_t>(steps));
+  for (int64_t k = 0; k < steps; ++k) {
+    const int64_t t = reverse ? steps - 1 - k : k;
+    const LSTMState next = cell(select(sequence, 0, t), state);
+    if (step_masks.empty()) {
+      state = next;
+      outputs[static_cast<size_t>(t)] = next.h;
+      continue;
+    }
+    // Padded rows keep their state and output zero; where() routes no gradient to the branch
+    // it did not pick, so a padded input gets exactly zero gradient.
+    const Tensor& real = step_masks[static_cast<size_t>(t)];
+    state = {where(real, next.h, state.h), where(real, next.c, state.c)};
+    outputs[static_cast<size_t>(t)] = where(real, next.h, zero);
+  }
+  return stack(outputs, 0);
+}
+
+}  // namespace
+
+LSTM::Layer::Layer(int64_t input_size, int64_t hidden_size, bool bidirectional, bool bias,
+                   Generator& gen)
+    : Module("LSTMLayer"), forward_cell(input_size, hidden_size, bias, gen) {
+  register_module("forward", forward_cell);
+  if (bidirectional) {
+    backward_cell = std::make_unique<LSTMCell>(input_size, hidden_size, bias, gen);
+    register_module("backward", *backward_cell);
+  }
+}
+
+void LSTM::LayerList::append(std::unique_ptr<Layer> layer) {
+  register_module(std::to_string(items.size()), *layer);
+  items.push_back(std::move(layer));
+}
+
+LSTM::LSTM(int64_t input_size, int64_t hidden_size, LSTMOptions options, Generator& gen)
+    : Module("LSTM"),
+      input_size_(input_size),
+      hidden_size_(hidden_size),
+      options_(options),
+      dropout_generator_(&gen) {
+  expect(input_size > 0 && hidden_size > 0, "input_size and hidden_size must be positive, got ",
+         input_size, " and ", hidden_size);
+  expect(options.num_layers >= 1, "num_layers must be at least 1, got ", options.num_layers);
+  expect(options.dropout >= 0.0f && options.dropout < 1.0f, "dropout must be in [0, 1), got ",
+         options.dropout);
+  register_module("layers", layers_);
+  for (int64_t l = 0; l < options.num_layers; ++l) {
+    const int64_t layer_input = l == 0 ? input_size : num_directions() * hidden_size;
+    layers_.append(std::make_unique<Layer>(layer_input, hidden_size, options.bidirectional,
+                                           options.bias, gen));
+  }
+}
+
+const LSTMCell& LSTM::cell(int64_t layer, int64_t direction) const {
+  expect(layer >= 0 && layer < options_.num_layers, "no layer ", layer, " (it has ",
+         options_.num_layers, ")");
+  expect(direction >= 0 && direction < num_directions(), "no direction ", direction,
+         options_.bidirectional ? " (0 forward, 1 backward)" : " (unidirectional: only 0)");
+  const Layer& chosen = *layers_.items[static_cast<size_t>(layer)];
+  return direction == 0 ? chosen.forward_cell : *chosen.backward_cell;
+}
+
+void LSTM::check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState& initial) const {
+  const char* layout = options_.batch_first ? "[batch, time, " : "[time, batch, ";
+  expect(x.defined(), "expected input ", layout, input_size_, "], got an undefined tensor");
+  expect(x.dim() == 3 && x.size(2) == input_size_, "expected input ", layout, input_size_,
+         "], got ", to_string(x.shape()));
+  expect(x.dtype() == DType::Float32, "expected a float32 input, got ", to_string(x.dtype()));
+  const int64_t batch = x.size(options_.batch_first ? 0 : 1);
+  const int64_t steps = x.size(options_.batch_first ? 1 : 0);
+  expect(batch > 0 && steps > 0, "expected at least one sequence of at least one step, got ",
+         to_string(x.shape()));
+
+  if (lengths.defined()) {
+    expect(lengths.dtype() == DType::Int32 && lengths.shape() == Shape{batch},
+           "expected lengths int32 [", batch, "], got ", to_string(lengths.dtype()), " ",
+           to_string(lengths.shape()));
+    const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
+    for (size_t b = 0; b < values.size(); ++b)
+      expect(values[b] >= 1 && values[b] <= steps, "lengths must be in [1, ", steps,
+             "] (the time steps of ", to_string(x.shape()), "), got ", values[b], " for sequence ",
+             b);
+  }
+
+  expect(initial.h.defined() == initial.c.defined(),
+         "initial state: h0 and c0 must be both given or both left out");
+  if (initial.h.defined()) {
+    const Shape want{options_.num_layers * num_directions(), batch, hidden_size_};
+    expect(initial.h.shape() == want && initial.c.shape() == want,
+           "expected initial h0 and c0 [layers*directions, batch, hidden] = ", to_string(want),
+           ", got ", to_string(initial.h.shape()), " and ", to_string(initial.c.shape()));
+  }
+}
+
+LSTMOutput LSTM::forward(const Tensor& x, const Tensor& lengths, const LSTMState& initial) const {
+  check_inputs(x, lengths, initial);
+  // Time-major inside: select(sequence, 0, t) is then a view, not a copy.
+  Tensor sequence = options_.batch_first ? transpose(x, 0, 1) : x;
+  const int64_t steps = sequence.size(0), batch = sequence.size(1);
+  const Device device = x.device();
+
+  // step_masks[t] = (t < lengths) as Int32 [B, 1]; none when no sequence is padded.
+  std::vector<Tensor> step_masks;
+  if (lengths.defined()) {
+    const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
+    bool padded = false;
+    for (int32_t length : values) padded = padded || length < steps;
+    if (padded) {
+      const Tensor masks = gt(lengths.to(device).reshape({1, batch, 1}),
+                              arange(steps, DType::Int32, device).reshape({steps, 1, 1}));
+      for (int64_t t = 0; t < steps; ++t) step_masks.push_back(select(masks, 0, t));
+    }
+  }
+
+  std::vector<Tensor> final_h, final_c;
+  for (int64_t l = 0; l < options_.num_layers; ++l) {
+    if (l > 0) sequence = dropout(sequence, options_.dropout, is_training(), *dropout_generator_);
+    std::vector<Tensor> direction_outputs;
+    for (int64_t d = 0; d < num_directions(); ++d) {
+      const int64_t index = l * num_directions() + d;
+      LSTMState state = initial.h.defined()
+                            ? LSTMState{select(initial.h, 0, index), select(initial.c, 0, index)}
+                            : cell(l, d).zero_state(batch, device);
+      direction_outputs.push_back(
+          run_direction(cell(l, d), sequence, step_masks, /*reverse=*/d == 1, state));
+      final_h.push_back(state.h);
+      final_c.push_back(state.c);
+    }
+    sequence = direction_outputs.size() == 1 ? direction_outputs[0] : concat(direction_outputs, 2);
+  }
+  return {options_.batch_first ? transpose(sequence, 0, 1) : sequence, stack(final_h, 0),
+          stack(final_c, 0)};
+}
+
+}  // namespace tg
