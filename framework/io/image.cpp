@@ -29,8 +29,8 @@ Image::Image(int width, int height, Color background) : width_(width), height_(h
 }
 
 Color Image::pixel(int x, int y) const {
-  check(contains(x, y), "Image::pixel: (", x, ", ", y, ") is outside the ", width_, " x ",
-        height_, " canvas");
+  check(contains(x, y), "Image::pixel: (", x, ", ", y, ") is outside the ", width_, " x ", height_,
+        " canvas");
   const uint8_t* p = &pixels_[(static_cast<size_t>(y) * width_ + x) * 3];
   return {p[0], p[1], p[2]};
 }
@@ -90,8 +90,9 @@ void Image::draw_line(int x0, int y0, int x1, int y1, Color color, int thickness
 
 void Image::draw_circle(int cx, int cy, int radius, Color color) {
   if (radius < 0) return;
-  // dx^2 + dy^2 <= (r + 1/2)^2, scaled by 4 to stay in integers: radius 0 is one pixel,
-  // radius 1 a plus-shaped five, and larger discs look round rather than diamond-like.
+  // dx^2 + dy^2 <= (r + 1/2)^2, scaled by 4 to stay in integers. Measuring to r + 1/2 rather
+  // than r keeps the rim from ending in one-pixel bumps at the four extremes: radius 0 is one
+  // pixel, radius 1 a 3 x 3 block, and larger discs look round.
   const int limit = (2 * radius + 1) * (2 * radius + 1);
   for (int dy = -radius; dy <= radius; ++dy) {
     for (int dx = -radius; dx <= radius; ++dx) {

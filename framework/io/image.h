@@ -53,7 +53,8 @@ class Image {
   void fill_rect(int x, int y, int w, int h, Color color);
   // The 1-pixel outline of the same block.
   void draw_rect(int x, int y, int w, int h, Color color);
-  // Bresenham's line, both ends included; thickness > 1 stamps a square of that side per point.
+  // Bresenham's line, both ends included; thickness > 1 stamps a square of that side per point
+  // (so the ends get square caps reaching (thickness - 1) / 2 past them).
   void draw_line(int x0, int y0, int x1, int y1, Color color, int thickness = 1);
   // A filled disc: every pixel whose centre lies within radius + 0.5 of (cx, cy).
   void draw_circle(int cx, int cy, int radius, Color color);

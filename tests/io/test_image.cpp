@@ -73,7 +73,7 @@ TEST_CASE("a PNG round-trips: size and pixel colours survive the file") {
   CHECK(png.at(39, 29) == blue);
   CHECK(png.at(20, 20) == Color{10, 20, 30});
   CHECK(png.at(10, 5) == green);
-  CHECK(png.at(13, 7) == green);   // last pixel of the 4 x 3 block
+  CHECK(png.at(13, 7) == green);              // last pixel of the 4 x 3 block
   CHECK(png.at(14, 7) == Color{10, 20, 30});  // one past it
   CHECK(png.at(13, 8) == Color{10, 20, 30});
 }
@@ -99,7 +99,7 @@ TEST_CASE("drawing clips at the edges instead of failing") {
   Image image(10, 10);
   image.fill_rect(-5, -5, 8, 8, red);  // covers [0, 3) x [0, 3)
   CHECK(count_pixels_of(image, red, 0, 0, 10, 10) == 9);
-  image.draw_circle(100, 100, 5, red);  // entirely off the canvas
+  image.draw_circle(100, 100, 5, red);   // entirely off the canvas
   image.draw_line(-20, 5, 30, 5, blue);  // crosses the whole canvas
   CHECK(count_pixels_of(image, blue, 0, 0, 10, 10) == 10);
   image.set_pixel(-1, 3, green);
@@ -115,18 +115,20 @@ TEST_CASE("draw_line covers both ends and is one pixel per step") {
   image.draw_line(5, 15, 5, 10, blue);  // vertical, drawn upwards
   CHECK(count_pixels_of(image, blue, 0, 0, 20, 20) == 6);
   Image thick(20, 20);
-  thick.draw_line(5, 10, 14, 10, red, 3);  // a 10 x 3 bar
-  CHECK(count_pixels_of(thick, red, 0, 0, 20, 20) == 30);
-  CHECK(thick.pixel(5, 9) == red);
-  CHECK(thick.pixel(14, 11) == red);
+  thick.draw_line(5, 10, 14, 10, red, 3);  // 10 long, 3 wide, square caps of 1 at both ends
+  CHECK(count_pixels_of(thick, red, 0, 0, 20, 20) == 12 * 3);
+  CHECK(thick.pixel(4, 9) == red);
+  CHECK(thick.pixel(15, 11) == red);
+  CHECK(thick.pixel(16, 10) == tg::colors::white);
+  CHECK(thick.pixel(10, 12) == tg::colors::white);
 }
 
 TEST_CASE("draw_circle fills a round disc") {
   Image image(21, 21);
   image.draw_circle(10, 10, 0, red);
   CHECK(count_pixels_of(image, red, 0, 0, 21, 21) == 1);
-  image.draw_circle(10, 10, 1, blue);  // a plus of five
-  CHECK(count_pixels_of(image, blue, 0, 0, 21, 21) == 5);
+  image.draw_circle(10, 10, 1, blue);  // corners at distance sqrt(2) < 1.5: a 3 x 3 block
+  CHECK(count_pixels_of(image, blue, 0, 0, 21, 21) == 9);
   image.draw_circle(10, 10, 5, green);
   CHECK(image.pixel(10, 10) == green);
   CHECK(image.pixel(15, 10) == green);  // on the rim
@@ -196,9 +198,13 @@ TEST_CASE("colormaps: viridis endpoints and midpoint, ten distinct class colours
   CHECK(tg::viridis(0.0625f) == Color{70, 21, 102});
   // Lightness (a rough luma) rises along the map.
   auto luma = [](Color c) { return 0.299 * c.r + 0.587 * c.g + 0.114 * c.b; };
-  for (int i = 0; i < 20; ++i) CHECK(luma(tg::viridis(i / 20.0f)) < luma(tg::viridis((i + 1) / 20.0f)));
+  for (int i = 0; i < 20; ++i) {
+    CHECK(luma(tg::viridis(i / 20.0f)) < luma(tg::viridis((i + 1) / 20.0f)));
+  }
   for (int i = 0; i < 10; ++i) {
-    for (int j = i + 1; j < 10; ++j) CHECK_FALSE(tg::categorical_color(i) == tg::categorical_color(j));
+    for (int j = i + 1; j < 10; ++j) {
+      CHECK_FALSE(tg::categorical_color(i) == tg::categorical_color(j));
+    }
   }
   CHECK(tg::categorical_color(10) == tg::categorical_color(0));
   CHECK(tg::categorical_color(-1) == tg::categorical_color(9));

@@ -1,0 +1,197 @@
+// bench_core: how fast the engine's core paths run, and what they cost over the raw library.
+//
+//   bench_core [--threads N] [--repeats N]
+//
+// (a) matmul: N x N x N products through tg::matmul against cblas_sgemm on the same numbers,
+//     in GFLOP/s (2 N^3 flops per product); the ratio is the engine's overhead on big work.
+// (b) per-op overhead: a chain of 1000 recorded 8 x 8 adds, x = x + y with y requiring grad,
+//     then backward. The arithmetic is 64 adds per op, so the time is almost all bookkeeping:
+//     checks, allocation, the tape record, and in backward the gradient routing.
+// (c) a training step of a 784-256-256-10 ReLU MLP at batch 128: forward, cross-entropy,
+//     backward and a plain SGD update, the shape of an MNIST step.
+//
+// Every figure is the median of --repeats measurements after a warm-up, so one slow outlier
+// (another process, a page fault) does not move it. On a machine shared with other work, run it
+// twice: contention shows up as numbers that disagree.
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "framework/tapegrad.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// Runs body `iterations` times per measurement, `repeats` measurements after one warm-up
+// measurement; returns the median seconds per iteration.
+double time_per_iteration(int repeats, int iterations, const std::function<void()>& body) {
+  for (int i = 0; i < iterations; ++i) body();  // warm-up: caches, allocator, thread pool
+  std::vector<double> samples;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    for (int i = 0; i < iterations; ++i) body();
+    samples.push_back(seconds_since(start) / iterations);
+  }
+  return median(samples);
+}
+
+void bench_matmul(int repeats) {
+  std::printf("\n(a) square matmul C = A B, float32, GFLOP/s (2 N^3 flops), higher is better\n");
+  std::printf("  %6s  %14s  %14s  %10s\n", "N", "tg::matmul", "cblas_sgemm", "tg / blas");
+  tg::Generator gen(1);
+  for (int n : {256, 512, 1024, 2048}) {
+    const tg::Tensor a = tg::randn({n, n}, gen), b = tg::randn({n, n}, gen);
+    const std::vector<float> raw_a = a.to_vector<float>(), raw_b = b.to_vector<float>();
+    std::vector<float> raw_c(static_cast<size_t>(n) * n);
+    const double flops = 2.0 * n * n * n;
+    // Enough products per measurement to last ~1 GFLOP, so timer resolution does not matter.
+    const int iterations = std::max(1, static_cast<int>(1e9 / flops));
+
+    const double engine = time_per_iteration(repeats, iterations, [&] {
+      const tg::Tensor c = tg::matmul(a, b);
+      (void)c;
+    });
+    const double blas = time_per_iteration(repeats, iterations, [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, raw_a.data(), n,
+                  raw_b.data(), n, 0.0f, raw_c.data(), n);
+    });
+    std::printf("  %6d  %14.1f  %14.1f  %10.3f\n", n, flops / engine * 1e-9, flops / blas * 1e-9,
+                blas / engine);
+  }
+}
+
+void bench_op_overhead(int repeats) {
+  constexpr int chain = 1000;
+  std::printf("\n(b) per-op overhead: %d recorded 8x8 adds (x = x + y), then backward\n", chain);
+  tg::Generator gen(2);
+  const tg::Tensor y = tg::randn({8, 8}, gen).set_requires_grad();
+  const tg::Tensor start = tg::zeros({8, 8});
+  std::vector<double> forward_samples, backward_samples;
+  for (int r = 0; r < repeats + 1; ++r) {  // the first round is the warm-up
+    y.zero_grad();
+    const auto forward_start = Clock::now();
+    tg::Tensor x = start;
+    for (int i = 0; i < chain; ++i) x = x + y;
+    const tg::Tensor loss = x.sum();
+    const double forward = seconds_since(forward_start);
+    const auto backward_start = Clock::now();
+    loss.backward();
+    const double backward = seconds_since(backward_start);
+    if (r > 0) {
+      forward_samples.push_back(forward);
+      backward_samples.push_back(backward);
+    }
+  }
+  // d(sum x)/dy = chain for every element: a cheap check that the work really happened.
+  const float grad = y.grad().to_vector<float>()[0];
+  if (grad != static_cast<float>(chain)) {
+    std::fprintf(stderr, "bench_core: wrong gradient %g, expected %d\n", grad, chain);
+    std::exit(1);
+  }
+  const double forward = median(forward_samples) / chain * 1e6;
+  const double backward = median(backward_samples) / chain * 1e6;
+  std::printf("  %-28s %8.2f us/op\n", "forward (op + tape record)", forward);
+  std::printf("  %-28s %8.2f us/op\n", "backward", backward);
+  std::printf("  %-28s %8.2f us/op\n", "forward + backward", forward + backward);
+}
+
+void bench_mlp_step(int repeats) {
+  constexpr int batch = 128;
+  std::printf("\n(c) MLP 784-256-256-10 (ReLU) training step, batch %d, plain SGD\n", batch);
+  tg::Generator gen(3);
+  const tg::Tensor images = tg::randn({batch, 784}, gen);
+  std::vector<int32_t> label_values(batch);
+  for (int i = 0; i < batch; ++i) label_values[i] = (i * 7) % 10;
+  const tg::Tensor labels = tg::from_vector(label_values, {batch});
+
+  auto weight = [&](int in, int out) {
+    return tg::randn({in, out}, gen, 0.0f, std::sqrt(2.0f / in)).set_requires_grad();
+  };
+  auto bias = [](int out) { return tg::zeros({out}).set_requires_grad(); };
+  std::vector<tg::Tensor> params = {
+      weight(784, 256), bias(256),  // layer 1
+      weight(256, 256), bias(256),  // layer 2
+      weight(256, 10),  bias(10),   // output
+  };
+  float last_loss = 0;
+  auto step = [&] {
+    tg::Tensor h = tg::relu(tg::matmul(images, params[0]) + params[1]);
+    h = tg::relu(tg::matmul(h, params[2]) + params[3]);
+    const tg::Tensor loss = tg::cross_entropy(tg::matmul(h, params[4]) + params[5], labels);
+    loss.backward();
+    last_loss = loss.item();
+    tg::NoGradGuard no_grad;
+    for (tg::Tensor& p : params) {
+      tg::Tensor updated = p - 0.01f * p.grad();
+      updated.set_requires_grad();
+      p = updated;
+    }
+  };
+  const double seconds = time_per_iteration(repeats, 10, step);
+  // Forward is one product per layer; backward two (input and weight gradients).
+  const double flops = 3 * 2.0 * batch * (784 * 256 + 256 * 256 + 256 * 10);
+  std::printf("  %-28s %8.3f ms/step  (%.1f GFLOP/s in the matmuls; loss %.3f)\n",
+              "forward+backward+update", seconds * 1e3, flops / seconds * 1e-9, last_loss);
+}
+
+void print_usage() {
+  std::printf(
+      "usage: bench_core [--threads N] [--repeats N]\n"
+      "  --threads N  threads for tapegrad's loops and OpenBLAS (default: current)\n"
+      "  --repeats N  measurements per figure, median reported (default 7)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int repeats = 7, threads = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      print_usage();
+      return 0;
+    }
+    if ((flag == "--threads" || flag == "--repeats") && i + 1 < argc) {
+      const int value = std::atoi(argv[++i]);
+      if (value < 1) {
+        std::fprintf(stderr, "bench_core: %s needs a positive number\n", flag.c_str());
+        return 2;
+      }
+      (flag == "--threads" ? threads : repeats) = value;
+    } else {
+      std::fprintf(stderr, "bench_core: unknown flag or missing value: %s\n", flag.c_str());
+      print_usage();
+      return 2;
+    }
+  }
+  try {
+    if (threads > 0) tg::set_num_threads(threads);
+    std::printf("bench_core: %d thread(s), median of %d repeats after a warm-up\n",
+                tg::num_threads(), repeats);
+    bench_matmul(repeats);
+    bench_op_overhead(repeats);
+    bench_mlp_step(repeats);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "bench_core: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}
