@@ -1,0 +1,23 @@
+#include "layers/layer_norm.h"
+
+#include "framework/ops/nn.h"
+
+namespace tg {
+
+LayerNorm::LayerNorm(int64_t dim, float eps, bool elementwise_affine)
+    : UnaryModule("LayerNorm"), dim(dim), eps(eps) {
+  expect(dim > 0, "dim must be positive, got ", dim);
+  expect(eps >= 0.0f, "eps must be >= 0, got ", eps);
+  if (elementwise_affine) {
+    weight = register_parameter("weight", ones({dim}));
+    bias = register_parameter("bias", zeros({dim}));
+  }
+}
+
+Tensor LayerNorm::forward(const Tensor& x) const {
+  expect(x.defined() && x.dim() >= 1 && x.size(-1) == dim, "expected input [..., ", dim,
+         "], got ", x.defined() ? to_string(x.shape()) : "an undefined tensor");
+  return layer_norm(x, weight, bias, eps);
+}
+
+}  // namespace tg

@@ -1,0 +1,22 @@
+// Every layer, for programs that build models: #include "layers/layers.h".
+#pragma once
+
+#include "framework/tapegrad.h"
+#include "layers/activation.h"
+#include "layers/attention.h"
+#include "layers/dropout.h"
+#include "layers/embedding.h"
+#include "layers/feed_forward.h"
+#include "layers/init.h"
+#include "layers/layer_norm.h"
+#include "layers/linear.h"
+#include "layers/loss.h"
+#include "layers/lstm.h"
+#include "layers/lstm_cell.h"
+#include "layers/module.h"
+#include "layers/module_gradcheck.h"
+#include "layers/module_unary.h"
+#include "layers/multi_head_attention.h"
+#include "layers/positional_encoding.h"
+#include "layers/sequential.h"
+#include "layers/transformer.h"

@@ -1,0 +1,34 @@
+#include "layers/linear.h"
+
+#include <cmath>
+
+#include "framework/ops/elementwise.h"
+#include "framework/ops/matmul.h"
+#include "layers/init.h"
+
+namespace tg {
+
+Linear::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& gen)
+    : UnaryModule("Linear"), in_features(in_features), out_features(out_features) {
+  expect(in_features > 0 && out_features > 0, "in_features and out_features must be positive, got ",
+         in_features, " and ", out_features);
+  weight = empty({out_features, in_features});
+  init::kaiming_uniform_(weight, gen);  // a = sqrt(5): U(-1/sqrt(in), 1/sqrt(in))
+  register_parameter("weight", weight);
+  if (bias) {
+    const float bound = 1.0f / std::sqrt(static_cast<float>(in_features));
+    this->bias = empty({out_features});
+    init::uniform_(this->bias, -bound, bound, gen);
+    register_parameter("bias", this->bias);
+  }
+}
+
+Tensor Linear::forward(const Tensor& x) const {
+  expect(x.defined() && x.dim() >= 1 && x.size(-1) == in_features, "expected input [..., ",
+         in_features, "], got ", x.defined() ? to_string(x.shape()) : "an undefined tensor");
+  if (x.dim() == 1) return forward(x.unsqueeze(0)).squeeze(0);
+  const Tensor y = matmul(x, weight, /*trans_a=*/false, /*trans_b=*/true);
+  return bias.defined() ? y + bias : y;
+}
+
+}  // namespace tg
