@@ -5,15 +5,31 @@ if(NOT OpenMP_CXX_FOUND)
   message(FATAL_ERROR "OpenMP not found: tapegrad needs a compiler with OpenMP (Debian: g++).")
 endif()
 
-set(BLA_VENDOR OpenBLAS)
-find_package(BLAS)
-if(NOT BLAS_FOUND)
-  message(FATAL_ERROR "OpenBLAS not found. On Debian: apt-get install libopenblas-dev")
-endif()
+# One pool of threads: Debian builds OpenBLAS three ways (pthread, openmp, serial). The OpenMP
+# build runs its gemm threads in the same libgomp pool as our own loops; the pthread build (often
+# the system default) keeps a second pool, and on a 2-core machine the two fight for the cores
+# (an MLP step measured 30x slower at 2 threads than at 1). So the OpenMP build is preferred,
+# linked by its full path; the build tree's RPATH makes it the one loaded at run time.
+find_library(TAPEGRAD_OPENBLAS_OPENMP openblas
+  PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
 find_path(TAPEGRAD_CBLAS_INCLUDE_DIR cblas.h
-  PATH_SUFFIXES openblas x86_64-linux-gnu aarch64-linux-gnu)
+  PATHS /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp
+  PATH_SUFFIXES openblas ${CMAKE_LIBRARY_ARCHITECTURE})
+if(TAPEGRAD_OPENBLAS_OPENMP)
+  set(TAPEGRAD_BLAS_LIBRARIES ${TAPEGRAD_OPENBLAS_OPENMP})
+  message(STATUS "tapegrad: OpenBLAS (OpenMP build) ${TAPEGRAD_OPENBLAS_OPENMP}")
+else()
+  set(BLA_VENDOR OpenBLAS)
+  find_package(BLAS)
+  if(NOT BLAS_FOUND)
+    message(FATAL_ERROR "OpenBLAS not found. On Debian: apt-get install libopenblas-openmp-dev")
+  endif()
+  set(TAPEGRAD_BLAS_LIBRARIES ${BLAS_LIBRARIES})
+  message(WARNING "tapegrad: using ${BLAS_LIBRARIES}; if it is OpenBLAS's pthread build, two "
+                  "thread pools compete for the cores (Debian: apt-get install libopenblas-openmp-dev)")
+endif()
 if(NOT TAPEGRAD_CBLAS_INCLUDE_DIR)
-  message(FATAL_ERROR "cblas.h not found. On Debian: apt-get install libopenblas-dev")
+  message(FATAL_ERROR "cblas.h not found. On Debian: apt-get install libopenblas-openmp-dev")
 endif()
 
 find_package(ZLIB)

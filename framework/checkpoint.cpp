@@ -90,8 +90,8 @@ uint64_t Checkpoint::get_uint(const std::string& key) const {
   char* end = nullptr;
   errno = 0;
   const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
-  check(!text.empty() && text[0] != '-' && *end == '\0' && errno == 0, source_, ": metadata '",
-        key, "' should be an unsigned integer, got '", text, "'");
+  check(!text.empty() && text[0] != '-' && *end == '\0' && errno == 0, source_, ": metadata '", key,
+        "' should be an unsigned integer, got '", text, "'");
   return value;
 }
 
@@ -99,15 +99,14 @@ double Checkpoint::get_double(const std::string& key) const {
   const std::string& text = get_string(key);
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  check(!text.empty() && *end == '\0', source_, ": metadata '", key,
-        "' should be a number, got '", text, "'");
+  check(!text.empty() && *end == '\0', source_, ": metadata '", key, "' should be a number, got '",
+        text, "'");
   return value;
 }
 
 bool Checkpoint::get_bool(const std::string& key) const {
   const int64_t value = get_int(key);
-  check(value == 0 || value == 1, source_, ": metadata '", key, "' should be 0 or 1, got ",
-        value);
+  check(value == 0 || value == 1, source_, ": metadata '", key, "' should be 0 or 1, got ", value);
   return value == 1;
 }
 
@@ -150,9 +149,9 @@ LoadReport load_named_tensors(const Checkpoint& source, const std::string& prefi
     }
     const Tensor& saved = source.tensor(prefix + name);
     if (saved.dtype() != target.dtype() || saved.shape() != target.shape()) {
-      mismatches << "\n  '" << name << "': the checkpoint has " << to_string(saved.dtype())
-                 << " " << to_string(saved.shape()) << ", the target is "
-                 << to_string(target.dtype()) << " " << to_string(target.shape());
+      mismatches << "\n  '" << name << "': the checkpoint has " << to_string(saved.dtype()) << " "
+                 << to_string(saved.shape()) << ", the target is " << to_string(target.dtype())
+                 << " " << to_string(target.shape());
       continue;
     }
     copies.emplace_back(&saved, &target);
@@ -161,8 +160,8 @@ LoadReport load_named_tensors(const Checkpoint& source, const std::string& prefi
     if (name.starts_with(prefix) && wanted.count(name) == 0)
       report.unexpected.push_back(name.substr(prefix.size()));
 
-  check(mismatches.str().empty(), where, ": shape or dtype mismatch, nothing was loaded:",
-        mismatches.str());
+  check(mismatches.str().empty(), where,
+        ": shape or dtype mismatch, nothing was loaded:", mismatches.str());
   if (strict) {
     check(report.missing.empty(), where, ": strict load: ", report.missing.size(),
           " tensor(s) missing from the checkpoint: ", join_names(report.missing),

@@ -4,11 +4,19 @@
 //   matmul: inner dimensions differ: [32,64] x [32,10]
 #pragma once
 
+#include <cstdint>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tg {
+
+// Shapes (std::vector<int64_t>) print as [2,3]. Declared before fail() so that a check can take a
+// shape itself, check(ok, "matmul: ", a.shape()), and format it only when the check fails: the
+// checks run on every op, and building their messages eagerly cost more than the ops themselves.
+std::ostream& operator<<(std::ostream& out, const std::vector<int64_t>& shape);
 
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -3,6 +3,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "framework/backend/backend.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/reduce.h"
 
@@ -52,9 +53,13 @@ Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor output, 
 }
 
 // A leaf's gradient is updated in place later (optimizers, clipping), so it must own its
-// storage: a backward may return gy itself for several inputs (add does), or a view of it.
+// storage: a backward may return gy itself for several inputs (add does), or a view of it. The
+// first gradient is therefore copied; later ones are added into it in place.
 static void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
-  leaf.grad = leaf.grad ? (Tensor(leaf.grad) + grad).impl() : grad.clone().impl();
+  if (leaf.grad)
+    backend_of(grad).accumulate(Tensor(leaf.grad), grad);
+  else
+    leaf.grad = grad.clone().impl();
 }
 
 void Tape::backward(const Tensor& root, const Tensor& seed) {

@@ -25,6 +25,10 @@ std::string to_string(const Shape& shape) {
   return text + "]";
 }
 
+std::ostream& operator<<(std::ostream& out, const std::vector<int64_t>& shape) {
+  return out << to_string(shape);
+}
+
 int64_t numel_of(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
@@ -38,7 +42,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   for (size_t k = 0; k < out.size(); ++k) {
     const int64_t da = k < a.size() ? a[a.size() - 1 - k] : 1;
     const int64_t db = k < b.size() ? b[b.size() - 1 - k] : 1;
-    check(da == db || da == 1 || db == 1, op, ": shapes ", to_string(a), " and ", to_string(b),
+    check(da == db || da == 1 || db == 1, op, ": shapes ", a, " and ", b,
           " cannot be broadcast together");
     out[out.size() - 1 - k] = da == 1 ? db : da;
   }
@@ -52,18 +56,10 @@ static uint64_t next_tensor_id() {
 
 // ---- accessors ----
 
-const TensorImpl& Tensor::checked() const {
-  check(impl_ != nullptr, "tensor: use of an undefined tensor");
-  return *impl_;
-}
-const Shape& Tensor::shape() const { return checked().shape; }
+void Tensor::fail_undefined() { fail("tensor: use of an undefined tensor"); }
+
 int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
 int64_t Tensor::numel() const { return numel_of(shape()); }
-DType Tensor::dtype() const { return checked().dtype; }
-Device Tensor::device() const { return checked().storage->device(); }
-uint64_t Tensor::id() const { return checked().id; }
-const std::shared_ptr<Storage>& Tensor::storage() const { return checked().storage; }
-int64_t Tensor::storage_offset() const { return checked().offset; }
 
 void* Tensor::raw_data() const {
   const TensorImpl& impl = checked();
@@ -99,7 +95,7 @@ void Tensor::set_grad(const Tensor& grad) const { impl_->grad = grad.impl(); }
 void Tensor::zero_grad() const { impl_->grad.reset(); }
 
 void Tensor::backward() const {
-  check(numel() == 1, "backward: called on a tensor of shape ", to_string(shape()),
+  check(numel() == 1, "backward: called on a tensor of shape ", shape(),
         "; only a one-element tensor (a loss) can start backward without a seed gradient");
   backward(ones(shape(), DType::Float32, device()));
 }
@@ -107,8 +103,8 @@ void Tensor::backward() const {
 void Tensor::backward(const Tensor& seed) const {
   check(requires_grad(), "backward: this tensor does not require grad (no input of the ops "
                          "that made it requires grad, or it was made under NoGradGuard)");
-  check(seed.shape() == shape(), "backward: seed gradient has shape ", to_string(seed.shape()),
-        ", the tensor has shape ", to_string(shape()));
+  check(seed.shape() == shape(), "backward: seed gradient has shape ", seed.shape(),
+        ", the tensor has shape ", shape());
   if (is_leaf()) {  // nothing to walk: the seed is the gradient
     impl_->grad = impl_->grad ? (Tensor(impl_->grad) + seed).impl() : seed.clone().impl();
     return;
@@ -131,7 +127,7 @@ Tensor Tensor::detach() const {
 // ---- values ----
 
 float Tensor::item() const {
-  check(numel() == 1, "item: tensor has ", numel(), " elements ", to_string(shape()),
+  check(numel() == 1, "item: tensor has ", numel(), " elements ", shape(),
         ", item() needs exactly one");
   if (dtype() == DType::Float32) return to_vector<float>()[0];
   return static_cast<float>(to_vector<int32_t>()[0]);
@@ -212,7 +208,7 @@ Tensor Tensor::mean() const { return tg::mean(*this); }
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape)
-    check(d >= 0, "empty: negative dimension in shape ", to_string(shape));
+    check(d >= 0, "empty: negative dimension in shape ", shape);
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(numel_of(shape) * dtype_size(dtype), device);
   impl->shape = shape;
@@ -262,7 +258,7 @@ template <class T>
 static Tensor tensor_from(const std::vector<T>& values, const Shape& shape, DType dtype,
                           Device device) {
   check(static_cast<int64_t>(values.size()) == numel_of(shape), "from_vector: ", values.size(),
-        " values do not fill shape ", to_string(shape), " (", numel_of(shape), " elements)");
+        " values do not fill shape ", shape, " (", numel_of(shape), " elements)");
   Tensor t = empty(shape, dtype, device);
   if (!values.empty()) backend_for(device).copy_from_host(t, values.data());
   return t;

@@ -52,21 +52,22 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const;
+  // The accessors are inline: every op calls them several times.
+  const Shape& shape() const { return checked().shape; }
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
   int64_t size(int64_t d) const;  // negative d counts from the end
   int64_t numel() const;
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
-  DType dtype() const;
-  Device device() const;
-  uint64_t id() const;
+  DType dtype() const { return checked().dtype; }
+  Device device() const { return checked().storage->device(); }
+  uint64_t id() const { return checked().id; }
 
   // Raw element pointer (host memory only for CPU tensors). Checks the dtype.
   template <class T>
   T* data() const;
   void* raw_data() const;
-  const std::shared_ptr<Storage>& storage() const;
-  int64_t storage_offset() const;
+  const std::shared_ptr<Storage>& storage() const { return checked().storage; }
+  int64_t storage_offset() const { return checked().offset; }
 
   // ---- autograd ----
   bool requires_grad() const;
@@ -103,7 +104,11 @@ class Tensor {
   const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
 
  private:
-  const TensorImpl& checked() const;
+  const TensorImpl& checked() const {
+    if (impl_ == nullptr) fail_undefined();
+    return *impl_;
+  }
+  [[noreturn]] static void fail_undefined();
   std::shared_ptr<TensorImpl> impl_;
 };
 

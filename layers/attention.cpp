@@ -31,7 +31,7 @@ std::string mask_problem(const Tensor& mask, const Tensor& scores) {
 void check_float_tensor(const Tensor& t, const char* op, const char* name) {
   check(t.defined(), op, ": ", name, " is undefined");
   check(t.dtype() == DType::Float32, op, ": ", name, " must be float32, got ", to_string(t.dtype()),
-        " ", to_string(t.shape()));
+        " ", t.shape());
 }
 
 }  // namespace
@@ -42,7 +42,7 @@ Tensor key_padding_mask(const Tensor& valid_lens, int64_t key_len) {
   check(valid_lens.defined(), "key_padding_mask: valid_lens is undefined");
   check(valid_lens.dtype() == DType::Int32 && valid_lens.dim() == 1,
         "key_padding_mask: valid_lens must be int32 [B], got ", to_string(valid_lens.dtype()), " ",
-        to_string(valid_lens.shape()));
+        valid_lens.shape());
   check(key_len >= 0, "key_padding_mask: key_len must be >= 0, got ", key_len);
   // A length outside [0, key_len] is almost always lengths that belong to another batch; the
   // copy to the host is B integers.
@@ -73,7 +73,7 @@ Tensor scaled_dot_product_scores(const Tensor& q, const Tensor& k) {
   check_float_tensor(k, op, "k");
   check(q.dim() >= 2 && k.dim() >= 2 && q.size(-1) == k.size(-1), op,
         ": expected q [..., Lq, d] and k [..., Lk, d] with the same d, got q ",
-        to_string(q.shape()), " and k ", to_string(k.shape()));
+        q.shape(), " and k ", k.shape());
   const float scale = 1.0f / std::sqrt(static_cast<float>(q.size(-1)));
   return matmul(q * scale, k, /*trans_a=*/false, /*trans_b=*/true);
 }
@@ -85,7 +85,7 @@ AttentionResult attend(const Tensor& scores, const Tensor& v, const Tensor& mask
   check_float_tensor(v, op, "v");
   check(scores.dim() >= 2 && v.dim() >= 2 && scores.size(-1) == v.size(-2), op,
         ": expected scores [..., Lq, Lk] and v [..., Lk, dv] with the same Lk, got scores ",
-        to_string(scores.shape()), " and v ", to_string(v.shape()));
+        scores.shape(), " and v ", v.shape());
   const std::string problem = mask_problem(mask, scores);
   check(problem.empty(), op, ": ", problem);
   check(dropout >= 0.0f && dropout < 1.0f, op, ": dropout must be in [0, 1), got ", dropout);
@@ -101,8 +101,8 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
   const char* op = "scaled_dot_product_attention";
   check_float_tensor(v, op, "v");
   check(v.dim() >= 2 && k.dim() >= 2 && v.size(-2) == k.size(-2), op,
-        ": k [..., Lk, d] and v [..., Lk, dv] must have the same Lk, got k ", to_string(k.shape()),
-        " and v ", to_string(v.shape()));
+        ": k [..., Lk, d] and v [..., Lk, dv] must have the same Lk, got k ", k.shape(),
+        " and v ", v.shape());
   const Tensor scores = scaled_dot_product_scores(q, k);
   const std::string problem = mask_problem(mask, scores);
   check(problem.empty(), op, ": ", problem);

@@ -28,9 +28,9 @@ Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, int64_t padd
 }
 
 Tensor Embedding::forward(const Tensor& ids) const {
-  expect(ids.defined() && ids.dtype() == DType::Int32, "expected int32 ids, got ",
-         ids.defined() ? std::string(to_string(ids.dtype())) + " " + to_string(ids.shape())
-                       : std::string("an undefined tensor"));
+  expect(ids.defined(), "expected int32 ids, got an undefined tensor");
+  expect(ids.dtype() == DType::Int32, "expected int32 ids, got ", to_string(ids.dtype()), " ",
+         ids.shape());
   return embedding(weight, ids, padding_idx);
 }
 

@@ -11,7 +11,7 @@ namespace {
 void check_fillable(const Tensor& t, const char* op) {
   check(t.defined(), "init::", op, ": got an undefined tensor");
   check(t.dtype() == DType::Float32, "init::", op, ": expected a float32 tensor, got ",
-        to_string(t.dtype()), " ", to_string(t.shape()));
+        to_string(t.dtype()), " ", t.shape());
 }
 
 // Draws element i from Philox(seed, offset + i) straight into t's storage, exactly as
@@ -81,7 +81,7 @@ void orthogonal_(Tensor& t, Generator& gen, float gain) {
   check_fillable(t, "orthogonal_");
   check(t.dim() >= 2 && t.numel() > 0,
         "init::orthogonal_: needs a non-empty tensor with at least 2 dims, got ",
-        to_string(t.shape()));
+        t.shape());
   const int64_t rows = t.size(0), cols = t.numel() / rows;
   const std::vector<float> gaussian = randn({rows, cols}, gen).to_vector<float>();
 

@@ -15,8 +15,8 @@ LayerNorm::LayerNorm(int64_t dim, float eps, bool elementwise_affine)
 }
 
 Tensor LayerNorm::forward(const Tensor& x) const {
-  expect(x.defined() && x.dim() >= 1 && x.size(-1) == dim, "expected input [..., ", dim,
-         "], got ", x.defined() ? to_string(x.shape()) : "an undefined tensor");
+  expect(x.defined(), "expected input [..., ", dim, "], got an undefined tensor");
+  expect(x.dim() >= 1 && x.size(-1) == dim, "expected input [..., ", dim, "], got ", x.shape());
   return layer_norm(x, weight, bias, eps);
 }
 

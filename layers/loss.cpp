@@ -22,11 +22,11 @@ namespace {
 
 void check_sequence_shapes(const char* who, const Tensor& logits, const Tensor& targets) {
   check(logits.defined() && targets.defined(), who, ": got an undefined tensor");
-  check(logits.dim() == 3, who, ": expected logits [B, T, V], got ", to_string(logits.shape()));
+  check(logits.dim() == 3, who, ": expected logits [B, T, V], got ", logits.shape());
   check(targets.dim() == 2 && targets.size(0) == logits.size(0) &&
             targets.size(1) == logits.size(1),
         who, ": expected targets [", logits.size(0), ", ", logits.size(1),
-        "] to match logits ", to_string(logits.shape()), ", got ", to_string(targets.shape()));
+        "] to match logits ", logits.shape(), ", got ", targets.shape());
 }
 
 }  // namespace

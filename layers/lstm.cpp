@@ -84,21 +84,21 @@ void LSTM::check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState&
   const char* layout = options_.batch_first ? "[batch, time, " : "[time, batch, ";
   expect(x.defined(), "expected input ", layout, input_size_, "], got an undefined tensor");
   expect(x.dim() == 3 && x.size(2) == input_size_, "expected input ", layout, input_size_,
-         "], got ", to_string(x.shape()));
+         "], got ", x.shape());
   expect(x.dtype() == DType::Float32, "expected a float32 input, got ", to_string(x.dtype()));
   const int64_t batch = x.size(options_.batch_first ? 0 : 1);
   const int64_t steps = x.size(options_.batch_first ? 1 : 0);
   expect(batch > 0 && steps > 0, "expected at least one sequence of at least one step, got ",
-         to_string(x.shape()));
+         x.shape());
 
   if (lengths.defined()) {
     expect(lengths.dtype() == DType::Int32 && lengths.shape() == Shape{batch},
            "expected lengths int32 [", batch, "], got ", to_string(lengths.dtype()), " ",
-           to_string(lengths.shape()));
+           lengths.shape());
     const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
     for (size_t b = 0; b < values.size(); ++b)
       expect(values[b] >= 1 && values[b] <= steps, "lengths must be in [1, ", steps,
-             "] (the time steps of ", to_string(x.shape()), "), got ", values[b], " for sequence ",
+             "] (the time steps of ", x.shape(), "), got ", values[b], " for sequence ",
              b);
   }
 
@@ -108,7 +108,7 @@ void LSTM::check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState&
     const Shape want{options_.num_layers * num_directions(), batch, hidden_size_};
     expect(initial.h.shape() == want && initial.c.shape() == want,
            "expected initial h0 and c0 [layers*directions, batch, hidden] = ", to_string(want),
-           ", got ", to_string(initial.h.shape()), " and ", to_string(initial.c.shape()));
+           ", got ", initial.h.shape(), " and ", initial.c.shape());
   }
 }
 

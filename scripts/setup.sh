@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   cmake g++ make pkg-config    # the build
-  libopenblas-dev              # BLAS: matrix products on the CPU
+  libopenblas-openmp-dev       # BLAS on OpenMP: matrix products share our thread pool
   doctest-dev                  # the test framework
   libstb-dev                   # stb_image_write: PNG pictures
   zlib1g-dev                   # gzipped datasets

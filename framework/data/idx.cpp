@@ -53,20 +53,20 @@ IdxArray read_idx(const std::string& path) {
     check(size > 0, "idx: ", path, ": dim ", d, " has size 0");
     array.shape.push_back(size);
     total *= size;
-    check(total <= (uint64_t{1} << 34), "idx: ", path, ": sizes ", to_string(array.shape),
+    check(total <= (uint64_t{1} << 34), "idx: ", path, ": sizes ", array.shape,
           " are implausibly large");
   }
   array.values.resize(total);
   read_exactly(file.get(), array.values.data(), total, path, "data");
   uint8_t extra;
   check(gzread(file.get(), &extra, 1) == 0, "idx: ", path, ": trailing bytes after ",
-        to_string(array.shape), " values");
+        array.shape, " values");
   return array;
 }
 
 void write_idx_gz(const std::string& path, const Shape& shape, const std::vector<uint8_t>& values) {
   check(numel_of(shape) == static_cast<int64_t>(values.size()), "write_idx_gz: ", values.size(),
-        " values do not fill ", to_string(shape));
+        " values do not fill ", shape);
   GzFile file(gzopen(path.c_str(), "wb"));
   check(file != nullptr, "write_idx_gz: cannot create ", path, ": ", std::strerror(errno));
   std::vector<uint8_t> bytes{0, 0, 0x08, static_cast<uint8_t>(shape.size())};

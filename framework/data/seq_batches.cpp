@@ -123,7 +123,7 @@ std::vector<Seq2SeqBatch> bucketed_batches(const std::vector<EncodedPair>& pairs
 
 Tensor lengths_to_mask(const Tensor& lengths, int64_t max_len) {
   check(lengths.dtype() == DType::Int32 && lengths.dim() == 1, "lengths_to_mask: expected int32 [B] "
-        "lengths, got ", to_string(lengths.dtype()), " ", to_string(lengths.shape()));
+        "lengths, got ", to_string(lengths.dtype()), " ", lengths.shape());
   check(max_len >= 0, "lengths_to_mask: max_len must be non-negative, got ", max_len);
   const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
   std::vector<int32_t> mask(values.size() * static_cast<size_t>(max_len), 0);

@@ -12,7 +12,7 @@ inline void check_defined(const Tensor& x, const char* op) {
 inline void check_float(const Tensor& x, const char* op) {
   check_defined(x, op);
   check(x.dtype() == DType::Float32, op, ": expected a float32 tensor, got ", to_string(x.dtype()),
-        " ", to_string(x.shape()));
+        " ", x.shape());
 }
 
 inline void check_int(const Tensor& x, const char* op, const char* what) {

@@ -49,7 +49,7 @@ static Tensor binary_forward(const char* name, BinaryOp op, const Tensor& a, con
   check_defined(b, name);
   check_same_device(a, b, name);
   check(a.dtype() == b.dtype(), name, ": dtypes differ (", to_string(a.dtype()), " ",
-        to_string(a.shape()), " and ", to_string(b.dtype()), " ", to_string(b.shape()),
+        a.shape(), " and ", to_string(b.dtype()), " ", b.shape(),
         "); convert one with .to(DType)");
   broadcast_shapes(a.shape(), b.shape(), name);
   return backend_of(a).binary(op, a, b);

@@ -33,7 +33,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   const int64_t d = normalize_dim(dim, x.dim(), "index_select");
   check_int(index, "index_select", "index");
   check(index.dim() == 1, "index_select: index must be 1-D, got shape ",
-        to_string(index.shape()));
+        index.shape());
   check_same_device(x, index, "index_select");
   check_in_range(index, x.size(d), "index_select", "index");
 
@@ -51,7 +51,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 Tensor embedding(const Tensor& weight, const Tensor& ids, int64_t padding_idx) {
   check_float(weight, "embedding");
   check(weight.dim() == 2, "embedding: weight must be 2-D [num_embeddings, dim], got shape ",
-        to_string(weight.shape()));
+        weight.shape());
   check_int(ids, "embedding", "ids");
   check_same_device(weight, ids, "embedding");
   const int64_t count = weight.size(0), width = weight.size(1);

@@ -35,8 +35,8 @@ std::pair<Tensor, int64_t> batched(const Tensor& x, const Shape& own_batch,
 // The forward product without recording.
 Tensor matmul_forward(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   const Operand oa = describe(a, trans_a), ob = describe(b, trans_b);
-  check(oa.cols == ob.rows, "matmul: inner dimensions differ: ", to_string(a.shape()),
-        trans_a ? "^T" : "", " x ", to_string(b.shape()), trans_b ? "^T" : "");
+  check(oa.cols == ob.rows, "matmul: inner dimensions differ: ", a.shape(),
+        trans_a ? "^T" : "", " x ", b.shape(), trans_b ? "^T" : "");
   const int64_t m = oa.rows, k = oa.cols, n = ob.cols;
   Backend& backend = backend_of(a);
 
@@ -77,7 +77,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   check_float(b, "matmul");
   check_same_device(a, b, "matmul");
   check(a.dim() >= 2 && b.dim() >= 2, "matmul: both operands need at least 2 dims, got ",
-        to_string(a.shape()), " x ", to_string(b.shape()));
+        a.shape(), " x ", b.shape());
   Tensor c = matmul_forward(a, b, trans_a, trans_b);
   const bool b_shared_2d = b.dim() == 2 && a.dim() > 2 && !trans_a;
   Saved saved{b.requires_grad() ? a : Tensor(), a.requires_grad() ? b : Tensor()};

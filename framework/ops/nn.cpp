@@ -34,8 +34,8 @@ bool broadcasts_to(const Shape& from, const Shape& to) {
 Tensor keep_mask(const Tensor& mask, const Tensor& x, const char* op) {
   if (!mask.defined()) return {};
   check_same_device(mask, x, op);
-  check(broadcasts_to(mask.shape(), x.shape()), op, ": mask of shape ", to_string(mask.shape()),
-        " does not broadcast to the input's shape ", to_string(x.shape()));
+  check(broadcasts_to(mask.shape(), x.shape()), op, ": mask of shape ", mask.shape(),
+        " does not broadcast to the input's shape ", x.shape());
   const Tensor keep = mask.dtype() == DType::Int32 ? mask : ne(mask, scalar(0.0f, mask.device()));
   return keep.shape() == x.shape() ? keep : expand(keep, x.shape());
 }
@@ -75,11 +75,11 @@ void check_targets(const char* op, const Tensor& scores, const Tensor& targets,
   check_int(targets, op, "targets");
   check_same_device(scores, targets, op);
   check(scores.dim() >= 1 && scores.size(-1) > 0, op, ": ", scores_name,
-        " must be [N, C] with C > 0, got shape ", to_string(scores.shape()));
+        " must be [N, C] with C > 0, got shape ", scores.shape());
   const Shape expected(scores.shape().begin(), scores.shape().end() - 1);
-  check(targets.shape() == expected, op, ": targets of shape ", to_string(targets.shape()),
-        " do not match ", scores_name, " of shape ", to_string(scores.shape()),
-        " (expected targets of shape ", to_string(expected), ")");
+  check(targets.shape() == expected, op, ": targets of shape ", targets.shape(),
+        " do not match ", scores_name, " of shape ", scores.shape(),
+        " (expected targets of shape ", expected, ")");
 }
 
 }  // namespace
@@ -125,7 +125,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, int64_t ignore_i
                 Reduction reduction) {
   check_targets("nll_loss", log_probs, targets, "log_probs");
   check(log_probs.dim() == 2, "nll_loss: log_probs must be 2-D [N, C], got shape ",
-        to_string(log_probs.shape()));
+        log_probs.shape());
   const int64_t rows = log_probs.size(0), classes = log_probs.size(1);
   const std::vector<int32_t> values = targets.to(Device::CPU).to_vector<int32_t>();
   for (int64_t r = 0; r < rows; ++r)
@@ -147,7 +147,7 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction reduct
   check_float(target, "mse_loss");
   check_same_device(prediction, target, "mse_loss");
   check(prediction.shape() == target.shape(), "mse_loss: prediction of shape ",
-        to_string(prediction.shape()), " and target of shape ", to_string(target.shape()),
+        prediction.shape(), " and target of shape ", target.shape(),
         " must have the same shape");
   const Tensor difference = prediction - target;
   const Tensor squared = difference * difference;
@@ -171,7 +171,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
   check_float(x, "layer_norm");
   check(x.dim() >= 1 && x.size(-1) > 0,
         "layer_norm: input needs a last dim of size > 0 to normalise over, got shape ",
-        to_string(x.shape()));
+        x.shape());
   check(eps >= 0.0f, "layer_norm: eps must be >= 0, got ", eps);
   const int64_t features = x.size(-1);
   for (const auto& [parameter, name] : {std::pair{weight, "weight"}, std::pair{bias, "bias"}}) {
@@ -179,7 +179,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
     check_float(parameter, "layer_norm");
     check_same_device(parameter, x, "layer_norm");
     check(parameter.shape() == Shape{features}, "layer_norm: ", name, " must have shape [",
-          features, "] (the input's last dim), got ", to_string(parameter.shape()));
+          features, "] (the input's last dim), got ", parameter.shape());
   }
   LayerNormResult result = backend_of(x).layer_norm(x, weight, bias, eps);
 

@@ -72,7 +72,7 @@ Tensor mean(const Tensor& x, const Dims& dims_in, bool keepdim) {
   const Dims dims = reduced_dims(dims_in, x.dim(), "mean");
   int64_t count = 1;
   for (int64_t d : dims) count *= x.shape()[d];
-  check(count > 0, "mean: reducing over an empty dim of ", to_string(x.shape()));
+  check(count > 0, "mean: reducing over an empty dim of ", x.shape());
   return sum(x, dims, keepdim) * (1.0f / static_cast<float>(count));
 }
 
@@ -81,7 +81,7 @@ Tensor mean(const Tensor& x, const Dims& dims_in, bool keepdim) {
 static Tensor extremum(const char* name, ReduceOp op, const Tensor& x, const Dims& dims_in,
                        bool keepdim) {
   check_float(x, name);
-  check(x.numel() > 0, name, ": reducing an empty tensor ", to_string(x.shape()));
+  check(x.numel() > 0, name, ": reducing an empty tensor ", x.shape());
   const Dims dims = reduced_dims(dims_in, x.dim(), name);
   const Shape x_shape = x.shape();
   const Tensor kept = reduce_kept(op, x, dims);
@@ -116,7 +116,7 @@ Tensor var(const Tensor& x, const Dims& dims_in, bool unbiased, bool keepdim) {
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   check_float(x, "argmax");
   const int64_t d = normalize_dim(dim, x.dim(), "argmax");
-  check(x.dim() > 0 && x.shape()[d] > 0, "argmax: empty dim in ", to_string(x.shape()));
+  check(x.dim() > 0 && x.shape()[d] > 0, "argmax: empty dim in ", x.shape());
   const Tensor kept = backend_of(x).argmax(x, d);
   return keepdim ? kept : make_view(kept, dropped_shape(x.shape(), {d}));
 }
@@ -124,13 +124,13 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   const int64_t extra = x.dim() - static_cast<int64_t>(shape.size());
-  check(extra >= 0, "sum_to: cannot reduce ", to_string(x.shape()), " to ", to_string(shape));
+  check(extra >= 0, "sum_to: cannot reduce ", x.shape(), " to ", shape);
   Dims dims;
   for (int64_t d = 0; d < x.dim(); ++d) {
     const bool leading = d < extra;
     if (leading || (shape[d - extra] == 1 && x.shape()[d] != 1)) dims.push_back(d);
-    else check(shape[d - extra] == x.shape()[d], "sum_to: cannot reduce ", to_string(x.shape()),
-               " to ", to_string(shape));
+    else check(shape[d - extra] == x.shape()[d], "sum_to: cannot reduce ", x.shape(),
+               " to ", shape);
   }
   return reshape(sum(x, dims, /*keepdim=*/true), shape);
 }

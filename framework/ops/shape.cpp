@@ -16,20 +16,20 @@ static Shape resolve_shape(const Shape& wanted, int64_t numel, const Shape& from
   int64_t known = 1, inferred = -1;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == -1) {
-      check(inferred < 0, "reshape: more than one -1 in ", to_string(wanted));
+      check(inferred < 0, "reshape: more than one -1 in ", wanted);
       inferred = static_cast<int64_t>(d);
     } else {
-      check(shape[d] >= 0, "reshape: negative size in ", to_string(wanted));
+      check(shape[d] >= 0, "reshape: negative size in ", wanted);
       known *= shape[d];
     }
   }
   if (inferred >= 0) {
-    check(known > 0 && numel % known == 0, "reshape: cannot view ", to_string(from), " as ",
-          to_string(wanted));
+    check(known > 0 && numel % known == 0, "reshape: cannot view ", from, " as ",
+          wanted);
     shape[inferred] = numel / known;
   }
-  check(numel_of(shape) == numel, "reshape: cannot view ", to_string(from), " (", numel,
-        " elements) as ", to_string(wanted), " (", numel_of(shape), " elements)");
+  check(numel_of(shape) == numel, "reshape: cannot view ", from, " (", numel,
+        " elements) as ", wanted, " (", numel_of(shape), " elements)");
   return shape;
 }
 
@@ -59,7 +59,7 @@ Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
 Tensor squeeze(const Tensor& x, int64_t dim) {
   check_defined(x, "squeeze");
   const int64_t d = normalize_dim(dim, x.dim(), "squeeze");
-  check(x.dim() > 0 && x.shape()[d] == 1, "squeeze: dim ", dim, " of ", to_string(x.shape()),
+  check(x.dim() > 0 && x.shape()[d] == 1, "squeeze: dim ", dim, " of ", x.shape(),
         " has size ", x.dim() > 0 ? x.shape()[d] : 0, ", expected 1");
   Shape shape = x.shape();
   shape.erase(shape.begin() + d);
@@ -79,7 +79,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
   check_defined(x, "permute");
   check(static_cast<int64_t>(dims.size()) == x.dim(), "permute: got ", dims.size(),
-        " dims for a tensor of shape ", to_string(x.shape()));
+        " dims for a tensor of shape ", x.shape());
   std::vector<int64_t> order, inverse(dims.size());
   for (int64_t d : dims) order.push_back(normalize_dim(d, x.dim(), "permute"));
   for (size_t i = 0; i < order.size(); ++i) inverse[order[i]] = static_cast<int64_t>(i);
@@ -106,7 +106,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 Tensor expand(const Tensor& x, const Shape& shape) {
   check_defined(x, "expand");
   check(broadcast_shapes(x.shape(), shape, "expand") == shape, "expand: cannot expand ",
-        to_string(x.shape()), " to ", to_string(shape));
+        x.shape(), " to ", shape);
   if (x.shape() == shape) return x;
   const Tensor y = backend_of(x).expand(x, shape);
   return record("expand", {x}, y, {}, [](const Saved&, const Tensor& gy) -> Grads {
@@ -165,7 +165,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
           " and ", to_string(x.dtype()), ")");
     bool same = x.dim() == first.dim();
     for (int64_t k = 0; same && k < x.dim(); ++k) same = k == d || x.shape()[k] == first.shape()[k];
-    check(same, "concat: shapes ", to_string(first.shape()), " and ", to_string(x.shape()),
+    check(same, "concat: shapes ", first.shape(), " and ", x.shape(),
           " differ outside dim ", dim);
     shape[d] += x.shape()[d];
   }
@@ -197,8 +197,8 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   std::vector<Tensor> expanded;
   for (const Tensor& x : xs) {
     check_defined(x, "stack");
-    check(x.shape() == xs[0].shape(), "stack: shapes differ: ", to_string(xs[0].shape()),
-          " and ", to_string(x.shape()));
+    check(x.shape() == xs[0].shape(), "stack: shapes differ: ", xs[0].shape(),
+          " and ", x.shape());
     expanded.push_back(unsqueeze(x, d));
   }
   return concat(expanded, d);

@@ -75,7 +75,7 @@ TEST_CASE("fashion_mnist: a missing folder names the Debian package") {
                        doctest::Contains("apt-get install dataset-fashion-mnist"), Error);
 }
 
-TEST_CASE("fashion_mnist: a small folder of our own loads, scaled to [0, 1]") {
+TEST_CASE("fashion_mnist: a small folder of our own loads, scaled to (0, 1)") {
   const auto dir = std::filesystem::temp_directory_path() / "tapegrad_test_fashion";
   std::filesystem::create_directories(dir);
   std::vector<uint8_t> pixels(3 * 28 * 28, 0);

@@ -29,7 +29,7 @@ TEST_CASE("loader: every sample exactly once per epoch, in batches of the asked 
   CHECK(seen == std::multiset<int32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
 }
 
-TEST_CASE("loader: the shuffle depends on seed and epoch only; drop_last; no shuffle") {
+TEST_CASE("loader: the shuffle depends on seed and epoch only, drop_last, no shuffle") {
   const Tensor x = zeros({100, 2});
   const Tensor y = arange(100);
   const DataLoader a(x, y, {.batch_size = 8, .shuffle = true, .drop_last = true, .seed = 1});

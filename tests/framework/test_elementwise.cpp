@@ -85,7 +85,7 @@ TEST_CASE("gradcheck: binary ops with broadcasting both ways") {
   check_gradcheck([](const std::vector<Tensor>& in) { return 2.0f - in[0] * 3.0f; }, {a});
 }
 
-TEST_CASE("comparisons give int32 masks; where and masked_fill") {
+TEST_CASE("comparisons give int32 masks, where and masked_fill") {
   const Tensor a = from_vector({1, 2, 3}, {3});
   const Tensor two = full({1}, 2);
   CHECK(lt(a, two).dtype() == DType::Int32);

@@ -84,7 +84,7 @@ TEST_CASE("index_select errors name the op, what was expected and what came") {
 
 // ---- embedding ----
 
-TEST_CASE("embedding looks up rows: ids [2, 2] give [2, 2, dim]") {
+TEST_CASE("embedding looks up rows: ids (2, 2) give (2, 2, dim)") {
   const Tensor weight = counting({5, 3});  // row v is 3v .. 3v+2
   const Tensor ids = from_vector(std::vector<int32_t>{4, 0, 1, 4}, {2, 2});
   const Tensor out = embedding(weight, ids);

@@ -121,7 +121,7 @@ TEST_CASE("cross_entropy passes gradcheck for every reduction, with smoothing an
   }
 }
 
-TEST_CASE("cross_entropy flattens logits [..., C] with targets [...]") {
+TEST_CASE("cross_entropy flattens logits (..., C) with targets (...)") {
   const Tensor logits = random_leaf({2, 3, 4}, 91);
   const Tensor targets = from_vector(std::vector<int32_t>{0, 1, 2, 3, -100, 1}, {2, 3});
   const CrossEntropyOptions none{-100, 0.0f, Reduction::None};

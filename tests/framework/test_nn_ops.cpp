@@ -39,7 +39,7 @@ Tensor random_leaf(const Shape& shape, uint64_t seed) {
 
 // ---- softmax / log_softmax ----
 
-TEST_CASE("softmax of [1, 2, 3] is exp / sum exp, and log_softmax its log") {
+TEST_CASE("softmax of (1, 2, 3) is exp / sum exp, and log_softmax its log") {
   const Tensor x = from_vector(std::vector<float>{1, 2, 3}, {3});
   const float total = std::exp(1.0f) + std::exp(2.0f) + std::exp(3.0f);
   const std::vector<float> want{std::exp(1.0f) / total, std::exp(2.0f) / total,

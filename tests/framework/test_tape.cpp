@@ -51,7 +51,7 @@ TEST_CASE("backward with a seed gradient, and the errors around backward") {
   tape().clear();
 }
 
-TEST_CASE("NoGradGuard records nothing; detach cuts the graph") {
+TEST_CASE("NoGradGuard records nothing, detach cuts the graph") {
   Tensor x = from_vector({1, 2}, {2}).set_requires_grad();
   {
     NoGradGuard no_grad;
@@ -86,7 +86,7 @@ TEST_CASE("set_requires_grad is for float leaves") {
   tape().clear();
 }
 
-TEST_CASE("a tensor used twice gets both gradients summed; unused branches cost nothing") {
+TEST_CASE("a tensor used twice gets both gradients summed, unused branches cost nothing") {
   Tensor x = from_vector({3}, {1}).set_requires_grad();
   const Tensor unused = exp(x);  // recorded but never reaches the loss
   const Tensor y = sum(x * x * x);  // 3x^2 = 27

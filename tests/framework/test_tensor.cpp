@@ -64,7 +64,7 @@ TEST_CASE("philox matches the published known-answer vector") {
   CHECK(words.w[3] == 0x9b00dbd8u);
 }
 
-TEST_CASE("views share storage; detach and clone") {
+TEST_CASE("views share storage, detach and clone") {
   const Tensor x = from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
   const Tensor v = x.reshape({3, 2});
   CHECK(v.storage() == x.storage());

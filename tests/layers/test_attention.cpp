@@ -56,7 +56,7 @@ std::vector<float> row_sums(const Tensor& weights) { return sum(weights, {-1}).t
 
 // ---- masks ----
 
-TEST_CASE("key_padding_mask keeps the first valid_lens[b] keys, shaped [B, 1, 1, Lk]") {
+TEST_CASE("key_padding_mask keeps the first valid_lens(b) keys, shaped (B, 1, 1, Lk)") {
   const Tensor mask = key_padding_mask(from_vector(std::vector<int32_t>{1, 3, 0}, {3}), 3);
   CHECK(mask.dtype() == DType::Int32);
   CHECK(mask.shape() == Shape{3, 1, 1, 3});
@@ -201,7 +201,7 @@ TEST_CASE("attend composes with an additive score bias (e.g. relative positions)
   check_close(got.output.to_vector<float>(), want.to_vector<float>());
 }
 
-TEST_CASE("dropout on the weights acts only in training; returned weights are pre-dropout") {
+TEST_CASE("dropout on the weights acts only in training, returned weights are pre-dropout") {
   const Tensor q = random_tensor({2, 4, 4}, 21), k = random_tensor({2, 6, 4}, 22);
   const Tensor v = random_tensor({2, 6, 3}, 23);
   Generator gen(5);

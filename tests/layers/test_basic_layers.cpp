@@ -45,7 +45,7 @@ TEST_CASE("Dropout in training zeroes about p of the elements and keeps the mean
   CHECK(total / 100000.0 == doctest::Approx(1.0).epsilon(0.01));
 }
 
-TEST_CASE("Dropout draws its mask from its generator: same seed, same mask; gradient = mask") {
+TEST_CASE("Dropout draws its mask from its generator: same seed, same mask, gradient = mask") {
   Generator gen(3);
   Dropout drop(0.5f, gen);
   const Tensor x = random_leaf({3, 4}, 4);
@@ -70,7 +70,7 @@ TEST_CASE("Dropout draws its mask from its generator: same seed, same mask; grad
   CHECK_MESSAGE(r.ok, r.report);
 }
 
-TEST_CASE("Dropout rejects p outside [0, 1)") {
+TEST_CASE("Dropout rejects p outside (0, 1)") {
   CHECK_THROWS_WITH_AS(Dropout(1.0f), doctest::Contains("Dropout: p must be in [0, 1), got 1"),
                        Error);
   CHECK_THROWS_WITH_AS(Dropout(-0.1f),
@@ -79,7 +79,7 @@ TEST_CASE("Dropout rejects p outside [0, 1)") {
 
 // ---- Embedding ----
 
-TEST_CASE("Embedding looks up rows; starts N(0, 1); the padding row starts at zero") {
+TEST_CASE("Embedding looks up rows, starts N(0, 1), the padding row starts at zero") {
   Generator gen(5);
   Embedding big(1000, 100, -1, gen);
   const Moments m = moments_of(big.weight);
@@ -98,7 +98,7 @@ TEST_CASE("Embedding looks up rows; starts N(0, 1); the padding row starts at ze
   check_close(y, want, 0.0f);
 }
 
-TEST_CASE("Embedding gradient: each row gets the sum of its lookups; padding gets none") {
+TEST_CASE("Embedding gradient: each row gets the sum of its lookups, padding gets none") {
   Embedding table(4, 2, /*padding_idx=*/3);
   const Tensor ids = from_vector(std::vector<int32_t>{1, 2, 1, 3}, {4});
   table(ids).sum().backward();
@@ -162,7 +162,7 @@ TEST_CASE("LayerNorm normalises the last dim, then scales and shifts") {
               layer_norm_reference(x, 4, {1, 2, -1, 0.5f}, {0, 1, 0, -1}, 1e-5));
 }
 
-TEST_CASE("LayerNorm passes gradcheck for input, weight and bias; every parameter gets a grad") {
+TEST_CASE("LayerNorm passes gradcheck for input, weight and bias, every parameter gets a grad") {
   Generator gen(6);
   LayerNorm norm(5);
   set_values(norm.weight, randn({5}, gen).to_vector<float>());

@@ -52,7 +52,7 @@ TEST_CASE("GRUCell passes gradcheck for x, h and every parameter, unrolled over 
   CHECK_MESSAGE(r.ok, r.report);
 }
 
-TEST_CASE("GRUCell registers its parameters; each receives a gradient") {
+TEST_CASE("GRUCell registers its parameters, each receives a gradient") {
   GRUCell cell(3, 4);
   std::vector<std::string> names;
   for (const auto& [name, parameter] : cell.named_parameters()) names.push_back(name);

@@ -37,7 +37,7 @@ TEST_CASE("uniform_ and normal_ give the same numbers as tg::uniform / tg::randn
   CHECK(a.offset() == b.offset());
 }
 
-TEST_CASE("same seed, same numbers; another seed, other numbers") {
+TEST_CASE("same seed, same numbers, another seed, other numbers") {
   auto draw = [](uint64_t seed) {
     Generator gen(seed);
     Tensor t = empty({16, 8});
@@ -49,7 +49,7 @@ TEST_CASE("same seed, same numbers; another seed, other numbers") {
   CHECK(draw(7) != draw(8));
 }
 
-TEST_CASE("fans: [out, in] gives fan_in = in; extra dims multiply both by the receptive field") {
+TEST_CASE("fans: (out, in) gives fan_in = in, extra dims multiply both by the receptive field") {
   CHECK(init::fans_of(empty({30, 20})).in == 20);
   CHECK(init::fans_of(empty({30, 20})).out == 30);
   CHECK(init::fans_of(empty({8, 4, 3})).in == 12);
@@ -126,7 +126,7 @@ void check_scaled_identity(const std::vector<double>& g, double diagonal) {
 }
 }  // namespace
 
-TEST_CASE("orthogonal_: wide W W^T = I, tall W^T W = I, square both; gain scales by gain^2") {
+TEST_CASE("orthogonal_: wide W W^T = I, tall W^T W = I, square both, gain scales by gain^2") {
   Generator gen(6);
   Tensor wide = empty({6, 10}), tall = empty({10, 6}), square = empty({32, 32});
   init::orthogonal_(wide, gen);
@@ -145,7 +145,7 @@ TEST_CASE("orthogonal_: wide W W^T = I, tall W^T W = I, square both; gain scales
                        Error);
 }
 
-TEST_CASE("zeros_, ones_, constant_; bad arguments name the initialiser") {
+TEST_CASE("zeros_, ones_, constant_, bad arguments name the initialiser") {
   Tensor t = empty({2, 3});
   init::ones_(t);
   check_close(t, std::vector<float>(6, 1.0f), 0.0f);

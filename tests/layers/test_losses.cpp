@@ -32,7 +32,7 @@ double token_loss(const std::vector<float>& row, int target, double smoothing = 
 
 }  // namespace
 
-TEST_CASE("CrossEntropyLoss: mean of -log softmax at the targets; sum and none") {
+TEST_CASE("CrossEntropyLoss: mean of -log softmax at the targets, sum and none") {
   const std::vector<float> a{1, 2, 0.5f}, b{-1, 0, 3};
   const Tensor logits = from_vector(std::vector<float>{1, 2, 0.5f, -1, 0, 3}, {2, 3});
   const Tensor targets = from_vector(std::vector<int32_t>{0, 2}, {2});
@@ -71,7 +71,7 @@ TEST_CASE("CrossEntropyLoss passes gradcheck, with smoothing and an ignored row"
   CHECK_MESSAGE(r.ok, r.report);
 }
 
-TEST_CASE("MSELoss: mean, sum and none of squared differences; gradcheck; shape check") {
+TEST_CASE("MSELoss: mean, sum and none of squared differences, gradcheck, shape check") {
   const Tensor prediction = from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2});
   const Tensor target = from_vector(std::vector<float>{1, 0, 5, 1}, {2, 2});
   CHECK(MSELoss()(prediction, target).item() == doctest::Approx((0 + 4 + 4 + 9) / 4.0));

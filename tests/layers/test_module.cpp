@@ -66,7 +66,7 @@ TEST_CASE("train() and eval() reach every descendant") {
   CHECK(model.norm.is_training());
 }
 
-TEST_CASE("every parameter gets a gradient; zero_grad clears them all") {
+TEST_CASE("every parameter gets a gradient, zero_grad clears them all") {
   Generator gen(3);
   Tiny model(gen);
   const Tensor x = randn({2, 3, 4}, gen);

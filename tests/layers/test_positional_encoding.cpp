@@ -48,7 +48,7 @@ TEST_CASE("PositionalEncoding is a buffer named pe, not a parameter") {
   CHECK_FALSE(pe.table.requires_grad());
 }
 
-TEST_CASE("PositionalEncoding adds PE[:T] to every sequence of the batch; gradient is identity") {
+TEST_CASE("PositionalEncoding adds PE(:T) to every sequence of the batch, gradient is identity") {
   PositionalEncoding pe(6, 20);
   Generator gen(1);
   const Tensor x = randn({2, 5, 6}, gen).set_requires_grad();
@@ -87,7 +87,7 @@ TEST_CASE("PositionalEncoding names the shape and length it expected") {
                        doctest::Contains("expected input [B, T, 8], got [5,8]"), Error);
 }
 
-TEST_CASE("LearnedPositionalEmbedding adds weight[:T]; only those rows learn") {
+TEST_CASE("LearnedPositionalEmbedding adds weight(:T), only those rows learn") {
   Generator gen(3);
   LearnedPositionalEmbedding learned(10, 4, gen);
   CHECK(parameter_names(learned) == std::vector<std::string>{"weight"});

@@ -232,7 +232,7 @@ TEST_CASE("decoder keeps its last cross-attention weights when asked") {
   CHECK(decoder.layer(0).last_cross_attention.to_vector<float>() != before);
 }
 
-TEST_CASE("dropout acts in training only; eval is deterministic") {
+TEST_CASE("dropout acts in training only, eval is deterministic") {
   Generator gen(30);
   TransformerEncoder encoder(2, 4, 2, 8, 0.5f, false, gen);
   const Tensor x = random_tensor({2, 3, 4}, 31);

@@ -32,6 +32,7 @@ class CpuBackend final : public Backend {
   Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b,
                const Shape& out_shape) override;
   Tensor cast(const Tensor& x, DType dtype) override;
+  void accumulate(const Tensor& dst, const Tensor& src) override;
   Tensor expand(const Tensor& x, const Shape& shape) override;
 
   Tensor reduce(ReduceOp op, const Tensor& x, int64_t dim) override;

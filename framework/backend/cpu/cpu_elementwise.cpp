@@ -6,10 +6,16 @@
 
 namespace tg {
 
-// out[i] = f(i) for i in [0, n), on several threads when n is large.
+// f(i) for i in [0, n), on several threads when n is large. The small case is a plain loop,
+// not an OpenMP region with a false if-clause: entering the OpenMP runtime at all costs about a
+// microsecond, more than a small op's arithmetic.
 template <class F>
 static void parallel_map(int64_t n, F f) {
-#pragma omp parallel for if (n >= kParallelThreshold)
+  if (n < kParallelThreshold) {
+    for (int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#pragma omp parallel for
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
@@ -150,6 +156,12 @@ Tensor CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   else
     binary_kernel<int32_t>(op, a, b, out);
   return out;
+}
+
+void CpuBackend::accumulate(const Tensor& dst, const Tensor& src) {
+  float* out = dst.data<float>();
+  const float* in = src.data<float>();
+  parallel_map(dst.numel(), [&](int64_t i) { out[i] += in[i]; });
 }
 
 Tensor CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b,

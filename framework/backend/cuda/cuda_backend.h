@@ -1,0 +1,72 @@
+// The CUDA backend: cuBLAS for matrix products, hand-written kernels for everything else.
+//
+// Everything runs on one stream, the legacy default stream, so kernels run in the order they
+// are launched and a host copy (copy_to_host) waits for every kernel before it: simple, and
+// correct without any event bookkeeping. Memory comes from a caching allocator over
+// cudaMalloc/cudaFree, so a warm training step never calls cudaMalloc.
+//
+// The kernels are split by family over several .cu files (memory, elementwise, reduce, layout,
+// gemm, nn), mirroring backend/cpu; this header is the one list of them. It is plain C++ (no CUDA
+// headers), the kernels' helpers live in cuda_kernels.cuh.
+#pragma once
+
+#include <cstdint>
+
+#include "framework/backend/backend.h"
+
+namespace tg {
+
+class CudaBackend final : public Backend {
+ public:
+  Device device() const override { return Device::CUDA; }
+
+  void* allocate(size_t bytes) override;
+  void deallocate(void* pointer, size_t bytes) override;
+  void copy_from_host(const Tensor& dst, const void* src) override;
+  void copy_to_host(const Tensor& src, void* dst) override;
+  void copy(const Tensor& src, const Tensor& dst) override;
+
+  void fill(const Tensor& t, float value) override;
+  void arange(const Tensor& t, float start, float step) override;
+  void random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
+              uint64_t offset) override;
+
+  Tensor unary(UnaryOp op, const Tensor& x, float a, float b) override;
+  Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, float a,
+                        float b) override;
+  Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) override;
+  Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b,
+               const Shape& out_shape) override;
+  Tensor cast(const Tensor& x, DType dtype) override;
+  Tensor expand(const Tensor& x, const Shape& shape) override;
+
+  Tensor reduce(ReduceOp op, const Tensor& x, int64_t dim) override;
+  Tensor argmax(const Tensor& x, int64_t dim) override;
+
+  Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) override;
+  void copy_block(const Tensor& src, int64_t src_n, int64_t src_start, const Tensor& dst,
+                  int64_t dst_n, int64_t dst_start, int64_t length, int64_t outer,
+                  int64_t inner) override;
+  Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) override;
+  void index_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src,
+                 int64_t skip_index) override;
+
+  void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+            const Tensor& a, int64_t stride_a, const Tensor& b, int64_t stride_b, float beta,
+            const Tensor& c, int64_t stride_c, int64_t batch) override;
+
+  Tensor softmax(const Tensor& x, int64_t dim, const Tensor& mask, bool log) override;
+  Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim, const Tensor& mask,
+                          bool log) override;
+  CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets,
+                                   int64_t ignore_index, float label_smoothing) override;
+  Tensor cross_entropy_backward(const Tensor& probs, const Tensor& targets, const Tensor& grad_loss,
+                                int64_t ignore_index, float label_smoothing) override;
+  LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                             float eps) override;
+  LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
+                                     const Tensor& mean, const Tensor& rstd,
+                                     bool need_weight_grads) override;
+};
+
+}  // namespace tg

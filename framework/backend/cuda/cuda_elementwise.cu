@@ -1,0 +1,237 @@
+// Elementwise kernels: unary functions and their derivatives, broadcasting binary ops, where,
+// and broadcast copies (expand). The math matches backend/cpu/cpu_elementwise.cpp line by line.
+#include "framework/backend/cuda/cuda_backend.h"
+#include "framework/backend/cuda/cuda_kernels.cuh"
+
+namespace tg {
+namespace {
+
+constexpr float kInvSqrt2 = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+
+__device__ float unary_value(UnaryOp op, float x, float a, float b) {
+  switch (op) {
+    case UnaryOp::Neg:
+      return -x;
+    case UnaryOp::Exp:
+      return expf(x);
+    case UnaryOp::Log:
+      return logf(x);
+    case UnaryOp::Sqrt:
+      return sqrtf(x);
+    case UnaryOp::Tanh:
+      return tanhf(x);
+    case UnaryOp::Sigmoid:
+      return 1.0f / (1.0f + expf(-x));
+    case UnaryOp::Relu:
+      return x > 0 ? x : 0.0f;
+    case UnaryOp::Gelu:
+      return 0.5f * x * (1.0f + erff(x * kInvSqrt2));  // x Phi(x)
+    case UnaryOp::Abs:
+      return fabsf(x);
+    case UnaryOp::Pow:
+      return powf(x, a);
+    case UnaryOp::Clamp:
+      return fminf(fmaxf(x, a), b);
+  }
+  return 0.0f;
+}
+
+// gy * f'(x), given x and y = f(x) (each op reads the one its derivative is cheapest from).
+__device__ float unary_derivative(UnaryOp op, float x, float y, float g, float a, float b) {
+  switch (op) {
+    case UnaryOp::Neg:
+      return -g;
+    case UnaryOp::Exp:
+      return g * y;  // e^x
+    case UnaryOp::Log:
+      return g / x;  // 1/x
+    case UnaryOp::Sqrt:
+      return g * 0.5f / y;  // 1 / (2 sqrt x)
+    case UnaryOp::Tanh:
+      return g * (1.0f - y * y);
+    case UnaryOp::Sigmoid:
+      return g * y * (1.0f - y);
+    case UnaryOp::Relu:
+      return x > 0 ? g : 0.0f;
+    case UnaryOp::Gelu: {  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
+      const float cdf = 0.5f * (1.0f + erff(x * kInvSqrt2));
+      return g * (cdf + x * kInvSqrt2Pi * expf(-0.5f * x * x));
+    }
+    case UnaryOp::Abs:
+      return x > 0 ? g : (x < 0 ? -g : 0.0f);
+    case UnaryOp::Pow:
+      return g * a * powf(x, a - 1.0f);
+    case UnaryOp::Clamp:
+      return x >= a && x <= b ? g : 0.0f;
+  }
+  return 0.0f;
+}
+
+__global__ void unary_kernel(int64_t n, UnaryOp op, const float* x, float* y, float a, float b) {
+  for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride())
+    y[i] = unary_value(op, x[i], a, b);
+}
+
+// x or y may be null: the op passes only what its derivative reads.
+__global__ void unary_backward_kernel(int64_t n, UnaryOp op, const float* x, const float* y,
+                                      const float* gy, float* gx, float a, float b) {
+  for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride())
+    gx[i] = unary_derivative(op, x ? x[i] : 0.0f, y ? y[i] : 0.0f, gy[i], a, b);
+}
+
+template <class T>
+__device__ T arithmetic(BinaryOp op, T x, T y) {
+  switch (op) {
+    case BinaryOp::Add:
+      return x + y;
+    case BinaryOp::Sub:
+      return x - y;
+    case BinaryOp::Mul:
+      return x * y;
+    case BinaryOp::Div:
+      return x / y;
+    case BinaryOp::Maximum:
+      return x > y ? x : y;
+    case BinaryOp::Minimum:
+      return x < y ? x : y;
+    default:
+      return T{};
+  }
+}
+
+template <class T>
+__device__ int32_t comparison(BinaryOp op, T x, T y) {
+  switch (op) {
+    case BinaryOp::Eq:
+      return x == y;
+    case BinaryOp::Ne:
+      return x != y;
+    case BinaryOp::Lt:
+      return x < y;
+    case BinaryOp::Le:
+      return x <= y;
+    case BinaryOp::Gt:
+      return x > y;
+    case BinaryOp::Ge:
+      return x >= y;
+    default:
+      return 0;
+  }
+}
+
+bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
+
+// Out is T for arithmetic and int32 (0/1) for comparisons.
+template <class T, class Out>
+__global__ void binary_kernel(int64_t n, BinaryOp op, const T* a, const T* b, Out* out,
+                              cuda::StridedIndex<2> index) {
+  for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
+    int64_t at[2];
+    index.offsets(i, at);
+    if (op >= BinaryOp::Eq)
+      out[i] = static_cast<Out>(comparison(op, a[at[0]], b[at[1]]));
+    else
+      out[i] = static_cast<Out>(arithmetic(op, a[at[0]], b[at[1]]));
+  }
+}
+
+template <class T>
+void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  const Shape& shape = out.shape();
+  const auto index = cuda::make_strided_index<2>(
+      shape, {cuda::broadcast_strides(a.shape(), shape), cuda::broadcast_strides(b.shape(), shape)},
+      "binary");
+  if (is_comparison(op))
+    cuda::launch("binary", out.numel(), binary_kernel<T, int32_t>, op, a.data<T>(), b.data<T>(),
+                 out.data<int32_t>(), index);
+  else
+    cuda::launch("binary", out.numel(), binary_kernel<T, T>, op, a.data<T>(), b.data<T>(),
+                 out.data<T>(), index);
+}
+
+template <class Cond>
+__global__ void where_kernel(int64_t n, const Cond* cond, const float* a, const float* b,
+                             float* out, cuda::StridedIndex<3> index) {
+  for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
+    int64_t at[3];
+    index.offsets(i, at);
+    out[i] = cond[at[0]] != 0 ? a[at[1]] : b[at[2]];
+  }
+}
+
+// Float32 and Int32 are both 4 bytes: copies move 32-bit words whatever the dtype.
+__global__ void gather_words_kernel(int64_t n, const uint32_t* in, uint32_t* out,
+                                    cuda::StridedIndex<1> index) {
+  for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
+    int64_t at[1];
+    index.offsets(i, at);
+    out[i] = in[at[0]];
+  }
+}
+
+}  // namespace
+
+Tensor CudaBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
+  Tensor out = empty(x.shape(), DType::Float32, Device::CUDA);
+  cuda::launch("unary", x.numel(), unary_kernel, op, x.data<float>(), out.data<float>(), a, b);
+  return out;
+}
+
+Tensor CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
+                                   float a, float b) {
+  Tensor out = empty(gy.shape(), DType::Float32, Device::CUDA);
+  const float* xs = x.defined() ? x.data<float>() : nullptr;
+  const float* ys = y.defined() ? y.data<float>() : nullptr;
+  cuda::launch("unary_backward", gy.numel(), unary_backward_kernel, op, xs, ys, gy.data<float>(),
+               out.data<float>(), a, b);
+  return out;
+}
+
+Tensor CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "binary");
+  Tensor out = empty(shape, is_comparison(op) ? DType::Int32 : a.dtype(), Device::CUDA);
+  if (out.numel() == 0) return out;
+  if (a.dtype() == DType::Float32)
+    run_binary<float>(op, a, b, out);
+  else
+    run_binary<int32_t>(op, a, b, out);
+  return out;
+}
+
+Tensor CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b,
+                          const Shape& out_shape) {
+  Tensor out = empty(out_shape, DType::Float32, Device::CUDA);
+  if (out.numel() == 0) return out;
+  const auto index = cuda::make_strided_index<3>(out_shape,
+                                                 {cuda::broadcast_strides(cond.shape(), out_shape),
+                                                  cuda::broadcast_strides(a.shape(), out_shape),
+                                                  cuda::broadcast_strides(b.shape(), out_shape)},
+                                                 "where");
+  if (cond.dtype() == DType::Int32)
+    cuda::launch("where", out.numel(), where_kernel<int32_t>, cond.data<int32_t>(), a.data<float>(),
+                 b.data<float>(), out.data<float>(), index);
+  else
+    cuda::launch("where", out.numel(), where_kernel<float>, cond.data<float>(), a.data<float>(),
+                 b.data<float>(), out.data<float>(), index);
+  return out;
+}
+
+Tensor CudaBackend::expand(const Tensor& x, const Shape& shape) {
+  Tensor out = empty(shape, x.dtype(), Device::CUDA);
+  if (out.numel() == 0) return out;
+  const auto index =
+      cuda::make_strided_index<1>(shape, {cuda::broadcast_strides(x.shape(), shape)}, "expand");
+  cuda::gather_words(x, out, index);
+  return out;
+}
+
+// Shared with cuda_layout.cu: permute is the same gather with permuted strides.
+namespace cuda {
+void gather_words(const Tensor& x, const Tensor& out, const StridedIndex<1>& index) {
+  launch("gather_words", out.numel(), gather_words_kernel,
+         static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(out.raw_data()), index);
+}
+}  // namespace cuda
+
+}  // namespace tg

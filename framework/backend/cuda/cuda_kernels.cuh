@@ -1,0 +1,183 @@
+// Helpers shared by the CUDA kernels: launch shapes, index arithmetic for broadcasting and
+// permutations, and block-wide reductions. Included by the .cu files only.
+//
+// Two launch patterns cover every kernel here:
+//   - one thread per element, a grid-stride loop over [0, n)              (launch)
+//   - one block per row, its threads striding over the row's elements    (launch_rows)
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <array>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "framework/backend/cuda/cuda_check.h"
+#include "framework/tensor.h"
+
+namespace tg::cuda {
+
+constexpr int kThreads = 256;
+// Grid-stride loops let a capped grid cover any n; past this many blocks, more buys nothing.
+constexpr int64_t kMaxBlocks = 65535;
+
+inline unsigned blocks_for(int64_t n) {
+  const int64_t blocks = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks);
+}
+
+__device__ inline int64_t first_index() {
+  return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+__device__ inline int64_t index_stride() { return static_cast<int64_t>(blockDim.x) * gridDim.x; }
+
+// One thread per element: kernel(n, args...) must loop i = first_index(); i < n; i += stride.
+template <class... Params, class... Args>
+void launch(const char* name, int64_t n, void (*kernel)(int64_t, Params...), Args&&... args) {
+  if (n <= 0) return;
+  kernel<<<blocks_for(n), kThreads>>>(n, std::forward<Args>(args)...);
+  check_launch(name);
+}
+
+// One block per row: kernel(rows, args...) must loop row = blockIdx.x; row < rows; += gridDim.x.
+template <class... Params, class... Args>
+void launch_rows(const char* name, int64_t rows, void (*kernel)(int64_t, Params...),
+                 Args&&... args) {
+  if (rows <= 0) return;
+  const auto blocks = static_cast<unsigned>(rows < kMaxBlocks ? rows : kMaxBlocks);
+  kernel<<<blocks, kThreads>>>(rows, std::forward<Args>(args)...);
+  check_launch(name);
+}
+
+// Sizes of a tensor seen as [outer, n, inner] around dimension dim.
+struct Split {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+inline Split split_at(const Shape& shape, int64_t dim) {
+  Split split;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    if (d < dim)
+      split.outer *= shape[d];
+    else if (d == dim)
+      split.n = shape[d];
+    else
+      split.inner *= shape[d];
+  }
+  return split;
+}
+// The first element of row r of a tensor seen as [outer, n, inner]; its elements lie inner apart.
+__host__ __device__ inline int64_t row_start(const Split& s, int64_t r) {
+  return (r / s.inner) * s.n * s.inner + r % s.inner;
+}
+
+// ---- strided indexing: broadcasting and permutations ----
+
+constexpr int kMaxDims = 8;
+
+// Maps an element of the output (row-major over `shape`) to an element offset in each of
+// `Inputs` inputs, given each input's stride along every output dim (0 where it is broadcast).
+// Passed to kernels by value: it lives in the kernel's parameter space, no device allocation.
+template <int Inputs>
+struct StridedIndex {
+  int rank = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t strides[Inputs][kMaxDims] = {};
+
+  __device__ void offsets(int64_t i, int64_t (&out)[Inputs]) const {
+    for (int k = 0; k < Inputs; ++k) out[k] = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+      const int64_t coordinate = i % shape[d];
+      i /= shape[d];
+      for (int k = 0; k < Inputs; ++k) out[k] += coordinate * strides[k][d];
+    }
+  }
+};
+
+// Builds a StridedIndex, first dropping size-1 dims and merging neighbouring dims that every
+// input walks contiguously (stride[d] == stride[d+1] * shape[d+1]): [32,10,64] + [64] becomes
+// [320,64], so any rank works as long as at most kMaxDims "real" dims remain.
+template <int Inputs>
+StridedIndex<Inputs> make_strided_index(const Shape& shape,
+                                        const std::array<std::vector<int64_t>, Inputs>& strides,
+                                        const char* op) {
+  std::vector<int64_t> merged_shape;
+  std::array<std::vector<int64_t>, Inputs> merged;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    bool contiguous = !merged_shape.empty();
+    for (int k = 0; k < Inputs && contiguous; ++k)
+      contiguous = merged[k].back() == strides[k][d] * shape[d];
+    if (contiguous) {
+      merged_shape.back() *= shape[d];
+      for (int k = 0; k < Inputs; ++k) merged[k].back() = strides[k][d];
+    } else {
+      merged_shape.push_back(shape[d]);
+      for (int k = 0; k < Inputs; ++k) merged[k].push_back(strides[k][d]);
+    }
+  }
+  check(merged_shape.size() <= kMaxDims, op, ": the CUDA backend indexes at most ", kMaxDims,
+        " non-mergeable dims, shape ", to_string(shape), " needs ", merged_shape.size());
+  StridedIndex<Inputs> index;
+  index.rank = static_cast<int>(merged_shape.size());
+  for (int d = 0; d < index.rank; ++d) {
+    index.shape[d] = merged_shape[d];
+    for (int k = 0; k < Inputs; ++k) index.strides[k][d] = merged[k][d];
+  }
+  return index;
+}
+
+// Element strides of `in` (row-major) as seen from `out`'s shape: 0 where in is broadcast.
+inline std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  for (size_t k = 0; k < in.size(); ++k) {
+    const size_t in_dim = in.size() - 1 - k, out_dim = out.size() - 1 - k;
+    strides[out_dim] = in[in_dim] == 1 ? 0 : stride;
+    stride *= in[in_dim];
+  }
+  return strides;
+}
+
+// out[i] = x[index(i)] as 32-bit words (float32 and int32 alike): expand and permute.
+void gather_words(const Tensor& x, const Tensor& out, const StridedIndex<1>& index);
+
+// ---- block-wide reductions (blockDim.x == kThreads) ----
+
+struct SumOp {
+  __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct MaxOp {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+struct MinOp {
+  __device__ float operator()(float a, float b) const { return fminf(a, b); }
+};
+
+// Combines one value per thread into one value, returned to every thread of the block. Warps
+// reduce with shuffles, then warp 0 reduces the per-warp results. The order of the additions is
+// fixed by the thread layout, so the result is the same on every run.
+template <class Op>
+__device__ float block_reduce(float value, Op op) {
+  constexpr int kWarps = kThreads / 32;
+  __shared__ float warp_results[kWarps];
+  __shared__ float result;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int offset = 16; offset > 0; offset /= 2)
+    value = op(value, __shfl_down_sync(0xffffffffu, value, offset));
+  if (lane == 0) warp_results[warp] = value;
+  __syncthreads();
+  if (warp == 0) {
+    // Only lanes [0, kWarps) hold results; lane 0 combines exactly those.
+    value = lane < kWarps ? warp_results[lane] : 0.0f;
+    for (int offset = kWarps / 2; offset > 0; offset /= 2)
+      value = op(value, __shfl_down_sync(0xffffffffu, value, offset));
+    if (lane == 0) result = value;
+  }
+  __syncthreads();
+  const float total = result;
+  __syncthreads();  // the shared slots may be reused by the next call
+  return total;
+}
+
+}  // namespace tg::cuda

@@ -1,0 +1,93 @@
+// Layout kernels: permutations, block copies along a dim, gather/scatter of rows.
+#include "framework/backend/cuda/cuda_backend.h"
+#include "framework/backend/cuda/cuda_kernels.cuh"
+
+namespace tg {
+namespace {
+
+// out[r, i, c] = x[r, index[i], c], all three seen as [outer, count or n, inner].
+__global__ void index_select_kernel(int64_t total, const uint32_t* x, uint32_t* out,
+                                    const int32_t* index, int64_t n, int64_t count, int64_t inner) {
+  for (int64_t e = cuda::first_index(); e < total; e += cuda::index_stride()) {
+    const int64_t c = e % inner, i = (e / inner) % count, r = e / (inner * count);
+    out[e] = x[(r * n + index[i]) * inner + c];
+  }
+}
+
+// dst[r, index[i], c] += src[r, i, c]. Several i may name the same row, so the adds are
+// atomic; their order (and so the last bits of a sum) may differ from run to run.
+__global__ void index_add_kernel(int64_t total, float* dst, const float* src, const int32_t* index,
+                                 int64_t n, int64_t count, int64_t inner, int64_t skip_index) {
+  for (int64_t e = cuda::first_index(); e < total; e += cuda::index_stride()) {
+    const int64_t c = e % inner, i = (e / inner) % count, r = e / (inner * count);
+    if (index[i] == skip_index) continue;
+    atomicAdd(dst + (r * n + index[i]) * inner + c, src[e]);
+  }
+}
+
+}  // namespace
+
+// out[j0, j1, ...] = x[...] where output dim d walks input dim dims[d].
+Tensor CudaBackend::permute(const Tensor& x, const std::vector<int64_t>& dims) {
+  const Shape& in_shape = x.shape();
+  const size_t rank = dims.size();
+  Shape out_shape(rank);
+  std::vector<int64_t> in_strides(rank), strides_by_out(rank);
+  int64_t stride = 1;
+  for (size_t d = rank; d-- > 0;) {
+    in_strides[d] = stride;
+    stride *= in_shape[d];
+  }
+  for (size_t d = 0; d < rank; ++d) {
+    out_shape[d] = in_shape[dims[d]];
+    strides_by_out[d] = in_strides[dims[d]];  // input stride for a step along output dim d
+  }
+  Tensor out = empty(out_shape, x.dtype(), Device::CUDA);
+  if (out.numel() == 0) return out;
+  cuda::gather_words(x, out, cuda::make_strided_index<1>(out_shape, {strides_by_out}, "permute"));
+  return out;
+}
+
+// `outer` rows of length*inner words, read src_n*inner words apart and written dst_n*inner
+// apart: exactly a 2-D memory copy.
+void CudaBackend::copy_block(const Tensor& src, int64_t src_n, int64_t src_start, const Tensor& dst,
+                             int64_t dst_n, int64_t dst_start, int64_t length, int64_t outer,
+                             int64_t inner) {
+  const size_t word = 4;
+  const size_t width = static_cast<size_t>(length * inner) * word;
+  if (width == 0 || outer == 0) return;
+  const auto* from = static_cast<const char*>(src.raw_data()) + src_start * inner * word;
+  auto* to = static_cast<char*>(dst.raw_data()) + dst_start * inner * word;
+  if (outer == 1) {
+    cuda::check_cuda(cudaMemcpyAsync(to, from, width, cudaMemcpyDeviceToDevice, cudaStreamLegacy),
+                     "cudaMemcpyAsync device to device (", width, " bytes)");
+    return;
+  }
+  cuda::check_cuda(
+      cudaMemcpy2DAsync(to, static_cast<size_t>(dst_n * inner) * word, from,
+                        static_cast<size_t>(src_n * inner) * word, width,
+                        static_cast<size_t>(outer), cudaMemcpyDeviceToDevice, cudaStreamLegacy),
+      "cudaMemcpy2DAsync (", outer, " rows of ", width, " bytes)");
+}
+
+Tensor CudaBackend::index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  const cuda::Split s = cuda::split_at(x.shape(), dim);
+  Shape out_shape = x.shape();
+  const int64_t count = index.numel();
+  out_shape[dim] = count;
+  Tensor out = empty(out_shape, x.dtype(), Device::CUDA);
+  cuda::launch("index_select", out.numel(), index_select_kernel,
+               static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(out.raw_data()),
+               index.data<int32_t>(), s.n, count, s.inner);
+  return out;
+}
+
+void CudaBackend::index_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src,
+                            int64_t skip_index) {
+  const cuda::Split s = cuda::split_at(dst.shape(), dim);
+  const int64_t count = index.numel();
+  cuda::launch("index_add", s.outer * count * s.inner, index_add_kernel, dst.data<float>(),
+               src.data<float>(), index.data<int32_t>(), s.n, count, s.inner, skip_index);
+}
+
+}  // namespace tg
