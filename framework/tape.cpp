@@ -1,5 +1,6 @@
 #include "framework/tape.h"
 
+#include <algorithm>
 #include <sstream>
 #include <unordered_map>
 
@@ -20,15 +21,18 @@ Tape& tape() {
   return the_tape;
 }
 
-static Tensor record_span(const char* op, const Tensor* inputs, size_t count, Tensor output,
-                          Saved& saved, BackwardFn& backward) {
-  if (!recording) return output;
+// Appends a record for output (and more_outputs) if recording is on and an input requires grad.
+static bool append_record(const char* op, const Tensor* inputs, size_t count,
+                          const Tensor* outputs, size_t output_count, Saved& saved,
+                          BackwardFn backward, MultiBackwardFn multi_backward) {
+  if (!recording) return false;
   bool any_requires_grad = false;
   for (size_t i = 0; i < count; ++i) any_requires_grad |= inputs[i].requires_grad();
-  if (!any_requires_grad) return output;
+  if (!any_requires_grad) return false;
 
   Tape& the_tape = tape();
-  Tape::Record rec{op, {}, output.id(), output.shape(), std::move(saved), std::move(backward)};
+  Tape::Record rec{op, {}, {outputs[0].id(), outputs[0].shape()}, std::move(saved),
+                   std::move(backward), {}, std::move(multi_backward)};
   rec.inputs.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     const Tensor& input = inputs[i];
@@ -36,20 +40,35 @@ static Tensor record_span(const char* op, const Tensor* inputs, size_t count, Te
     rec.inputs.push_back({input.id(), input.shape(), needs_grad,
                           needs_grad && input.is_leaf() ? input.impl() : nullptr});
   }
+  for (size_t o = 1; o < output_count; ++o)
+    rec.more_outputs.push_back({outputs[o].id(), outputs[o].shape()});
   the_tape.append(std::move(rec));
-  output.impl()->requires_grad = true;
-  output.impl()->tape_generation = the_tape.generation();
-  return output;
+  for (size_t o = 0; o < output_count; ++o) {
+    outputs[o].impl()->requires_grad = true;
+    outputs[o].impl()->tape_generation = the_tape.generation();
+  }
+  return true;
 }
 
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor output, Saved saved,
               BackwardFn backward) {
-  return record_span(op, inputs.begin(), inputs.size(), std::move(output), saved, backward);
+  append_record(op, inputs.begin(), inputs.size(), &output, 1, saved, std::move(backward), {});
+  return output;
 }
 
 Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor output, Saved saved,
               BackwardFn backward) {
-  return record_span(op, inputs.data(), inputs.size(), std::move(output), saved, backward);
+  append_record(op, inputs.data(), inputs.size(), &output, 1, saved, std::move(backward), {});
+  return output;
+}
+
+std::vector<Tensor> record_multi(const char* op, const std::vector<Tensor>& inputs,
+                                 std::vector<Tensor> outputs, Saved saved,
+                                 MultiBackwardFn backward) {
+  if (!outputs.empty())
+    append_record(op, inputs.data(), inputs.size(), outputs.data(), outputs.size(), saved, {},
+                  std::move(backward));
+  return outputs;
 }
 
 // A leaf's gradient is updated in place later (optimizers, clipping), so it must own its
@@ -69,12 +88,27 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
 
   for (size_t i = records_.size(); i-- > 0;) {
     Record& rec = records_[i];
-    auto found = grads.find(rec.output_id);
-    if (found == grads.end()) continue;  // nothing flowed into this output
-    const Tensor grad_output = std::move(found->second);
-    grads.erase(found);
-
-    const Grads input_grads = rec.backward(rec.saved, grad_output);
+    // Takes the gradient that flowed into an output, if any, out of the map.
+    auto take = [&grads](uint64_t id) {
+      auto found = grads.find(id);
+      if (found == grads.end()) return Tensor();
+      Tensor grad = std::move(found->second);
+      grads.erase(found);
+      return grad;
+    };
+    Grads input_grads;
+    if (!rec.multi_backward) {
+      const Tensor grad_output = take(rec.output.id);
+      if (!grad_output.defined()) continue;  // nothing flowed into this output
+      input_grads = rec.backward(rec.saved, grad_output);
+    } else {
+      std::vector<Tensor> grad_outputs{take(rec.output.id)};
+      for (const Output& output : rec.more_outputs) grad_outputs.push_back(take(output.id));
+      if (std::none_of(grad_outputs.begin(), grad_outputs.end(),
+                       [](const Tensor& g) { return g.defined(); }))
+        continue;
+      input_grads = rec.multi_backward(rec.saved, grad_outputs);
+    }
     check(input_grads.size() == rec.inputs.size(), "backward of ", rec.op, ": returned ",
           input_grads.size(), " gradients for ", rec.inputs.size(), " inputs");
     for (size_t j = 0; j < rec.inputs.size(); ++j) {
@@ -110,7 +144,9 @@ std::string Tape::dump() const {
     out << "#" << i << " " << rec.op << "(";
     for (size_t j = 0; j < rec.inputs.size(); ++j)
       out << (j ? ", " : "") << to_string(rec.inputs[j].shape);
-    out << ") -> " << to_string(rec.output_shape) << "  saves " << saved_bytes << " bytes\n";
+    out << ") -> " << to_string(rec.output.shape);
+    for (const Output& more : rec.more_outputs) out << ", " << to_string(more.shape);
+    out << "  saves " << saved_bytes << " bytes\n";
   }
   out << records_.size() << " records, " << total << " bytes saved for backward\n";
   return out.str();

@@ -26,6 +26,9 @@ namespace tg {
 using Saved = std::vector<Tensor>;  // what backward keeps alive, named explicitly
 using Grads = std::vector<Tensor>;  // one per input; undefined = no gradient for that input
 using BackwardFn = std::function<Grads(const Saved& saved, const Tensor& grad_output)>;
+// For ops with several outputs: one gradient per output, undefined where none flowed.
+using MultiBackwardFn =
+    std::function<Grads(const Saved& saved, const std::vector<Tensor>& grad_outputs)>;
 
 // Appends a record (when recording is on and an input requires grad) and returns output,
 // marked as requiring grad. Otherwise returns output untouched.
@@ -34,6 +37,12 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor outpu
 // The same for ops with a variable number of inputs (concat, stack).
 Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor output, Saved saved,
               BackwardFn backward);
+
+// Ops with several outputs (unbind, split, the fused LSTM cell's h and c) record once, so that
+// backward sees every output's gradient together and builds its input's gradient in one pass.
+std::vector<Tensor> record_multi(const char* op, const std::vector<Tensor>& inputs,
+                                 std::vector<Tensor> outputs, Saved saved,
+                                 MultiBackwardFn backward);
 
 bool grad_enabled();
 
@@ -57,13 +66,19 @@ class Tape {
     bool needs_grad;
     std::shared_ptr<TensorImpl> leaf;  // set for leaves that require grad: where .grad lives
   };
+  struct Output {
+    uint64_t id;
+    Shape shape;
+  };
   struct Record {
     const char* op;
     std::vector<Input> inputs;
-    uint64_t output_id;
-    Shape output_shape;
+    Output output;
     Saved saved;
     BackwardFn backward;
+    // Multi-output ops only: the other outputs, and the backward that takes every gradient.
+    std::vector<Output> more_outputs;
+    MultiBackwardFn multi_backward;
   };
 
   void append(Record record) { records_.push_back(std::move(record)); }

@@ -3,6 +3,8 @@
 #include <string>
 
 #include "framework/ops/elementwise.h"
+#include "framework/ops/matmul.h"
+#include "framework/ops/recurrent.h"
 #include "framework/ops/nn.h"
 #include "framework/ops/shape.h"
 
@@ -13,24 +15,35 @@ namespace {
 // One direction of one layer over a time-major sequence [T, B, F]. step_masks[t] is Int32
 // [B, 1], nonzero where step t is real; empty when every step of every sequence is real.
 // Returns the outputs [T, B, H] and leaves the last state in `state`.
+//
+// The cell's one product [x, h] W^T splits into x W_x^T + h W_h^T. The x half does not depend
+// on the state, so it is one [T*B, F] x [F, 4H] product for all steps at once, before the loop;
+// each step then multiplies only h. Same numbers as LSTMCell, far fewer small gemms.
 Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
                      const std::vector<Tensor>& step_masks, bool reverse, LSTMState& state) {
-  const int64_t steps = sequence.size(0);
+  const int64_t steps = sequence.size(0), features = sequence.size(2);
+  const Tensor w_input = narrow(cell.weight, 1, 0, features);                 // [4H, F]
+  const Tensor w_hidden = narrow(cell.weight, 1, features, cell.hidden_size());  // [4H, H]
+  Tensor input_gates = matmul(sequence, w_input, false, /*trans_b=*/true);    // [T, B, 4H]
+  if (cell.bias.defined()) input_gates = input_gates + cell.bias;
+  const std::vector<Tensor> gates_at = unbind(input_gates, 0);
+
   const Tensor zero = zeros({}, DType::Float32, sequence.device());
   std::vector<Tensor> outputs(static_cast<size_t>(steps));
   for (int64_t k = 0; k < steps; ++k) {
-    const int64_t t = reverse ? steps - 1 - k : k;
-    const LSTMState next = cell(select(sequence, 0, t), state);
+    const auto t = static_cast<size_t>(reverse ? steps - 1 - k : k);
+    const Tensor gates = gates_at[t] + matmul(state.h, w_hidden, false, /*trans_b=*/true);
+    const LstmPointwise next = lstm_pointwise(gates, state.c);
     if (step_masks.empty()) {
-      state = next;
-      outputs[static_cast<size_t>(t)] = next.h;
+      state = {next.h, next.c};
+      outputs[t] = next.h;
       continue;
     }
     // Padded rows keep their state and output zero; where() routes no gradient to the branch
     // it did not pick, so a padded input gets exactly zero gradient.
-    const Tensor& real = step_masks[static_cast<size_t>(t)];
+    const Tensor& real = step_masks[t];
     state = {where(real, next.h, state.h), where(real, next.c, state.c)};
-    outputs[static_cast<size_t>(t)] = where(real, next.h, zero);
+    outputs[t] = where(real, next.h, zero);
   }
   return stack(outputs, 0);
 }
@@ -128,7 +141,7 @@ LSTMOutput LSTM::forward(const Tensor& x, const Tensor& lengths, const LSTMState
     if (padded) {
       const Tensor masks = gt(lengths.to(device).reshape({1, batch, 1}),
                               arange(steps, DType::Int32, device).reshape({steps, 1, 1}));
-      for (int64_t t = 0; t < steps; ++t) step_masks.push_back(select(masks, 0, t));
+      step_masks = unbind(masks, 0);
     }
   }
 

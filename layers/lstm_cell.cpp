@@ -5,12 +5,14 @@
 
 #include "framework/ops/elementwise.h"
 #include "framework/ops/matmul.h"
+#include "framework/ops/recurrent.h"
 #include "framework/ops/shape.h"
 
 namespace tg {
 
-LSTMState lstm_cell(const Tensor& x, const LSTMState& state, const Tensor& weight,
-                    const Tensor& bias) {
+// Checks the shapes of one step; returns gates = [x, h] W^T + b.
+static Tensor step_gates(const Tensor& x, const LSTMState& state, const Tensor& weight,
+                         const Tensor& bias) {
   check(x.defined() && state.h.defined() && state.c.defined() && weight.defined(),
         "lstm_cell: x, state.h, state.c and weight must all be defined");
   // Checked with if/fail rather than check(): this runs every time step, and check() would
@@ -31,7 +33,18 @@ LSTMState lstm_cell(const Tensor& x, const LSTMState& state, const Tensor& weigh
   // gates = [x, h] W^T + b: one gemm, W read transposed in place.
   Tensor gates = matmul(concat({x, state.h}, 1), weight, false, /*trans_b=*/true);
   if (bias.defined()) gates = gates + bias;
-  const std::vector<Tensor> chunks = chunk(gates, 4, 1);
+  return gates;
+}
+
+LSTMState lstm_cell(const Tensor& x, const LSTMState& state, const Tensor& weight,
+                    const Tensor& bias) {
+  const LstmPointwise next = lstm_pointwise(step_gates(x, state, weight, bias), state.c);
+  return {next.h, next.c};
+}
+
+LSTMState lstm_cell_reference(const Tensor& x, const LSTMState& state, const Tensor& weight,
+                              const Tensor& bias) {
+  const std::vector<Tensor> chunks = chunk(step_gates(x, state, weight, bias), 4, 1);
   const Tensor input_gate = sigmoid(chunks[0]);
   const Tensor forget_gate = sigmoid(chunks[1]);
   const Tensor candidate = tanh(chunks[2]);

@@ -18,8 +18,9 @@
 // bias = b_ih + b_hh. One gemm of [B, I+H] x [I+H, 4H] keeps BLAS (or the GPU) busier than two
 // smaller ones, at the price of copying x and h into one buffer per step.
 //
-// lstm_cell() below is the composed, op-by-op version. A fused kernel may replace it on the
-// hot path later; this one stays as the reference that kernel must match.
+// lstm_cell() runs the gate nonlinearities and the state update as one fused op
+// (framework/ops/recurrent.h); lstm_cell_reference() is the same step composed of primitive ops,
+// kept as the reference the fused kernel is tested against.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,9 @@ struct LSTMState {
 // state.c [B, H] (both defined), weight [4H, I+H], bias [4H] or undefined for no bias.
 LSTMState lstm_cell(const Tensor& x, const LSTMState& state, const Tensor& weight,
                     const Tensor& bias);
+// The same step op by op: chunk, sigmoid, tanh, mul, add.
+LSTMState lstm_cell_reference(const Tensor& x, const LSTMState& state, const Tensor& weight,
+                              const Tensor& bias);
 
 class LSTMCell : public Module {
  public:

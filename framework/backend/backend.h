@@ -29,6 +29,13 @@ struct LayerNormResult {
 struct LayerNormGrads {
   Tensor x, weight, bias;
 };
+struct LstmCellResult {
+  Tensor h, c;         // [B, H]
+  Tensor activations;  // [B, 4H]: sigmoid(i), sigmoid(f), tanh(g), sigmoid(o), kept for backward
+};
+struct LstmCellGrads {
+  Tensor gates, c_prev;  // [B, 4H] (before the nonlinearities), [B, H]
+};
 struct CrossEntropyResult {
   Tensor loss;   // [N] per row, 0 where the target is ignored
   Tensor probs;  // [N, C] softmax of the logits, kept for backward
@@ -113,6 +120,13 @@ class Backend {
   // Normalises over the last dim. weight/bias may be undefined.
   virtual LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                      float eps) = 0;
+  // The pointwise part of an LSTM step. gates [B, 4H] are the pre-activations in the order
+  // i, f, g, o; c = sigmoid(f) c_prev + sigmoid(i) tanh(g), h = sigmoid(o) tanh(c).
+  virtual LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) = 0;
+  // grad_h and grad_c may be undefined (no gradient reached that output).
+  virtual LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
+                                           const Tensor& c, const Tensor& grad_h,
+                                           const Tensor& grad_c) = 0;
   virtual LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x,
                                              const Tensor& weight, const Tensor& mean,
                                              const Tensor& rstd, bool need_weight_grads) = 0;

@@ -32,7 +32,9 @@ struct Series {
 };
 
 struct LinePlotOptions {
-  std::string title, x_label, y_label;
+  // The {} lets designated initializers ({.title = "loss"}) leave fields out without
+  // -Wmissing-field-initializers warnings in user code.
+  std::string title{}, x_label{}, y_label{};
   int width = 640, height = 420;  // at least 240 x 180
   bool y_from_zero = false;       // stretch the y range to include 0
   bool x_integer_ticks = false;   // no fractional x ticks (x is an epoch or step count)

@@ -204,14 +204,64 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   return concat(expanded, d);
 }
 
+// The pieces of x along dim d, of the given lengths, in order; without dim d when drop_dim (all
+// lengths are then 1). A piece is a view when it is a contiguous block (nothing before d), else
+// a copy. Backward copies each piece's gradient into its block of one zero tensor.
+static std::vector<Tensor> pieces(const char* op, const Tensor& x, int64_t d,
+                                  const std::vector<int64_t>& lengths, bool drop_dim) {
+  const Shape x_shape = x.shape();
+  int64_t outer = 1, inner = 1;
+  for (int64_t k = 0; k < d; ++k) outer *= x_shape[k];
+  for (int64_t k = d + 1; k < x.dim(); ++k) inner *= x_shape[k];
+  const int64_t n = x_shape[d];
+  std::vector<Tensor> outputs;
+  std::vector<int64_t> starts;
+  int64_t start = 0;
+  for (int64_t length : lengths) {
+    Shape shape = x_shape;
+    if (drop_dim) shape.erase(shape.begin() + d);
+    else shape[d] = length;
+    Tensor piece;
+    if (outer == 1) {
+      piece = make_view(x, shape, start * inner);
+    } else {
+      piece = empty(shape, x.dtype(), x.device());
+      backend_of(x).copy_block(x, n, start, piece, length, 0, length, outer, inner);
+    }
+    outputs.push_back(piece);
+    starts.push_back(start);
+    start += length;
+  }
+  return record_multi(op, {x}, outputs, {},
+                      [x_shape, starts, lengths, outer, n, inner](
+                          const Saved&, const std::vector<Tensor>& grads) -> Grads {
+                        Tensor gx;
+                        for (size_t i = 0; i < grads.size(); ++i) {
+                          if (!grads[i].defined()) continue;
+                          if (!gx.defined()) gx = zeros(x_shape, DType::Float32, grads[i].device());
+                          backend_of(gx).copy_block(grads[i], lengths[i], 0, gx, n, starts[i],
+                                                    lengths[i], outer, inner);
+                        }
+                        return {gx};
+                      });
+}
+
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   check_defined(x, "split");
   check(split_size > 0, "split: split_size must be positive, got ", split_size);
   const int64_t d = normalize_dim(dim, x.dim(), "split");
-  std::vector<Tensor> parts;
+  std::vector<int64_t> lengths;
   for (int64_t start = 0; start < x.shape()[d]; start += split_size)
-    parts.push_back(narrow(x, d, start, std::min(split_size, x.shape()[d] - start)));
-  return parts;
+    lengths.push_back(std::min(split_size, x.shape()[d] - start));
+  return pieces("split", x, d, lengths, /*drop_dim=*/false);
+}
+
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+  check_defined(x, "unbind");
+  check(x.dim() > 0, "unbind: needs at least one dim, got a 0-dim tensor");
+  const int64_t d = normalize_dim(dim, x.dim(), "unbind");
+  return pieces("unbind", x, d, std::vector<int64_t>(static_cast<size_t>(x.shape()[d]), 1),
+                /*drop_dim=*/true);
 }
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {

@@ -21,7 +21,11 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
 Tensor select(const Tensor& x, int64_t dim, int64_t index);  // narrow + squeeze
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
+// split, chunk and unbind record one op for all their pieces, so that backward assembles the
+// input's gradient once (a loop of narrows would build a full-size gradient per piece).
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim);
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim);
+// The slices of x along dim, without that dim: unbind(x [T, B, H], 0) gives T tensors [B, H].
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim);
 
 }  // namespace tg

@@ -73,3 +73,35 @@ TEST_CASE("shape errors name the op and the shapes") {
   CHECK_THROWS_WITH_AS(stack({ones({2}), ones({3})}, 0), doctest::Contains("stack: shapes differ"), Error);
   CHECK_THROWS_WITH_AS(select(x, 0, 5), doctest::Contains("select: index 5 is out of range"), Error);
 }
+
+TEST_CASE("unbind gives views along dim 0 and copies elsewhere, recorded as one op") {
+  const Tensor x = arange(6).to(DType::Float32).reshape({3, 2});
+  const auto rows = unbind(x, 0);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[1].shape() == Shape{2});
+  CHECK(rows[1].storage() == x.storage());
+  check_values(rows[2], {4, 5});
+  const auto columns = unbind(x, 1);
+  check_values(columns[1], {1, 3, 5});
+  CHECK_THROWS_WITH_AS(unbind(scalar(1), 0), doctest::Contains("unbind: needs at least one dim"),
+                       Error);
+
+  Tensor p = param({4, 3}, 37);
+  const auto pieces = unbind(p, 0);
+  CHECK(tape().size() == 1);  // one record for all four pieces
+  sum(pieces[0] * 2.0f + pieces[3]).backward();
+  check_values(p.grad(), {2, 2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1});  // unused pieces get zeros
+}
+
+TEST_CASE("gradcheck: unbind along each dim, some pieces unused") {
+  check_gradcheck([](const std::vector<Tensor>& in) {
+    const auto parts = unbind(in[0], 1);
+    return parts[0] * parts[2];
+  }, {param({2, 3, 2}, 38)});
+  check_gradcheck([](const std::vector<Tensor>& in) { return unbind(in[0], -1)[1]; },
+                  {param({2, 3}, 39)});
+  check_gradcheck([](const std::vector<Tensor>& in) {
+    const auto parts = chunk(in[0], 2, 0);
+    return parts[0] - parts[1];
+  }, {param({4, 3}, 40)});
+}

@@ -419,3 +419,44 @@ TEST_CASE("LSTM errors name the layer path, what was expected and what came") {
   CHECK_THROWS_WITH_AS(LSTM(3, 2, {.dropout = 1.0f}),
                        doctest::Contains("LSTM: dropout must be in [0, 1), got 1"), Error);
 }
+
+TEST_CASE("the fused LSTM cell matches the op-by-op reference, values and gradients") {
+  Generator gen(71);
+  const int64_t batch = 3, input = 4, hidden = 5;
+  for (int pass = 0; pass < 2; ++pass) {  // pass 1: large enough for the threaded path
+    const int64_t b = pass == 0 ? batch : 64, h = pass == 0 ? hidden : 128;
+    const Tensor x = randn({b, input}, gen).set_requires_grad();
+    const Tensor h0 = randn({b, h}, gen).set_requires_grad();
+    const Tensor c0 = randn({b, h}, gen).set_requires_grad();
+    const Tensor w = (randn({4 * h, input + h}, gen) * 0.3f).detach().set_requires_grad();
+    const Tensor bias = randn({4 * h}, gen).set_requires_grad();
+    const Tensor weight_h = randn({b, h}, gen), weight_c = randn({b, h}, gen);
+    auto run = [&](auto cell_fn) {
+      for (const Tensor& t : {x, h0, c0, w, bias}) t.zero_grad();
+      const LSTMState next = cell_fn(x, LSTMState{h0, c0}, w, bias);
+      sum(next.h * weight_h + next.c * weight_c).backward();
+      std::vector<std::vector<float>> values{next.h.to_vector<float>(), next.c.to_vector<float>()};
+      for (const Tensor& t : {x, h0, c0, w, bias}) values.push_back(t.grad().to_vector<float>());
+      return values;
+    };
+    const auto fused = run(lstm_cell);
+    const auto reference = run(lstm_cell_reference);
+    for (size_t k = 0; k < fused.size(); ++k) {
+      double worst = 0;  // largest |fused - reference| / (1 + |reference|)
+      for (size_t i = 0; i < fused[k].size(); ++i)
+        worst = std::max(worst, std::fabs(fused[k][i] - reference[k][i]) /
+                                    (1.0 + std::fabs(reference[k][i])));
+      INFO("output/gradient ", k, " of h, c, dx, dh0, dc0, dW, db");
+      CHECK(worst < 1e-5);
+    }
+  }
+  // Only h used downstream: the c output gets no gradient and the fused backward copes.
+  const Tensor x = randn({2, 3}, gen).set_requires_grad();
+  const Tensor w = randn({8, 5}, gen).set_requires_grad();
+  const GradcheckResult r = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return lstm_cell(in[0], {in[1], in[2]}, in[3], Tensor()).h;
+      },
+      {x, randn({2, 2}, gen).set_requires_grad(), randn({2, 2}, gen).set_requires_grad(), w});
+  CHECK_MESSAGE(r.ok, r.report);
+}

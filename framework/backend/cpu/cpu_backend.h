@@ -60,6 +60,10 @@ class CpuBackend final : public Backend {
                                 float label_smoothing) override;
   LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                              float eps) override;
+  LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) override;
+  LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
+                                   const Tensor& c, const Tensor& grad_h,
+                                   const Tensor& grad_c) override;
   LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
                                      const Tensor& mean, const Tensor& rstd,
                                      bool need_weight_grads) override;
