@@ -1,6 +1,7 @@
 #include "optim/adam.h"
 
-#include <algorithm>
+#include "framework/backend/backend.h"
+
 #include <cmath>
 
 namespace tg {
@@ -38,36 +39,18 @@ void Adam::update(const ParamGroup& group, const Tensor& param, const Tensor& gr
   const double t = static_cast<double>(state.step);
   const double correction1 = 1.0 - std::pow(options_.beta1, t);
   const double correction2 = 1.0 - std::pow(options_.beta2, t);
-  const float step_size = static_cast<float>(lr / correction1);
-  const float inv_sqrt_correction2 = static_cast<float>(1.0 / std::sqrt(correction2));
-  const float beta1 = static_cast<float>(options_.beta1);
-  const float beta2 = static_cast<float>(options_.beta2);
-  const float eps = static_cast<float>(options_.eps);
-  const float l2 = decoupled_weight_decay_ ? 0.0f : static_cast<float>(*group.weight_decay);
-  const float shrink =
-      decoupled_weight_decay_ ? static_cast<float>(1.0 - lr * *group.weight_decay) : 1.0f;
-  const bool amsgrad = options_.amsgrad;
-
-  float* p = param.data<float>();
-  const float* g = grad.data<float>();
-  float* m = buffer(state, kExpAvg, param);
-  float* v = buffer(state, kExpAvgSq, param);
-  float* v_max = amsgrad ? buffer(state, kMaxExpAvgSq, param) : nullptr;
-  const int64_t n = param.numel();
-#pragma omp parallel for simd if (n >= (1 << 16))
-  for (int64_t i = 0; i < n; ++i) {
-    const float gi = g[i] + l2 * p[i];
-    const float pi = p[i] * shrink;
-    const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
-    float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    if (amsgrad) {
-      vi = std::max(v_max[i], vi);
-      v_max[i] = vi;
-    }
-    p[i] = pi - step_size * mi / (std::sqrt(vi) * inv_sqrt_correction2 + eps);
-  }
+  AdamStep step{};
+  step.step_size = static_cast<float>(lr / correction1);
+  step.inv_sqrt_correction2 = static_cast<float>(1.0 / std::sqrt(correction2));
+  step.beta1 = static_cast<float>(options_.beta1);
+  step.beta2 = static_cast<float>(options_.beta2);
+  step.eps = static_cast<float>(options_.eps);
+  step.l2 = decoupled_weight_decay_ ? 0.0f : static_cast<float>(*group.weight_decay);
+  step.shrink = decoupled_weight_decay_ ? static_cast<float>(1.0 - lr * *group.weight_decay) : 1.0f;
+  step.amsgrad = options_.amsgrad;
+  backend_of(param).adam_step(step, param, grad, buffer(state, kExpAvg, param),
+                              buffer(state, kExpAvgSq, param),
+                              step.amsgrad ? buffer(state, kMaxExpAvgSq, param) : Tensor());
 }
 
 void Adam::save_options(Checkpoint& out) const {

@@ -83,8 +83,8 @@ void Optimizer::step() {
       const Tensor& param = groups_[g].params[i];
       const Tensor grad = param.grad();
       if (!grad.defined()) continue;
-      check(param.device() == Device::CPU, describe(g, i), " is on ", to_string(param.device()),
-            "; only the cpu device is supported until the CUDA backend lands");
+      check(grad.device() == param.device(), describe(g, i), ": gradient is on ",
+            to_string(grad.device()), ", the parameter on ", to_string(param.device()));
       check(grad.shape() == param.shape() && grad.dtype() == DType::Float32, describe(g, i),
             ": gradient is ", to_string(grad.dtype()), " ", to_string(grad.shape()),
             ", the parameter is float32 ", to_string(param.shape()));
@@ -126,11 +126,11 @@ int64_t Optimizer::step_count(size_t group, size_t index) const {
   return states_[group][index].step;
 }
 
-float* Optimizer::buffer(ParamState& state, size_t slot, const Tensor& param) const {
+Tensor Optimizer::buffer(ParamState& state, size_t slot, const Tensor& param) const {
   if (state.buffers.size() <= slot) state.buffers.resize(buffer_names_.size());
   Tensor& buffer = state.buffers[slot];
   if (!buffer.defined()) buffer = zeros(param.shape(), DType::Float32, param.device());
-  return buffer.data<float>();
+  return buffer;
 }
 
 // ---- state ----

@@ -7,10 +7,10 @@
 //   Adam opt(param_groups_no_decay(model, 0.01), {.lr = 3e-4});
 //   for (...) { opt.zero_grad(); loss(model).backward(); opt.step(); }
 //
-// step() runs with recording off and updates each parameter in place with one fused loop over
-// its raw floats (parameter, gradient and state buffers together), so a step allocates nothing
-// once the state exists. Parameters whose gradient is undefined are skipped (and their step
-// count does not advance). Only the CPU device is supported until the CUDA backend lands.
+// step() runs with recording off and updates each parameter in place with one fused kernel of
+// its device's backend (parameter, gradient and state buffers read and written once), so a step
+// allocates nothing once the state exists. The state lives on the device of its parameter.
+// Parameters whose gradient is undefined are skipped (and their step count does not advance).
 //
 // State (step counts, moment buffers, per-group hyper-parameters and options) round-trips
 // through state()/load_state(), named "group0.param3.exp_avg", "group0.lr", ...
@@ -93,8 +93,8 @@ class Optimizer {
   virtual void check_options(const Checkpoint& in) const = 0;
   virtual void load_options(const Checkpoint& in) = 0;
 
-  // The buffer in slot, created as zeros shaped like param on first use; its floats.
-  float* buffer(ParamState& state, size_t slot, const Tensor& param) const;
+  // The buffer in slot, created as zeros shaped like param (on its device) on first use.
+  Tensor buffer(ParamState& state, size_t slot, const Tensor& param) const;
   // "Adam: parameter 'fc.weight'" or "Adam: group 1 parameter 3", for messages.
   std::string describe(size_t group, size_t index) const;
 

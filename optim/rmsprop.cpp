@@ -1,5 +1,7 @@
 #include "optim/rmsprop.h"
 
+#include "framework/backend/backend.h"
+
 #include <cmath>
 
 namespace tg {
@@ -25,39 +27,17 @@ RMSprop::RMSprop(ParamGroups params, RMSpropOptions options)
 
 void RMSprop::update(const ParamGroup& group, const Tensor& param, const Tensor& grad,
                      ParamState& state) {
-  const float lr = static_cast<float>(*group.lr);
-  const float decay = static_cast<float>(*group.weight_decay);
-  const float alpha = static_cast<float>(options_.alpha);
-  const float eps = static_cast<float>(options_.eps);
-  const float momentum = static_cast<float>(options_.momentum);
-  const bool centered = options_.centered;
-  const bool use_momentum = momentum > 0.0f;
-
-  float* p = param.data<float>();
-  const float* g = grad.data<float>();
-  float* v = buffer(state, kSquareAvg, param);
-  float* b = use_momentum ? buffer(state, kMomentumBuffer, param) : nullptr;
-  float* a = centered ? buffer(state, kGradAvg, param) : nullptr;
-  const int64_t n = param.numel();
-#pragma omp parallel for simd if (n >= (1 << 16))
-  for (int64_t i = 0; i < n; ++i) {
-    const float gi = g[i] + decay * p[i];
-    const float vi = alpha * v[i] + (1.0f - alpha) * gi * gi;
-    v[i] = vi;
-    float spread = vi;
-    if (centered) {
-      const float ai = alpha * a[i] + (1.0f - alpha) * gi;
-      a[i] = ai;
-      spread = vi - ai * ai;
-    }
-    const float scaled = gi / (std::sqrt(spread) + eps);
-    if (use_momentum) {
-      b[i] = momentum * b[i] + scaled;
-      p[i] -= lr * b[i];
-    } else {
-      p[i] -= lr * scaled;
-    }
-  }
+  RmspropStep step{};
+  step.lr = static_cast<float>(*group.lr);
+  step.weight_decay = static_cast<float>(*group.weight_decay);
+  step.alpha = static_cast<float>(options_.alpha);
+  step.eps = static_cast<float>(options_.eps);
+  step.momentum = static_cast<float>(options_.momentum);
+  step.centered = options_.centered;
+  backend_of(param).rmsprop_step(
+      step, param, grad, buffer(state, kSquareAvg, param),
+      step.centered ? buffer(state, kGradAvg, param) : Tensor(),
+      step.momentum > 0.0f ? buffer(state, kMomentumBuffer, param) : Tensor());
 }
 
 void RMSprop::save_options(Checkpoint& out) const {

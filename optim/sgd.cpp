@@ -1,5 +1,7 @@
 #include "optim/sgd.h"
 
+#include "framework/backend/backend.h"
+
 #include <cmath>
 
 namespace tg {
@@ -27,28 +29,15 @@ SGD::SGD(ParamGroups params, SGDOptions options)
 
 void SGD::update(const ParamGroup& group, const Tensor& param, const Tensor& grad,
                  ParamState& state) {
-  const float lr = static_cast<float>(*group.lr);
-  const float decay = static_cast<float>(*group.weight_decay);
-  const float momentum = static_cast<float>(options_.momentum);
-  const float keep = 1.0f - static_cast<float>(options_.dampening);
-  const bool nesterov = options_.nesterov;
-  float* p = param.data<float>();
-  const float* g = grad.data<float>();
-  const int64_t n = param.numel();
-  if (momentum == 0.0f) {
-#pragma omp parallel for simd if (n >= (1 << 16))
-    for (int64_t i = 0; i < n; ++i) p[i] -= lr * (g[i] + decay * p[i]);
-    return;
-  }
-  const bool first = state.buffers.empty() || !state.buffers[0].defined();  // b starts as g
-  float* b = buffer(state, 0, param);
-#pragma omp parallel for simd if (n >= (1 << 16))
-  for (int64_t i = 0; i < n; ++i) {
-    const float gi = g[i] + decay * p[i];
-    const float bi = first ? gi : momentum * b[i] + keep * gi;
-    b[i] = bi;
-    p[i] -= lr * (nesterov ? gi + momentum * bi : bi);
-  }
+  SgdStep step{};
+  step.lr = static_cast<float>(*group.lr);
+  step.weight_decay = static_cast<float>(*group.weight_decay);
+  step.momentum = static_cast<float>(options_.momentum);
+  step.keep = 1.0f - static_cast<float>(options_.dampening);
+  step.nesterov = options_.nesterov;
+  step.first = state.buffers.empty() || !state.buffers[0].defined();  // b starts as g
+  const Tensor momentum_buffer = step.momentum == 0.0f ? Tensor() : buffer(state, 0, param);
+  backend_of(param).sgd_step(step, param, grad, momentum_buffer);
 }
 
 void SGD::save_options(Checkpoint& out) const {

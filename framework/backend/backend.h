@@ -36,6 +36,23 @@ struct LstmCellResult {
 struct LstmCellGrads {
   Tensor gates, c_prev;  // [B, 4H] (before the nonlinearities), [B, H]
 };
+// The scalars of one optimizer update, worked out once per parameter by the optimizer.
+struct SgdStep {
+  float lr, weight_decay, momentum, keep;  // keep = 1 - dampening
+  bool nesterov, first;                    // first: the momentum buffer starts as the gradient
+};
+struct AdamStep {
+  float step_size;             // lr / (1 - beta1^t)
+  float inv_sqrt_correction2;  // 1 / sqrt(1 - beta2^t)
+  float beta1, beta2, eps;
+  float l2;      // Adam's weight decay, added to the gradient
+  float shrink;  // AdamW's decoupled decay: p *= 1 - lr * weight_decay
+  bool amsgrad;
+};
+struct RmspropStep {
+  float lr, weight_decay, alpha, eps, momentum;
+  bool centered;
+};
 struct CrossEntropyResult {
   Tensor loss;   // [N] per row, 0 where the target is ignored
   Tensor probs;  // [N, C] softmax of the logits, kept for backward
@@ -120,6 +137,18 @@ class Backend {
   // Normalises over the last dim. weight/bias may be undefined.
   virtual LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                      float eps) = 0;
+  // ---- optimizer updates: one fused pass over each parameter, in place ----
+  // The update rules are written out in backend/cpu/cpu_optim.cpp. Buffers a rule does not use
+  // (momentum when momentum == 0, max_exp_avg_sq without AMSGrad...) are undefined.
+  virtual void sgd_step(const SgdStep& step, const Tensor& param, const Tensor& grad,
+                        const Tensor& momentum_buffer) = 0;
+  virtual void adam_step(const AdamStep& step, const Tensor& param, const Tensor& grad,
+                         const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                         const Tensor& max_exp_avg_sq) = 0;
+  virtual void rmsprop_step(const RmspropStep& step, const Tensor& param, const Tensor& grad,
+                            const Tensor& square_avg, const Tensor& grad_avg,
+                            const Tensor& momentum_buffer) = 0;
+
   // The pointwise part of an LSTM step. gates [B, 4H] are the pre-activations in the order
   // i, f, g, o; c = sigmoid(f) c_prev + sigmoid(i) tanh(g), h = sigmoid(o) tanh(c).
   virtual LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) = 0;

@@ -60,6 +60,14 @@ class CpuBackend final : public Backend {
                                 float label_smoothing) override;
   LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                              float eps) override;
+  void sgd_step(const SgdStep& step, const Tensor& param, const Tensor& grad,
+                const Tensor& momentum_buffer) override;
+  void adam_step(const AdamStep& step, const Tensor& param, const Tensor& grad,
+                 const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 const Tensor& max_exp_avg_sq) override;
+  void rmsprop_step(const RmspropStep& step, const Tensor& param, const Tensor& grad,
+                    const Tensor& square_avg, const Tensor& grad_avg,
+                    const Tensor& momentum_buffer) override;
   LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) override;
   LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
                                    const Tensor& c, const Tensor& grad_h,
