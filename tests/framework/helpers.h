@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "framework/tapegrad.h"
@@ -23,6 +24,34 @@ inline void check_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inp
                             const GradcheckOptions& options = {}) {
   const GradcheckResult result = gradcheck(f, inputs, options);
   CHECK_MESSAGE(result.ok, result.report);
+}
+
+// got[i] within tolerance * (1 + |want[i]|) of want[i], for every i (a NaN never is). One check
+// for the whole vector, naming the first element that differs.
+inline void check_close(const std::vector<float>& got, const std::vector<float>& want,
+                        float tolerance = 1e-5f) {
+  REQUIRE(got.size() == want.size());
+  size_t mismatches = 0, first = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(std::abs(got[i] - want[i]) <= tolerance * (1.0f + std::abs(want[i]))))
+      if (mismatches++ == 0) first = i;
+  }
+  CHECK_MESSAGE(mismatches == 0, mismatches, " of ", got.size(), " elements differ; first at ",
+                first, ": got ", got[first], ", want ", want[first]);
+}
+
+inline bool all_finite(const Tensor& t) {
+  for (float v : t.to_vector<float>())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// Random normal values from a fixed seed, optionally a leaf that requires grad.
+inline Tensor random_tensor(const Shape& shape, uint64_t seed, bool requires_grad = false) {
+  Generator gen(seed);
+  Tensor t = randn(shape, gen);
+  if (requires_grad) t.set_requires_grad();
+  return t;
 }
 
 // A float tensor with requires_grad, random normal values from a fixed seed.

@@ -6,23 +6,14 @@
 #include <vector>
 
 #include "framework/tapegrad.h"
+#include "tests/framework/helpers.h"
 
 using namespace tg;
+using tg::testing::all_finite;
+using tg::testing::check_close;
+using tg::testing::random_tensor;
 
 namespace {
-
-void check_close(const std::vector<float>& got, const std::vector<float>& want,
-                 float tolerance = 1e-5f) {
-  REQUIRE(got.size() == want.size());
-  size_t mismatches = 0, first = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    // Written so that a NaN counts as a mismatch.
-    if (!(std::abs(got[i] - want[i]) <= tolerance * (1.0f + std::abs(want[i]))))
-      if (mismatches++ == 0) first = i;
-  }
-  CHECK_MESSAGE(mismatches == 0, mismatches, " of ", got.size(), " elements differ; first at ",
-                first, ": got ", got[first], ", want ", want[first]);
-}
 
 bool all_finite(const std::vector<float>& values) {
   for (float v : values)

@@ -9,34 +9,16 @@
 #include <vector>
 
 #include "framework/tapegrad.h"
+#include "tests/framework/helpers.h"
 #include "layers/attention.h"
 #include "layers/module_gradcheck.h"
 
 using namespace tg;
+using tg::testing::all_finite;
+using tg::testing::check_close;
+using tg::testing::random_tensor;
 
 namespace {
-
-void check_close(const std::vector<float>& got, const std::vector<float>& want,
-                 float tolerance = 1e-5f) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("element ", i, ": got ", got[i], ", want ", want[i]);
-    CHECK(std::abs(got[i] - want[i]) <= tolerance * (1.0f + std::abs(want[i])));
-  }
-}
-
-bool all_finite(const Tensor& t) {
-  for (float v : t.to_vector<float>())
-    if (!std::isfinite(v)) return false;
-  return true;
-}
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, bool requires_grad = false) {
-  Generator gen(seed);
-  Tensor t = randn(shape, gen);
-  if (requires_grad) t.set_requires_grad();
-  return t;
-}
 
 // softmax(q k^T / sqrt(d)) v spelled out with an explicit transpose, masked entries pushed to
 // -1e9 before a plain softmax: independent of the mask path under test.

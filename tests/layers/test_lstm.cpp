@@ -9,27 +9,15 @@
 #include <vector>
 
 #include "framework/tapegrad.h"
+#include "tests/framework/helpers.h"
 #include "layers/lstm.h"
 
 using namespace tg;
+using tg::testing::all_finite;
+using tg::testing::check_close;
+using tg::testing::random_tensor;
 
 namespace {
-
-void check_close(const std::vector<float>& got, const std::vector<float>& want,
-                 float tolerance = 1e-5f) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("element ", i, ": got ", got[i], ", want ", want[i]);
-    CHECK(std::abs(got[i] - want[i]) <= tolerance * (1.0f + std::abs(want[i])));
-  }
-}
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, bool requires_grad = false) {
-  Generator gen(seed);
-  Tensor t = randn(shape, gen);
-  if (requires_grad) t.set_requires_grad();
-  return t;
-}
 
 double sigmoid_of(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 

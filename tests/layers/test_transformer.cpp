@@ -10,28 +10,16 @@
 #include <vector>
 
 #include "framework/tapegrad.h"
+#include "tests/framework/helpers.h"
 #include "layers/module_gradcheck.h"
 #include "layers/transformer.h"
 
 using namespace tg;
+using tg::testing::all_finite;
+using tg::testing::check_close;
+using tg::testing::random_tensor;
 
 namespace {
-
-void check_close(const std::vector<float>& got, const std::vector<float>& want,
-                 float tolerance = 1e-5f) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("element ", i, ": got ", got[i], ", want ", want[i]);
-    CHECK(std::abs(got[i] - want[i]) <= tolerance * (1.0f + std::abs(want[i])));
-  }
-}
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, bool requires_grad = false) {
-  Generator gen(seed);
-  Tensor t = randn(shape, gen);
-  if (requires_grad) t.set_requires_grad();
-  return t;
-}
 
 Tensor lengths(const std::vector<int32_t>& values) {
   return from_vector(values, {static_cast<int64_t>(values.size())});

@@ -1,0 +1,260 @@
+// The G2P examples: scoring, decoding, padding, learning, checkpoints and input errors.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+
+#include "examples/g2p_common/decoding.h"
+#include "examples/g2p_common/g2p_metrics.h"
+#include "examples/g2p_common/training.h"
+#include "examples/g2p_lstm/g2p_lstm.h"
+#include "examples/g2p_transformer/g2p_transformer.h"
+#include "framework/data/seq_batches.h"
+#include "framework/serialize.h"
+
+namespace {
+
+using g2p::Phonemes;
+using tg::data::PronouncingEntry;
+
+Phonemes phonemes(const std::string& text) {
+  Phonemes result;
+  std::string p;
+  for (char c : text + " ") {
+    if (c == ' ') {
+      if (!p.empty()) result.push_back(p);
+      p.clear();
+    } else {
+      p += c;
+    }
+  }
+  return result;
+}
+
+// A small dictionary made by hand, so the model tests need no file.
+std::vector<PronouncingEntry> toy_entries() {
+  return {{"cat", {phonemes("K AE T")}},
+          {"dog", {phonemes("D AO G")}},
+          {"tomato", {phonemes("T AH M EY T OW"), phonemes("T AH M AA T OW")}},
+          {"a", {phonemes("AH"), phonemes("EY")}},
+          {"go", {phonemes("G OW")}},
+          {"toad", {phonemes("T OW D")}}};
+}
+
+g2p::G2PData toy_data() {
+  g2p::G2PData data;
+  data.train = toy_entries();
+  data.dev = data.train;
+  data.test = data.train;
+  data.letters = tg::data::letter_vocabulary(data.train);
+  data.phonemes = tg::data::phoneme_vocabulary(data.train);
+  return data;
+}
+
+g2p::ModelConfig small_config() {
+  g2p::ModelConfig config;
+  config.embed_dim = 16;
+  config.hidden = 24;
+  config.encoder_layers = 2;
+  config.decoder_layers = 2;
+  config.heads = 2;
+  config.ff_hidden = 32;
+  config.dropout = 0.1f;
+  return config;
+}
+
+std::unique_ptr<g2p::Seq2SeqModel> make_model(const std::string& kind, const g2p::ModelConfig& config,
+                                              const g2p::G2PData& data, tg::Generator& gen) {
+  if (kind == "transformer") {
+    return std::make_unique<g2p::TransformerG2P>(config, data.letters.size(), data.phonemes.size(),
+                                                 gen);
+  }
+  return std::make_unique<g2p::LstmG2P>(config, data.letters.size(), data.phonemes.size(), gen);
+}
+
+std::vector<float> logits_row(const tg::Tensor& logits, int64_t row, int64_t steps) {
+  const int64_t vocabulary = logits.size(2);
+  const std::vector<float> all = logits.to_vector<float>();
+  const auto first = all.begin() + row * logits.size(1) * vocabulary;
+  return std::vector<float>(first, first + steps * vocabulary);
+}
+
+}  // namespace
+
+TEST_CASE("edit distance counts insertions, deletions and substitutions") {
+  CHECK(g2p::edit_distance(phonemes("K AE T"), phonemes("K AE T")) == 0);
+  CHECK(g2p::edit_distance(phonemes("K AE T"), phonemes("K AA T")) == 1);
+  CHECK(g2p::edit_distance(phonemes("K AE T"), {}) == 3);
+  CHECK(g2p::edit_distance({}, phonemes("K AE T")) == 3);
+  CHECK(g2p::edit_distance(phonemes("A B"), phonemes("B A")) == 2);
+  // kitten -> sitting: k->s, e->i, insert g.
+  CHECK(g2p::edit_distance(phonemes("k i t t e n"), phonemes("s i t t i n g")) == 3);
+  CHECK(g2p::edit_distance(phonemes("T AH M EY T OW"), phonemes("T AH M AA T OW")) == 1);
+}
+
+TEST_CASE("WER and PER use the closest reference and pool phonemes") {
+  g2p::ScoreTotals totals;
+  // Matches the second pronunciation exactly: right, 0 edits over its 6 phonemes.
+  totals.add(phonemes("T AH M AA T OW"), {phonemes("T AH M EY T OW"), phonemes("T AH M AA T OW")});
+  // One substitution from "K AE T" (3 phonemes).
+  totals.add(phonemes("K AA T"), {phonemes("K AE T")});
+  // Two edits from either reference: the shorter one (1 phoneme) counts.
+  totals.add(phonemes("AH EY IY"), {phonemes("AH"), phonemes("EY IY AH")});
+  CHECK(totals.words == 3);
+  CHECK(totals.wrong_words == 2);
+  CHECK(totals.phoneme_edits == 0 + 1 + 2);
+  CHECK(totals.reference_phonemes == 6 + 3 + 1);
+  CHECK(totals.wer() == doctest::Approx(2.0 / 3.0));
+  CHECK(totals.per() == doctest::Approx(3.0 / 10.0));
+  CHECK_THROWS_WITH_AS(totals.add(phonemes("K"), {}), doctest::Contains("at least one reference"),
+                       tg::Error);
+}
+
+TEST_CASE("padding does not change the outputs at real positions") {
+  for (const std::string kind : {"lstm", "transformer"}) {
+    CAPTURE(kind);
+    const g2p::G2PData data = toy_data();
+    tg::Generator gen(3);
+    auto model = make_model(kind, small_config(), data, gen);
+    model->eval();
+    tg::NoGradGuard no_grad;
+    const auto pairs = tg::data::encode_for_training(data.train, data.letters, data.phonemes);
+    const tg::data::Seq2SeqBatch batch = tg::data::make_seq2seq_batch(pairs, {0, 2, 4, 5});
+    const tg::Tensor logits = model->forward(batch.source, batch.source_lengths, batch.target_in,
+                                             batch.target_lengths);
+    const std::vector<int32_t> target_lengths = batch.target_lengths.to_vector<int32_t>();
+    for (int64_t row = 0; row < batch.size(); ++row) {
+      const tg::data::Seq2SeqBatch alone =
+          tg::data::make_seq2seq_batch(pairs, {batch.entry_indices[row]});
+      const tg::Tensor single = model->forward(alone.source, alone.source_lengths, alone.target_in,
+                                               alone.target_lengths);
+      const std::vector<float> padded = logits_row(logits, row, target_lengths[row]);
+      const std::vector<float> unpadded = logits_row(single, 0, target_lengths[row]);
+      REQUIRE(padded.size() == unpadded.size());
+      float worst = 0;
+      for (size_t i = 0; i < padded.size(); ++i) worst = std::max(worst, std::abs(padded[i] - unpadded[i]));
+      CHECK(worst < 1e-4f);
+    }
+    // Decoding a word in a padded batch gives what decoding it alone gives.
+    const auto together = g2p::greedy_decode(*model, batch.source, batch.source_lengths);
+    const tg::data::Seq2SeqBatch first = tg::data::make_seq2seq_batch(pairs, {batch.entry_indices[0]});
+    CHECK(g2p::greedy_decode(*model, first.source, first.source_lengths)[0] == together[0]);
+  }
+}
+
+TEST_CASE("beam width 1 equals greedy, and a wider beam never finds a less likely answer") {
+  for (const std::string kind : {"lstm", "transformer"}) {
+    CAPTURE(kind);
+    const g2p::G2PData data = toy_data();
+    tg::Generator gen(5);
+    auto model = make_model(kind, small_config(), data, gen);
+    model->eval();
+    const auto pairs = tg::data::encode_for_training(data.train, data.letters, data.phonemes);
+    const tg::data::Seq2SeqBatch batch = tg::data::make_seq2seq_batch(pairs, {0, 1, 2, 3, 4, 5});
+    const auto greedy = g2p::greedy_decode(*model, batch.source, batch.source_lengths);
+    CHECK(g2p::beam_search(*model, batch.source, batch.source_lengths, 1) == greedy);
+    // Untrained, the model rambles: the length limit 2 * letters + 5 must stop it.
+    const std::vector<int32_t> lengths = batch.source_lengths.to_vector<int32_t>();
+    for (size_t row = 0; row < greedy.size(); ++row) {
+      CHECK(static_cast<int64_t>(greedy[row].size()) <= g2p::max_output_length(lengths[row]));
+    }
+
+    // log p(sequence + <eos>) under teacher forcing.
+    auto log_probability = [&](int64_t row, const std::vector<int32_t>& symbols) {
+      tg::NoGradGuard no_grad;
+      std::vector<int32_t> target_in{tg::data::kBosId}, target_out = symbols;
+      target_in.insert(target_in.end(), symbols.begin(), symbols.end());
+      target_out.push_back(tg::data::kEosId);
+      const auto t = static_cast<int64_t>(target_in.size());
+      const tg::data::Seq2SeqBatch one = tg::data::make_seq2seq_batch(pairs, {row});
+      const tg::Tensor logits = model->forward(one.source, one.source_lengths,
+                                               tg::from_vector(target_in, {1, t}),
+                                               tg::from_vector(std::vector<int32_t>{int32_t(t)}, {1}));
+      const std::vector<float> lp = tg::log_softmax(logits, 2).to_vector<float>();
+      const int64_t vocabulary = logits.size(2);
+      double total = 0;
+      for (int64_t i = 0; i < t; ++i) total += lp[i * vocabulary + target_out[i]];
+      return total;
+    };
+    const auto wide = g2p::beam_search(*model, batch.source, batch.source_lengths, 4);
+    for (int64_t row = 0; row < 6; ++row) {
+      // Only comparable when greedy ended by <eos>, not by the length limit.
+      if (static_cast<int64_t>(greedy[row].size()) < g2p::max_output_length(lengths[row])) {
+        CHECK(log_probability(row, wide[row]) >= log_probability(row, greedy[row]) - 1e-4);
+      }
+    }
+  }
+}
+
+TEST_CASE("the LSTM learns 64 words by heart") {
+  std::vector<PronouncingEntry> entries;
+  for (const PronouncingEntry& e : tg::data::read_cmudict(tg::data::kCmudictPath, {.limit = 3000})) {
+    if (e.word.size() >= 3 && e.word.size() <= 5 && e.word.find_first_not_of("abcdefghijklmnopqrstuvwxyz") == std::string::npos) {
+      entries.push_back(e);
+    }
+    if (entries.size() == 64) break;
+  }
+  REQUIRE(entries.size() == 64);
+  g2p::G2PData data;
+  data.train = entries;
+  data.letters = tg::data::letter_vocabulary(entries);
+  data.phonemes = tg::data::phoneme_vocabulary(entries);
+  g2p::ModelConfig config;
+  config.embed_dim = 32;
+  config.hidden = 64;
+  config.encoder_layers = 1;
+  config.dropout = 0.0f;
+  tg::Generator gen(7);
+  g2p::LstmG2P model(config, data.letters.size(), data.phonemes.size(), gen);
+  g2p::TrainOptions options;
+  options.epochs = 60;
+  options.batch_size = 16;
+  options.lr = 1e-2;
+  options.schedule = "constant";
+  options.dev_words = 0;
+  options.quiet = true;
+  const g2p::TrainResult result = g2p::train_model(model, config, data, options);
+  CHECK(result.steps == 60 * 4);
+  CHECK(result.history.back().train_loss < 0.1);
+  const g2p::ScoreTotals score = g2p::evaluate(model, data, entries, 1);
+  CHECK(score.wer() == 0.0);
+  CHECK(score.per() == 0.0);
+}
+
+TEST_CASE("a saved model predicts what the trained one predicts") {
+  for (const std::string kind : {"lstm", "transformer"}) {
+    CAPTURE(kind);
+    const g2p::G2PData data = toy_data();
+    tg::Generator gen(11);
+    auto model = make_model(kind, small_config(), data, gen);
+    const std::string path = (std::filesystem::temp_directory_path() / ("test_g2p_" + kind + ".tg")).string();
+    g2p::save_model(path, *model, small_config(), data);
+
+    const tg::Checkpoint checkpoint = tg::load_checkpoint(path);
+    const g2p::LoadedHeader header = g2p::read_header(checkpoint);
+    CHECK(header.letters == data.letters);
+    CHECK(header.phonemes == data.phonemes);
+    CHECK(header.config.hidden == small_config().hidden);
+    tg::Generator other(99);
+    auto loaded = make_model(kind, header.config, data, other);
+    g2p::load_weights(checkpoint, *loaded);
+    const std::vector<std::string> words{"cat", "tomato", "toad"};
+    CHECK(g2p::predict_words(*loaded, data, words, 1) == g2p::predict_words(*model, data, words, 1));
+    CHECK(g2p::predict_words(*loaded, data, words, 3) == g2p::predict_words(*model, data, words, 3));
+    std::filesystem::remove(path);
+  }
+}
+
+TEST_CASE("an unknown character is named with its word") {
+  const g2p::G2PData data = toy_data();
+  CHECK(g2p::encode_word("CAT", data.letters) == g2p::encode_word("cat", data.letters));
+  CHECK_THROWS_WITH_AS(g2p::encode_word("café", data.letters),
+                       doctest::Contains("unknown character 'é' in 'café'"), tg::Error);
+  CHECK_THROWS_WITH_AS(g2p::encode_word("", data.letters), doctest::Contains("empty word"),
+                       tg::Error);
+  tg::Generator gen(1);
+  auto model = make_model("lstm", small_config(), data, gen);
+  CHECK_THROWS_WITH_AS(g2p::predict_words(*model, data, {"cat", "dog?"}, 1),
+                       doctest::Contains("unknown character '?' in 'dog?'"), tg::Error);
+}
