@@ -26,19 +26,10 @@ Tensor CpuBackend::expand(const Tensor& x, const Shape& shape) {
 }
 
 Tensor CpuBackend::permute(const Tensor& x, const std::vector<int64_t>& dims) {
-  const Shape& in_shape = x.shape();
+  const Permuted p = permuted(x.shape(), dims);
+  const Shape& out_shape = p.shape;
+  const std::vector<int64_t>& strides_by_out = p.strides;  // input stride per output dim
   const size_t rank = dims.size();
-  Shape out_shape(rank);
-  std::vector<int64_t> in_strides(rank), strides_by_out(rank);
-  int64_t stride = 1;
-  for (size_t d = rank; d-- > 0;) {
-    in_strides[d] = stride;
-    stride *= in_shape[d];
-  }
-  for (size_t d = 0; d < rank; ++d) {
-    out_shape[d] = in_shape[dims[d]];
-    strides_by_out[d] = in_strides[dims[d]];  // input stride for a step along output dim d
-  }
   Tensor out = empty(out_shape, x.dtype(), Device::CPU);
   const int64_t n = out.numel();
   if (n == 0) return out;

@@ -140,7 +140,7 @@ template <class T>
 void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   const Shape& shape = out.shape();
   const auto index = cuda::make_strided_index<2>(
-      shape, {cuda::broadcast_strides(a.shape(), shape), cuda::broadcast_strides(b.shape(), shape)},
+      shape, {broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape)},
       "binary");
   if (is_comparison(op))
     cuda::launch("binary", out.numel(), binary_kernel<T, int32_t>, op, a.data<T>(), b.data<T>(),
@@ -204,9 +204,9 @@ Tensor CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b,
   Tensor out = empty(out_shape, DType::Float32, Device::CUDA);
   if (out.numel() == 0) return out;
   const auto index = cuda::make_strided_index<3>(out_shape,
-                                                 {cuda::broadcast_strides(cond.shape(), out_shape),
-                                                  cuda::broadcast_strides(a.shape(), out_shape),
-                                                  cuda::broadcast_strides(b.shape(), out_shape)},
+                                                 {broadcast_strides(cond.shape(), out_shape),
+                                                  broadcast_strides(a.shape(), out_shape),
+                                                  broadcast_strides(b.shape(), out_shape)},
                                                  "where");
   if (cond.dtype() == DType::Int32)
     cuda::launch("where", out.numel(), where_kernel<int32_t>, cond.data<int32_t>(), a.data<float>(),
@@ -221,7 +221,7 @@ Tensor CudaBackend::expand(const Tensor& x, const Shape& shape) {
   Tensor out = empty(shape, x.dtype(), Device::CUDA);
   if (out.numel() == 0) return out;
   const auto index =
-      cuda::make_strided_index<1>(shape, {cuda::broadcast_strides(x.shape(), shape)}, "expand");
+      cuda::make_strided_index<1>(shape, {broadcast_strides(x.shape(), shape)}, "expand");
   cuda::gather_words(x, out, index);
   return out;
 }

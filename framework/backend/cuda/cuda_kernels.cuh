@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "framework/backend/cuda/cuda_check.h"
+#include "framework/backend/strides.h"
 #include "framework/tensor.h"
 
 namespace tg::cuda {
@@ -125,18 +126,6 @@ StridedIndex<Inputs> make_strided_index(const Shape& shape,
     for (int k = 0; k < Inputs; ++k) index.strides[k][d] = merged[k][d];
   }
   return index;
-}
-
-// Element strides of `in` (row-major) as seen from `out`'s shape: 0 where in is broadcast.
-inline std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t stride = 1;
-  for (size_t k = 0; k < in.size(); ++k) {
-    const size_t in_dim = in.size() - 1 - k, out_dim = out.size() - 1 - k;
-    strides[out_dim] = in[in_dim] == 1 ? 0 : stride;
-    stride *= in[in_dim];
-  }
-  return strides;
 }
 
 // out[i] = x[index(i)] as 32-bit words (float32 and int32 alike): expand and permute.

@@ -29,19 +29,9 @@ __global__ void index_add_kernel(int64_t total, float* dst, const float* src, co
 
 // out[j0, j1, ...] = x[...] where output dim d walks input dim dims[d].
 Tensor CudaBackend::permute(const Tensor& x, const std::vector<int64_t>& dims) {
-  const Shape& in_shape = x.shape();
-  const size_t rank = dims.size();
-  Shape out_shape(rank);
-  std::vector<int64_t> in_strides(rank), strides_by_out(rank);
-  int64_t stride = 1;
-  for (size_t d = rank; d-- > 0;) {
-    in_strides[d] = stride;
-    stride *= in_shape[d];
-  }
-  for (size_t d = 0; d < rank; ++d) {
-    out_shape[d] = in_shape[dims[d]];
-    strides_by_out[d] = in_strides[dims[d]];  // input stride for a step along output dim d
-  }
+  const Permuted p = permuted(x.shape(), dims);
+  const Shape& out_shape = p.shape;
+  const std::vector<int64_t>& strides_by_out = p.strides;  // input stride per output dim
   Tensor out = empty(out_shape, x.dtype(), Device::CUDA);
   if (out.numel() == 0) return out;
   cuda::gather_words(x, out, cuda::make_strided_index<1>(out_shape, {strides_by_out}, "permute"));
