@@ -1,0 +1,342 @@
+#include "examples/fashion_common/fashion_common.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "framework/backend/backend.h"
+#include "framework/data/fashion_mnist.h"
+#include "framework/data/loader.h"
+#include "framework/io/heatmap.h"
+#include "framework/io/metrics.h"
+#include "framework/io/progress.h"
+#include "framework/serialize.h"
+#include "framework/tapegrad.h"
+#include "optim/optim.h"
+
+namespace fashion {
+
+using namespace tg;
+
+// ---- flags ----
+
+static int64_t parse_int(const std::string& flag, const std::string& text) {
+  size_t used = 0;
+  int64_t value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  check(used == text.size() && !text.empty(), flag, ": expected a whole number, got '", text, "'");
+  return value;
+}
+
+static double parse_double(const std::string& flag, const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  check(used == text.size() && !text.empty(), flag, ": expected a number, got '", text, "'");
+  return value;
+}
+
+Options parse_flags(const std::vector<std::string>& args, const Options& defaults) {
+  Options o = defaults;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    auto value = [&]() -> const std::string& {
+      check(i + 1 < args.size(), flag, ": needs a value (see --help)");
+      return args[++i];
+    };
+    if (flag == "--help" || flag == "-h") o.help = true;
+    else if (flag == "--epochs") o.epochs = static_cast<int>(parse_int(flag, value()));
+    else if (flag == "--batch-size") o.batch_size = parse_int(flag, value());
+    else if (flag == "--lr") o.lr = parse_double(flag, value());
+    else if (flag == "--weight-decay") o.weight_decay = parse_double(flag, value());
+    else if (flag == "--seed") o.seed = static_cast<uint64_t>(parse_int(flag, value()));
+    else if (flag == "--threads") o.threads = static_cast<int>(parse_int(flag, value()));
+    else if (flag == "--device") o.device = value();
+    else if (flag == "--out") o.out = value();
+    else if (flag == "--data") o.data = value();
+    else if (flag == "--limit") o.limit = parse_int(flag, value());
+    else if (flag == "--resume") o.resume = value();
+    else if (flag == "--checkpoint") o.checkpoint = value();
+    else if (flag == "--quiet") o.quiet = true;
+    else if (flag == "--predict") {
+      check(i + 1 < args.size(), flag, ": needs test image indices, e.g. --predict 0 1 2");
+      while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0)
+        o.predict.push_back(parse_int(flag, args[++i]));
+    } else {
+      fail("unknown flag '", flag, "' (see --help)");
+    }
+  }
+  check(o.epochs >= 1, "--epochs: must be at least 1, got ", o.epochs);
+  check(o.batch_size >= 1, "--batch-size: must be at least 1, got ", o.batch_size);
+  check(o.lr > 0, "--lr: must be positive, got ", o.lr);
+  check(o.threads >= 1, "--threads: must be at least 1, got ", o.threads);
+  check(o.device == "cpu" || o.device == "cuda", "--device: expected cpu or cuda, got '",
+        o.device, "'");
+  check(o.predict.empty() || !o.checkpoint.empty(),
+        "--predict: needs --checkpoint PATH (the model to load)");
+  return o;
+}
+
+std::string usage(const std::string& program, const std::string& description,
+                  const Options& d) {
+  std::ostringstream out;
+  out << "usage: " << program << " [flags]\n"
+      << "       " << program << " --checkpoint PATH --predict INDEX...\n\n"
+      << description << "\n\n"
+      << "  --epochs N        training epochs (default " << d.epochs << ")\n"
+      << "  --batch-size N    images per step (default " << d.batch_size << ")\n"
+      << "  --lr X            peak learning rate of AdamW (default " << d.lr << ")\n"
+      << "  --weight-decay X  AdamW's decoupled weight decay (default " << d.weight_decay << ")\n"
+      << "  --seed N          seed for the initial weights, shuffling and dropout (default "
+      << d.seed << ")\n"
+      << "  --threads N       CPU threads (default " << d.threads << ")\n"
+      << "  --device D        cpu or cuda (default cpu)\n"
+      << "  --out DIR         where pictures, metrics and model.tg go (default " << d.out << ")\n"
+      << "  --data DIR        the Fashion-MNIST files (default " << d.data << ")\n"
+      << "  --limit N         train on the first N images only\n"
+      << "  --resume PATH     continue training from a checkpoint (e.g. OUT/model.tg)\n"
+      << "  --checkpoint PATH --predict I J ...   classify test images I, J, ... with a saved "
+         "model\n"
+      << "  --quiet           no progress bar\n"
+      << "  --help            this text\n";
+  return out.str();
+}
+
+// ---- data ----
+
+static constexpr int64_t kValidationImages = 5000;
+static constexpr float kPixelMean = 0.2860f, kPixelStd = 0.3530f;
+
+Data load_data(const Options& options) {
+  NoGradGuard no_recording;
+  const data::LabelledImages train = data::load_fashion_mnist(data::Split::Train, options.data);
+  const data::LabelledImages test = data::load_fashion_mnist(data::Split::Test, options.data);
+  const int64_t kept = train.images.size(0) - kValidationImages;
+  const int64_t used = options.limit > 0 ? std::min(options.limit, kept) : kept;
+  auto normalised = [](const Tensor& x) { return data::normalize(x, kPixelMean, kPixelStd); };
+  return {normalised(narrow(train.images, 0, 0, used)), narrow(train.labels, 0, 0, used),
+          normalised(narrow(train.images, 0, kept, kValidationImages)),
+          narrow(train.labels, 0, kept, kValidationImages),
+          normalised(test.images), test.labels};
+}
+
+static Device device_of(const Options& options) {
+  return options.device == "cuda" ? Device::CUDA : Device::CPU;
+}
+
+// ---- evaluation ----
+
+Evaluation evaluate(const Classifier& model, const Tensor& images, const Tensor& labels,
+                    int64_t batch_size) {
+  NoGradGuard no_recording;
+  const Device device = model.parameters().front().device();
+  Evaluation result;
+  double total_loss = 0;
+  const int64_t n = images.size(0);
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t count = std::min(batch_size, n - start);
+    const Tensor x = narrow(images, 0, start, count).to(device);
+    const Tensor y = narrow(labels, 0, start, count).to(device);
+    const Tensor logits = model.forward(x);
+    total_loss += cross_entropy(logits, y, {.reduction = Reduction::Sum}).item();
+    const std::vector<int32_t> predicted = argmax(logits, 1).to(Device::CPU).to_vector<int32_t>();
+    result.predictions.insert(result.predictions.end(), predicted.begin(), predicted.end());
+  }
+  result.loss = total_loss / static_cast<double>(n);
+  result.accuracy = accuracy(labels.to_vector<int32_t>(), result.predictions);
+  return result;
+}
+
+// ---- training ----
+
+// The epoch history travels in the checkpoint as text, one epoch per line.
+static std::string history_text(const std::vector<EpochMetrics>& history) {
+  std::ostringstream out;
+  out.precision(17);
+  for (const EpochMetrics& m : history)
+    out << m.epoch << ' ' << m.train_loss << ' ' << m.train_accuracy << ' ' << m.valid_loss << ' '
+        << m.valid_accuracy << ' ' << m.seconds << '\n';
+  return out.str();
+}
+
+static std::vector<EpochMetrics> parse_history(const std::string& text) {
+  std::vector<EpochMetrics> history;
+  std::istringstream in(text);
+  EpochMetrics m;
+  while (in >> m.epoch >> m.train_loss >> m.train_accuracy >> m.valid_loss >> m.valid_accuracy >>
+         m.seconds)
+    history.push_back(m);
+  return history;
+}
+
+static void write_confusion(const std::string& out_dir, const Tensor& labels,
+                            const std::vector<int32_t>& predictions) {
+  const auto counts = confusion_counts(labels.to_vector<int32_t>(), predictions, 10);
+  const std::vector<std::string> names(data::kFashionMnistClasses.begin(),
+                                       data::kFashionMnistClasses.end());
+  confusion_matrix_image(counts, names, "Fashion-MNIST test set")
+      .save_png(out_dir + "/confusion.png");
+}
+
+// Where a quiet progress bar writes.
+static FILE* null_output() {
+  static FILE* sink = std::fopen("/dev/null", "w");
+  return sink;
+}
+
+Result train(Classifier& model, const Data& data, const Options& options) {
+  set_num_threads(options.threads);
+  const Device device = device_of(options);
+  model.to(device);
+  std::filesystem::create_directories(options.out);
+
+  AdamWOptions adam;
+  adam.lr = options.lr;
+  adam.weight_decay = options.weight_decay;
+  AdamW optimizer(param_groups_no_decay(model, options.weight_decay), adam);
+  const data::DataLoader loader(data.train_images, data.train_labels,
+                                {.batch_size = options.batch_size,
+                                 .shuffle = true,
+                                 .drop_last = true,
+                                 .seed = options.seed});
+  const int64_t steps_per_epoch = loader.num_batches();
+  // Warm up over the first epoch (at most a fifth of the run), then cosine decay to 0.
+  const int64_t total_steps = steps_per_epoch * options.epochs;
+  const int64_t warmup_steps = std::max<int64_t>(1, std::min(steps_per_epoch, total_steps / 5));
+  WarmupDecayLR schedule(optimizer, warmup_steps, total_steps, Decay::Cosine);
+  const TrainingState state{&model, &optimizer, &schedule};
+
+  Result result;
+  int start_epoch = 0;
+  if (!options.resume.empty()) {
+    const Checkpoint checkpoint = load_checkpoint(options.resume);
+    restore(checkpoint, state);
+    start_epoch = static_cast<int>(checkpoint.get_int("epoch"));
+    result.history = parse_history(checkpoint.get_string("history"));
+    std::printf("resumed from %s after epoch %d\n", options.resume.c_str(), start_epoch);
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  const std::vector<Tensor> parameters = model.parameters();
+  for (int epoch = start_epoch; epoch < options.epochs; ++epoch) {
+    const auto epoch_started = std::chrono::steady_clock::now();
+    model.train();
+    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs),
+                    steps_per_epoch, options.quiet ? null_output() : stdout);
+    double loss_sum = 0, correct = 0, seen = 0;
+    for (const data::Batch& batch : loader.epoch(epoch)) {
+      const Tensor x = batch.inputs.to(device), y = batch.targets.to(device);
+      optimizer.zero_grad();
+      const Tensor logits = model.forward(x);
+      const Tensor loss = cross_entropy(logits, y);
+      loss.backward();
+      clip_grad_norm(parameters, 1.0);
+      optimizer.step();
+      schedule.step();
+      const int64_t b = x.size(0);
+      loss_sum += loss.item() * static_cast<double>(b);
+      correct += sum(eq(argmax(logits, 1), y).to(DType::Float32)).item();
+      seen += static_cast<double>(b);
+      bar.step(b, {{"loss", loss_sum / seen}, {"acc", correct / seen}});
+    }
+    bar.finish({{"loss", loss_sum / seen}, {"acc", correct / seen}});
+    const Evaluation valid = evaluate(model, data.valid_images, data.valid_labels, 1000);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
+    result.history.push_back({epoch + 1, loss_sum / seen, correct / seen, valid.loss,
+                              valid.accuracy, seconds});
+    std::printf("epoch %d: train loss %.4f acc %.2f%% | valid loss %.4f acc %.2f%% | %.1f s\n",
+                epoch + 1, loss_sum / seen, 100 * correct / seen, valid.loss,
+                100 * valid.accuracy, seconds);
+    Checkpoint checkpoint = capture(state);
+    checkpoint.set_int("epoch", epoch + 1);
+    checkpoint.set_string("history", history_text(result.history));
+    save_checkpoint(checkpoint, options.out + "/model.tg");
+    save_training_curves(options.out, result.history);
+  }
+  result.train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.test = evaluate(model, data.test_images, data.test_labels, 1000);
+  result.test_accuracy = result.test.accuracy;
+  write_confusion(options.out, data.test_labels, result.test.predictions);
+  return result;
+}
+
+// ---- the command line ----
+
+static int predict(const Program& program, const Options& options) {
+  set_num_threads(options.threads);
+  manual_seed(options.seed);
+  std::unique_ptr<Classifier> model = program.make_model(options);
+  load_into(load_checkpoint(options.checkpoint), *model);
+  model->eval();
+  const data::LabelledImages test = data::load_fashion_mnist(data::Split::Test, options.data);
+  const int64_t n = test.images.size(0);
+  std::vector<Image> tiles;
+  std::vector<std::string> captions;
+  NoGradGuard no_recording;
+  for (int64_t index : options.predict) {
+    check(index >= 0 && index < n, "--predict: test image ", index, " does not exist (0 to ",
+          n - 1, ")");
+    const Tensor image = narrow(test.images, 0, index, 1);
+    const Tensor probs = softmax(model->forward(data::normalize(image, kPixelMean, kPixelStd)), 1);
+    const auto p = probs.to_vector<float>();
+    const auto best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+    const int truth = test.labels.to_vector<int32_t>()[static_cast<size_t>(index)];
+    std::printf("test image %lld: predicted %s (%.1f%%), true class %s%s\n",
+                static_cast<long long>(index), data::kFashionMnistClasses[best], 100 * p[best],
+                data::kFashionMnistClasses[truth], best == truth ? "" : "  <- wrong");
+    tiles.push_back(greyscale_image(image.data<float>(), 28, 28, 4));
+    captions.push_back(std::string(data::kFashionMnistClasses[best]) + (best == truth ? "" : "?"));
+  }
+  std::filesystem::create_directories(options.out);
+  image_grid(tiles, std::min<int>(8, static_cast<int>(tiles.size())), 8, captions)
+      .save_png(options.out + "/predictions.png");
+  std::printf("wrote %s/predictions.png\n", options.out.c_str());
+  return 0;
+}
+
+int run_program(const Program& program, int argc, char** argv) {
+  Options defaults = program.defaults;
+  if (defaults.out.empty()) defaults.out = "out/" + program.name;
+  try {
+    const Options options =
+        parse_flags(std::vector<std::string>(argv + 1, argv + argc), defaults);
+    if (options.help) {
+      std::cout << usage(program.name, program.description, defaults);
+      return 0;
+    }
+    if (!options.predict.empty()) return predict(program, options);
+
+    manual_seed(options.seed);
+    std::unique_ptr<Classifier> model = program.make_model(options);
+    std::printf("%s: %lld parameters, %d epochs, batch %lld, lr %g, %d threads\n",
+                program.name.c_str(), static_cast<long long>(model->parameter_count()),
+                options.epochs, static_cast<long long>(options.batch_size), options.lr,
+                options.threads);
+    const Data data = load_data(options);
+    const Result result = train(*model, data, options);
+    if (program.after_training) program.after_training(*model, data, options);
+    std::printf("test accuracy %.2f%% after %d epochs, training time %.1f s (%.1f min)\n",
+                100 * result.test_accuracy, options.epochs, result.train_seconds,
+                result.train_seconds / 60);
+    std::printf("wrote %s/{loss.png, accuracy.png, metrics.csv, confusion.png, model.tg}\n",
+                options.out.c_str());
+    return 0;
+  } catch (const Error& error) {
+    std::fprintf(stderr, "%s: %s\n", program.name.c_str(), error.what());
+    return 2;
+  }
+}
+
+}  // namespace fashion

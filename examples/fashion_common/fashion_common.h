@@ -1,0 +1,88 @@
+// What the three Fashion-MNIST programs share: flags, data, the training loop, evaluation, the
+// pictures, checkpoints and --predict. Each program only defines its model (a Classifier) and
+// its default flags, then calls run_program().
+//
+// Data: the 60,000 training images minus the last 5,000, which are held out for validation
+// (the curves); the 10,000 test images give the final accuracy. Pixels are normalised with the
+// training set's mean and standard deviation (0.2860, 0.3530).
+//
+// Training: AdamW (no weight decay on biases and norms), linear warmup over the first epoch (at
+// most a fifth of the steps) then cosine decay to 0, gradient clipping at norm 1. A checkpoint is written
+// after every epoch; --resume continues from one and reproduces the uninterrupted run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framework/io/plot.h"
+#include "framework/tensor.h"
+#include "layers/module.h"
+
+namespace fashion {
+
+struct Options {
+  int epochs = 10;
+  int64_t batch_size = 128;
+  double lr = 1e-3;
+  double weight_decay = 0.01;
+  uint64_t seed = 0;
+  int threads = 2;
+  std::string device = "cpu";
+  std::string out;        // default out/<program>
+  std::string data = "/usr/share/datasets/fashion-mnist";
+  int64_t limit = -1;     // train on the first N images only (quick runs, tests)
+  std::string resume;     // checkpoint to continue from
+  std::string checkpoint; // --predict: the model to load
+  std::vector<int64_t> predict;  // test image indices to classify
+  bool quiet = false;     // no progress bar (tests)
+  bool help = false;
+};
+
+// Parses argv over the defaults; a bad flag throws tg::Error naming it.
+Options parse_flags(const std::vector<std::string>& args, const Options& defaults);
+std::string usage(const std::string& program, const std::string& description,
+                  const Options& defaults);
+
+// A model that maps images [B, 28, 28] (normalised) to class scores [B, 10].
+class Classifier : public tg::Module {
+ public:
+  using tg::Module::Module;
+  virtual tg::Tensor forward(const tg::Tensor& images) const = 0;
+};
+
+struct Data {
+  tg::Tensor train_images, train_labels, valid_images, valid_labels, test_images, test_labels;
+};
+Data load_data(const Options& options);
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  std::vector<int32_t> predictions;
+};
+// Loss and accuracy over a whole set, in eval mode and without recording.
+Evaluation evaluate(const Classifier& model, const tg::Tensor& images, const tg::Tensor& labels,
+                    int64_t batch_size);
+
+struct Result {
+  double test_accuracy = 0;
+  double train_seconds = 0;
+  std::vector<tg::EpochMetrics> history;
+  Evaluation test;
+};
+// Trains model on data as options say, writing checkpoints and pictures into options.out.
+Result train(Classifier& model, const Data& data, const Options& options);
+
+struct Program {
+  std::string name, description;
+  Options defaults;
+  std::function<std::unique_ptr<Classifier>(const Options&)> make_model;
+  // Extra pictures after training (the attention maps), given the trained model and the data.
+  std::function<void(const Classifier&, const Data&, const Options&)> after_training;
+};
+// The whole command line: --help, --predict, or train, test and draw. Returns the exit code.
+int run_program(const Program& program, int argc, char** argv);
+
+}  // namespace fashion
