@@ -32,7 +32,7 @@ Tensor CpuBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
     case UnaryOp::Exp: parallel_map(n, [&](int64_t i) { y[i] = std::exp(in[i]); }); break;
     case UnaryOp::Log: parallel_map(n, [&](int64_t i) { y[i] = std::log(in[i]); }); break;
     case UnaryOp::Sqrt: parallel_map(n, [&](int64_t i) { y[i] = std::sqrt(in[i]); }); break;
-    case UnaryOp::Tanh: parallel_map(n, [&](int64_t i) { y[i] = std::tanh(in[i]); }); break;
+    case UnaryOp::Tanh: parallel_map(n, [&](int64_t i) { y[i] = fast_tanh(in[i]); }); break;
     case UnaryOp::Sigmoid:
       parallel_map(n, [&](int64_t i) { y[i] = 1.0f / (1.0f + std::exp(-in[i])); });
       break;

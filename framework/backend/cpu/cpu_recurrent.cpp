@@ -20,11 +20,11 @@ LstmCellResult CpuBackend::lstm_cell(const Tensor& gates, const Tensor& c_prev) 
     float* a = act + b * 4 * hidden;
     for (int64_t j = 0; j < hidden; ++j) {
       const float i = sigmoid_of(row[j]), f = sigmoid_of(row[hidden + j]);
-      const float g = std::tanh(row[2 * hidden + j]), o = sigmoid_of(row[3 * hidden + j]);
+      const float g = fast_tanh(row[2 * hidden + j]), o = sigmoid_of(row[3 * hidden + j]);
       a[j] = i, a[hidden + j] = f, a[2 * hidden + j] = g, a[3 * hidden + j] = o;
       const float c_new = f * c0[b * hidden + j] + i * g;
       c[b * hidden + j] = c_new;
-      h[b * hidden + j] = o * std::tanh(c_new);
+      h[b * hidden + j] = o * fast_tanh(c_new);
     }
   }
   return out;
@@ -52,7 +52,7 @@ LstmCellGrads CpuBackend::lstm_cell_backward(const Tensor& activations, const Te
     for (int64_t j = 0; j < hidden; ++j) {
       const int64_t k = b * hidden + j;
       const float i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j];
-      const float tanh_c = std::tanh(c1[k]);
+      const float tanh_c = fast_tanh(c1[k]);
       const float grad_h_k = dh ? dh[k] : 0.0f;
       const float total = (dc ? dc[k] : 0.0f) + grad_h_k * o * (1.0f - tanh_c * tanh_c);
       d[j] = total * g * i * (1.0f - i);
