@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-build/examples/spiral --out out/spiral "$@"
+build/examples/fashion_mlp "$@"
