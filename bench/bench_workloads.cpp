@@ -1,0 +1,343 @@
+// bench_workloads: whole training steps of the models people build with tapegrad, timed the
+// same way as bench/compare_pytorch.py times them in PyTorch.
+//
+//   bench_workloads [--threads N] [--repeats N] [--only NAME] [--json] [--list]
+//
+// Each workload is one training step (forward, loss, backward, Adam step) unless its
+// description says otherwise; the models are in bench/workload_models.h.
+//
+// Method. A workload is built, then warmed up (at least 3 steps and 0.2 s: caches, the caching
+// allocator, the thread pool, Adam's state). The warm-up also sizes a measurement: enough steps
+// to last about 20 ms, so timer resolution and per-call noise stay small for the tiny
+// workloads. Then --repeats measurements; the figure is the median time per step, with the
+// fastest and slowest measurement as its spread. On a shared machine a wide spread means
+// another process took the cores: run again.
+//
+// Memory. peak_rss_mb is getrusage(RUSAGE_SELF).ru_maxrss when the workload has finished: the
+// peak resident memory of the whole process so far. With --only NAME that is this workload
+// alone (plus the program's baseline, a few MB); without it the peaks accumulate from one
+// workload to the next. compare_pytorch.py runs one process per workload for clean figures,
+// and measures PyTorch the same way.
+#include <cblas.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/workload_models.h"
+#include "optim/optim.h"
+
+namespace {
+
+using tg::Tensor;
+using Clock = std::chrono::steady_clock;
+using Step = std::function<void()>;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct Timing {
+  double median_ms = 0, min_ms = 0, max_ms = 0;
+  int steps_per_measurement = 1;
+};
+
+Timing measure(int repeats, const Step& step) {
+  const auto warm_start = Clock::now();
+  int warm_steps = 0;
+  while (warm_steps < 3 || seconds_since(warm_start) < 0.2) {
+    step();
+    ++warm_steps;
+  }
+  const double seconds_per_step = seconds_since(warm_start) / warm_steps;
+  Timing timing;
+  timing.steps_per_measurement = std::max(1, static_cast<int>(std::lround(0.02 / seconds_per_step)));
+  std::vector<double> samples;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    for (int i = 0; i < timing.steps_per_measurement; ++i) step();
+    samples.push_back(seconds_since(start) / timing.steps_per_measurement * 1e3);
+  }
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  timing.median_ms = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+  timing.min_ms = samples.front();
+  timing.max_ms = samples.back();
+  return timing;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // Linux reports kilobytes
+}
+
+// ---- data: fixed pseudo-random batches (std::mt19937, so every run sees the same numbers) ----
+
+// Ids in [1, vocab) for the first lengths[b] positions of row b, pad 0 after.
+Tensor padded_ids(const std::vector<int32_t>& lengths, int64_t len, int32_t vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> id(1, vocab - 1);
+  std::vector<int32_t> values;
+  for (int32_t length : lengths)
+    for (int64_t t = 0; t < len; ++t) values.push_back(t < length ? id(rng) : 0);
+  return tg::from_vector(values, {static_cast<int64_t>(lengths.size()), len});
+}
+
+Tensor class_labels(int64_t batch, int32_t classes) {
+  std::vector<int32_t> values(batch);
+  for (int64_t i = 0; i < batch; ++i) values[i] = static_cast<int32_t>((i * 7) % classes);
+  return tg::from_vector(values, {batch});
+}
+
+// lengths[b] = low + b mod (high - low + 1): every length from low to high occurs.
+std::vector<int32_t> cycling_lengths(int64_t batch, int32_t low, int32_t high) {
+  std::vector<int32_t> lengths(batch);
+  for (int64_t b = 0; b < batch; ++b) lengths[b] = low + static_cast<int32_t>(b % (high - low + 1));
+  return lengths;
+}
+
+Tensor int_tensor(const std::vector<int32_t>& values) {
+  return tg::from_vector(values, {static_cast<int64_t>(values.size())});
+}
+
+// A training step: zero the gradients, the loss, backward, Adam. The model and optimizer live
+// as long as the step.
+template <class Model, class Loss>
+Step training_step(std::shared_ptr<Model> model, Loss loss) {
+  auto optimizer = std::make_shared<tg::Adam>(tg::ParamGroups(model->parameters()));
+  return [model, optimizer, loss] {
+    optimizer->zero_grad();
+    const Tensor value = loss(*model);
+    value.backward();
+    optimizer->step();
+    if (!std::isfinite(value.item())) tg::fail("bench_workloads: the loss is not finite");
+  };
+}
+
+// ---- the workloads ----
+
+Step mlp() {
+  tg::Generator gen(1);
+  const Tensor images = tg::randn({128, 784}, gen), labels = class_labels(128, 10);
+  return training_step(std::make_shared<bench::Mlp>(gen),
+                       [=](bench::Mlp& m) { return m.loss(images, labels); });
+}
+
+// Loss = mean(output * fixed random weights): a gradient that differs per element, so no
+// part of backward can be skipped.
+Step lstm() {
+  tg::Generator gen(2);
+  const Tensor x = tg::randn({32, 32, 64}, gen), w = tg::randn({32, 32, 256}, gen);
+  return training_step(std::make_shared<tg::LSTM>(64, 256, tg::LSTMOptions{}, gen),
+                       [=](tg::LSTM& m) { return (m(x).output * w).mean(); });
+}
+
+Step mha() {
+  tg::Generator gen(3);
+  const Tensor x = tg::randn({32, 64, 128}, gen), w = tg::randn({32, 64, 128}, gen);
+  const Tensor lengths = int_tensor(cycling_lengths(32, 32, 64));
+  return training_step(
+      std::make_shared<tg::MultiHeadAttention>(128, 8, tg::MultiHeadAttentionOptions{}, gen),
+      [=](tg::MultiHeadAttention& m) { return (m(x, x, x, lengths).output * w).mean(); });
+}
+
+Step g2p_lstm() {
+  tg::Generator gen(4);
+  const std::vector<int32_t> source_lengths = cycling_lengths(64, 4, 10);
+  const std::vector<int32_t> target_lengths = cycling_lengths(64, 3, 9);
+  const Tensor source = padded_ids(source_lengths, 10, 40, 11);
+  const Tensor target_in = padded_ids(target_lengths, 9, 43, 12);
+  const Tensor target_out = padded_ids(target_lengths, 9, 43, 13);
+  const Tensor lengths = int_tensor(source_lengths);
+  return training_step(std::make_shared<bench::G2PLstm>(gen), [=](bench::G2PLstm& m) {
+    return m.loss(source, lengths, target_in, target_out);
+  });
+}
+
+Step g2p_transformer() {
+  tg::Generator gen(5);
+  const std::vector<int32_t> source_lengths = cycling_lengths(64, 4, 10);
+  const std::vector<int32_t> target_lengths = cycling_lengths(64, 4, 10);
+  const Tensor source = padded_ids(source_lengths, 10, 40, 21);
+  const Tensor target_in = padded_ids(target_lengths, 10, 43, 22);
+  const Tensor target_out = padded_ids(target_lengths, 10, 43, 23);
+  const Tensor lengths = int_tensor(source_lengths), out_lengths = int_tensor(target_lengths);
+  return training_step(std::make_shared<bench::G2PTransformer>(gen),
+                       [=](bench::G2PTransformer& m) {
+                         return m.loss(source, lengths, target_in, out_lengths, target_out);
+                       });
+}
+
+Step fashion_attention() {
+  tg::Generator gen(6);
+  const Tensor images = tg::randn({128, 784}, gen), labels = class_labels(128, 10);
+  return training_step(std::make_shared<bench::VisionClassifier>(gen),
+                       [=](bench::VisionClassifier& m) { return m.loss(images, labels); });
+}
+
+constexpr int tiny_chain = 1000;
+
+// Forward and backward of x = x + y repeated on 8x8 tensors: 64 flops per op, so the time is
+// the engine's bookkeeping (checks, allocation, the tape record, gradient routing).
+Step tiny_ops() {
+  tg::Generator gen(7);
+  const Tensor y = tg::randn({8, 8}, gen).set_requires_grad();
+  const Tensor start = tg::zeros({8, 8});
+  return [=] {
+    y.zero_grad();
+    Tensor x = start;
+    for (int i = 0; i < tiny_chain; ++i) x = x + y;
+    x.sum().backward();
+  };
+}
+
+Step matmul() {
+  tg::Generator gen(8);
+  const Tensor a = tg::randn({1024, 1024}, gen), b = tg::randn({1024, 1024}, gen);
+  return [=] { (void)tg::matmul(a, b); };
+}
+
+// The same product straight through cblas_sgemm, the floor tg::matmul is measured against.
+Step matmul_blas() {
+  tg::Generator gen(8);
+  auto a = std::make_shared<std::vector<float>>(tg::randn({1024, 1024}, gen).to_vector<float>());
+  auto b = std::make_shared<std::vector<float>>(tg::randn({1024, 1024}, gen).to_vector<float>());
+  auto c = std::make_shared<std::vector<float>>(1024 * 1024);
+  return [=] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1.0f, a->data(),
+                1024, b->data(), 1024, 0.0f, c->data(), 1024);
+  };
+}
+
+struct Workload {
+  const char* name;
+  const char* description;
+  Step (*make)();
+  Step (*make_reference)() = nullptr;  // matmul: the raw BLAS figure beside it
+  int ops_per_step = 0;                // tiny_ops: report the time per op too
+};
+
+const std::vector<Workload>& workloads() {
+  static const std::vector<Workload> table = {
+      {"mlp", "784-256-256-10 ReLU MLP, batch 128, cross-entropy, Adam", mlp},
+      {"lstm", "LSTM 64->256, seq 32, batch 32, batch_first, Adam", lstm},
+      {"mha", "MultiHeadAttention 128/8 heads, seq 64, batch 32, padding 32..64, Adam", mha},
+      {"g2p_lstm", "BiLSTM 2x128 encoder + LSTMCell 256 attention decoder, batch 64, Adam",
+       g2p_lstm},
+      {"g2p_transformer", "Transformer 2+2 layers, d 128, 4 heads, ff 512, batch 64, Adam",
+       g2p_transformer},
+      {"fashion_attention", "ViT 16 patches + class token, d 64, 2 pre-norm layers, batch 128",
+       fashion_attention},
+      {"tiny_ops", "1000 recorded 8x8 adds, forward + backward (no optimizer)", tiny_ops,
+       nullptr, tiny_chain},
+      {"matmul", "1024x1024 tg::matmul (no autograd), vs cblas_sgemm", matmul, matmul_blas},
+  };
+  return table;
+}
+
+void report(const Workload& w, const Timing& t, const Timing* reference, bool json, int threads,
+            int repeats) {
+  if (json) {
+    std::printf(
+        "{\"name\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, "
+        "\"peak_rss_mb\": %.1f, \"threads\": %d, \"repeats\": %d, \"steps_per_measurement\": %d",
+        w.name, t.median_ms, t.min_ms, t.max_ms, peak_rss_mb(), threads, repeats,
+        t.steps_per_measurement);
+    if (w.ops_per_step > 0) std::printf(", \"per_op_us\": %.3f", t.median_ms * 1e3 / w.ops_per_step);
+    if (reference != nullptr)
+      std::printf(", \"blas_median_ms\": %.4f, \"ratio_to_blas\": %.3f", reference->median_ms,
+                  t.median_ms / reference->median_ms);
+    std::printf("}\n");
+  } else {
+    std::printf("%-18s %10.3f %10.3f %10.3f %9.1f   ", w.name, t.median_ms, t.min_ms, t.max_ms,
+                peak_rss_mb());
+    if (w.ops_per_step > 0) std::printf("%.2f us/op (fwd+bwd)", t.median_ms * 1e3 / w.ops_per_step);
+    if (reference != nullptr)
+      std::printf("cblas_sgemm %.3f ms, tg/blas %.3f", reference->median_ms,
+                  t.median_ms / reference->median_ms);
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+}
+
+void print_usage() {
+  std::printf(
+      "usage: bench_workloads [--threads N] [--repeats N] [--only NAME] [--json] [--list]\n"
+      "  --threads N  threads for tapegrad's loops and OpenBLAS (default: current)\n"
+      "  --repeats N  measurements per workload, median reported (default 11)\n"
+      "  --only NAME  run one workload (its peak RSS is then its own)\n"
+      "  --json       one JSON object per workload per line\n"
+      "  --list       the workloads and what each one times\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int repeats = 11, threads = 0;
+  bool json = false;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      print_usage();
+      return 0;
+    } else if (flag == "--json") {
+      json = true;
+    } else if (flag == "--list") {
+      for (const Workload& w : workloads()) std::printf("%-18s %s\n", w.name, w.description);
+      return 0;
+    } else if (flag == "--only" && i + 1 < argc) {
+      only = argv[++i];
+    } else if ((flag == "--threads" || flag == "--repeats") && i + 1 < argc) {
+      const int value = std::atoi(argv[++i]);
+      if (value < 1) {
+        std::fprintf(stderr, "bench_workloads: %s needs a positive number\n", flag.c_str());
+        return 2;
+      }
+      (flag == "--threads" ? threads : repeats) = value;
+    } else {
+      std::fprintf(stderr, "bench_workloads: unknown flag or missing value: %s\n", flag.c_str());
+      print_usage();
+      return 2;
+    }
+  }
+  const auto& table = workloads();
+  if (!only.empty() && std::none_of(table.begin(), table.end(),
+                                    [&](const Workload& w) { return only == w.name; })) {
+    std::fprintf(stderr, "bench_workloads: no workload named '%s' (see --list)\n", only.c_str());
+    return 2;
+  }
+  try {
+    if (threads > 0) tg::set_num_threads(threads);
+    threads = tg::num_threads();
+    if (!json) {
+      std::printf("bench_workloads: %d thread(s), median of %d measurements after a warm-up\n",
+                  threads, repeats);
+      std::printf("%-18s %10s %10s %10s %9s\n", "workload", "median ms", "min ms", "max ms",
+                  "peak MB");
+    }
+    for (const Workload& w : table) {
+      if (!only.empty() && only != w.name) continue;
+      const Timing timing = measure(repeats, w.make());
+      if (w.make_reference != nullptr) {
+        const Timing reference = measure(repeats, w.make_reference());
+        report(w, timing, &reference, json, threads, repeats);
+      } else {
+        report(w, timing, nullptr, json, threads, repeats);
+      }
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "bench_workloads: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}
