@@ -1,0 +1,37 @@
+// The command line shared by g2p_lstm and g2p_transformer: train, evaluate, predict, draw.
+//
+//   g2p_<model> [flags]                      train, then score the test words and draw attention
+//   g2p_<model> --evaluate [--beam K]        score the test words with a trained model
+//   g2p_<model> --predict [WORD...|-]        pronounce words (from the arguments, or stdin)
+//
+// Each program gives its defaults and how to build its model; everything else is here.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "examples/g2p_common/seq2seq.h"
+#include "examples/g2p_common/training.h"
+
+namespace g2p {
+
+struct ProgramSpec {
+  std::string name;         // "g2p_lstm"
+  std::string description;  // one line for --help
+  ModelConfig config;       // defaults
+  TrainOptions train;       // defaults
+  std::string out_dir;      // default output folder
+  std::function<std::unique_ptr<Seq2SeqModel>(const ModelConfig&, int64_t letters,
+                                              int64_t phonemes)>
+      make_model;
+};
+
+int run_program(int argc, char** argv, const ProgramSpec& spec);
+
+// Draws the attention of the model's prediction for word into <out_dir>/attention_<word>.png:
+// one heatmap (phonemes down, letters across), or a grid of them, columns to a row.
+void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std::string& word,
+                             int64_t beam, int64_t columns, const std::string& out_dir);
+
+}  // namespace g2p

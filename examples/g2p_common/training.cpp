@@ -1,0 +1,335 @@
+#include "examples/g2p_common/training.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include "examples/g2p_common/decoding.h"
+#include "framework/data/word_split.h"
+#include "framework/tapegrad.h"
+#include "framework/io/colormap.h"
+#include "framework/io/plot.h"
+#include "framework/io/progress.h"
+#include "framework/serialize.h"
+#include "layers/loss.h"
+#include "optim/optim.h"
+
+namespace g2p {
+
+using tg::data::PronouncingEntry;
+using tg::data::Seq2SeqBatch;
+using tg::data::Vocabulary;
+
+namespace {
+
+constexpr double kDevFraction = 0.05, kTestFraction = 0.10;
+constexpr uint64_t kSplitSeed = 0;
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string history_to_text(const std::vector<EpochRecord>& history) {
+  std::ostringstream out;
+  out.precision(17);
+  for (const EpochRecord& r : history) {
+    out << r.epoch << ' ' << r.train_loss << ' ' << r.dev_loss << ' ' << r.dev_wer << ' '
+        << r.dev_per << ' ' << r.seconds << '\n';
+  }
+  return out.str();
+}
+
+std::vector<EpochRecord> history_from_text(const std::string& text) {
+  std::vector<EpochRecord> history;
+  std::istringstream in(text);
+  EpochRecord r;
+  while (in >> r.epoch >> r.train_loss >> r.dev_loss >> r.dev_wer >> r.dev_per >> r.seconds) {
+    history.push_back(r);
+  }
+  return history;
+}
+
+int64_t token_count(const Seq2SeqBatch& batch) {
+  int64_t tokens = 0;
+  for (int32_t length : batch.target_lengths.to_vector<int32_t>()) tokens += length;
+  return tokens;
+}
+
+void write_header(tg::Checkpoint& checkpoint, const ModelConfig& config, const G2PData& data) {
+  config.save(checkpoint);
+  checkpoint.set_string("letters", data.letters.to_text());
+  checkpoint.set_string("phonemes", data.phonemes.to_text());
+}
+
+// Mean token loss of entries under teacher forcing (eval mode, nothing recorded).
+double teacher_forced_loss(Seq2SeqModel& model, const G2PData& data,
+                           const std::vector<PronouncingEntry>& entries, int64_t batch_size) {
+  tg::NoGradGuard no_grad;
+  const auto pairs = tg::data::encode_for_training(entries, data.letters, data.phonemes);
+  double total = 0;
+  int64_t tokens = 0;
+  for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
+    const tg::Tensor logits = model.forward(batch.source, batch.source_lengths, batch.target_in,
+                                            batch.target_lengths);
+    const int64_t batch_tokens = token_count(batch);
+    total += tg::sequence_cross_entropy(logits, batch.target_out, tg::data::kPadId).item() *
+             static_cast<double>(batch_tokens);
+    tokens += batch_tokens;
+  }
+  return tokens == 0 ? 0.0 : total / static_cast<double>(tokens);
+}
+
+std::unique_ptr<tg::LRSchedule> make_schedule(tg::Optimizer& optimizer, const TrainOptions& options,
+                                              const ModelConfig& config, int64_t total_steps) {
+  if (options.schedule == "cosine") {
+    return std::make_unique<tg::WarmupDecayLR>(optimizer, options.warmup_steps, total_steps,
+                                               tg::Decay::Cosine);
+  }
+  if (options.schedule == "noam") {
+    return std::make_unique<tg::NoamLR>(optimizer, config.embed_dim, options.warmup_steps);
+  }
+  tg::check(options.schedule == "constant", "g2p: unknown schedule '", options.schedule,
+            "' (expected cosine, noam or constant)");
+  return std::make_unique<tg::StepLR>(optimizer, std::numeric_limits<int64_t>::max() / 2, 1.0);
+}
+
+}  // namespace
+
+void ModelConfig::save(tg::Checkpoint& checkpoint) const {
+  checkpoint.set_int("config.embed_dim", embed_dim);
+  checkpoint.set_int("config.hidden", hidden);
+  checkpoint.set_int("config.encoder_layers", encoder_layers);
+  checkpoint.set_int("config.decoder_layers", decoder_layers);
+  checkpoint.set_int("config.heads", heads);
+  checkpoint.set_int("config.ff_hidden", ff_hidden);
+  checkpoint.set_double("config.dropout", dropout);
+  checkpoint.set_string("config.attention", attention);
+}
+
+ModelConfig ModelConfig::load(const tg::Checkpoint& checkpoint) {
+  ModelConfig config;
+  config.embed_dim = checkpoint.get_int("config.embed_dim");
+  config.hidden = checkpoint.get_int("config.hidden");
+  config.encoder_layers = checkpoint.get_int("config.encoder_layers");
+  config.decoder_layers = checkpoint.get_int("config.decoder_layers");
+  config.heads = checkpoint.get_int("config.heads");
+  config.ff_hidden = checkpoint.get_int("config.ff_hidden");
+  config.dropout = static_cast<float>(checkpoint.get_double("config.dropout"));
+  config.attention = checkpoint.get_string("config.attention");
+  return config;
+}
+
+G2PData load_g2p_data(const std::string& path, int64_t limit) {
+  tg::data::CmudictOptions options;
+  options.limit = limit;
+  const std::vector<PronouncingEntry> entries = tg::data::read_cmudict(path, options);
+  tg::data::SplitResult split =
+      tg::data::split_by_word(entries, kDevFraction, kTestFraction, kSplitSeed);
+  G2PData data;
+  data.letters = tg::data::letter_vocabulary(split.train);
+  data.phonemes = tg::data::phoneme_vocabulary(split.train);
+  data.train = std::move(split.train);
+  data.dev = std::move(split.dev);
+  data.test = std::move(split.test);
+  return data;
+}
+
+std::vector<int32_t> encode_word(const std::string& word, const Vocabulary& letters) {
+  tg::check(!word.empty(), "g2p: cannot pronounce an empty word");
+  std::vector<std::string> characters = tg::data::split_characters(word);
+  for (std::string& c : characters) {
+    if (c.size() == 1) c[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(c[0])));
+    tg::check(letters.contains(c), "g2p: unknown character '", c, "' in '", word, "'");
+  }
+  return letters.encode(characters);
+}
+
+ScoreTotals evaluate(Seq2SeqModel& model, const G2PData& data,
+                     const std::vector<PronouncingEntry>& entries, int64_t beam,
+                     int64_t batch_size) {
+  model.eval();
+  const auto pairs = tg::data::encode_for_training(entries, data.letters, data.phonemes);
+  ScoreTotals totals;
+  for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
+    const auto predictions = decode(model, batch.source, batch.source_lengths, beam);
+    for (int64_t row = 0; row < batch.size(); ++row) {
+      const PronouncingEntry& entry = entries[batch.entry_indices[row]];
+      totals.add(data.phonemes.decode(predictions[row]), entry.pronunciations);
+    }
+  }
+  return totals;
+}
+
+std::vector<Phonemes> predict_words(Seq2SeqModel& model, const G2PData& data,
+                                    const std::vector<std::string>& words, int64_t beam) {
+  std::vector<tg::data::EncodedPair> pairs;
+  for (const std::string& word : words) pairs.push_back({encode_word(word, data.letters), {}});
+  model.eval();
+  std::vector<Phonemes> result(words.size());
+  for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, 256, false, 0, 0)) {
+    const auto predictions = decode(model, batch.source, batch.source_lengths, beam);
+    for (int64_t row = 0; row < batch.size(); ++row) {
+      result[batch.entry_indices[row]] = data.phonemes.decode(predictions[row]);
+    }
+  }
+  return result;
+}
+
+void save_model(const std::string& path, const Seq2SeqModel& model, const ModelConfig& config,
+                const G2PData& data) {
+  tg::Checkpoint checkpoint = tg::model_checkpoint(model);
+  write_header(checkpoint, config, data);
+  tg::save_checkpoint(checkpoint, path);
+}
+
+LoadedHeader read_header(const tg::Checkpoint& checkpoint) {
+  return {ModelConfig::load(checkpoint), Vocabulary::from_text(checkpoint.get_string("letters")),
+          Vocabulary::from_text(checkpoint.get_string("phonemes"))};
+}
+
+void load_weights(const tg::Checkpoint& checkpoint, Seq2SeqModel& model) {
+  tg::load_into(checkpoint, model);
+}
+
+void write_curves(const std::string& out_dir, const std::vector<EpochRecord>& history) {
+  if (history.empty()) return;
+  std::vector<tg::EpochMetrics> metrics;
+  tg::Series wer{"WER (words)", {}, {}, tg::categorical_color(0)};
+  tg::Series per{"PER (phonemes)", {}, {}, tg::categorical_color(1)};
+  std::ofstream csv(out_dir + "/g2p_metrics.csv");
+  csv << "epoch,train_loss,dev_loss,dev_wer,dev_per,seconds\n";
+  for (const EpochRecord& r : history) {
+    metrics.push_back({static_cast<int>(r.epoch), r.train_loss,
+                       std::numeric_limits<double>::quiet_NaN(), r.dev_loss, 1.0 - r.dev_wer,
+                       r.seconds});
+    wer.x.push_back(static_cast<double>(r.epoch));
+    wer.y.push_back(100.0 * r.dev_wer);
+    per.x.push_back(static_cast<double>(r.epoch));
+    per.y.push_back(100.0 * r.dev_per);
+    csv << r.epoch << ',' << r.train_loss << ',' << r.dev_loss << ',' << r.dev_wer << ','
+        << r.dev_per << ',' << r.seconds << '\n';
+  }
+  tg::save_training_curves(out_dir, metrics);
+  tg::line_plot({wer, per}, {.title = "dev error rates (greedy)",
+                             .x_label = "epoch",
+                             .y_label = "error %",
+                             .y_from_zero = true,
+                             .x_integer_ticks = true})
+      .save_png(out_dir + "/error_rates.png");
+}
+
+TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2PData& data,
+                        const TrainOptions& options) {
+  const auto pairs = tg::data::encode_for_training(data.train, data.letters, data.phonemes);
+  const int64_t batches_per_epoch =
+      (static_cast<int64_t>(pairs.size()) + options.batch_size - 1) / options.batch_size;
+  tg::AdamWOptions adam;
+  adam.lr = options.lr;
+  adam.weight_decay = options.weight_decay;
+  tg::AdamW optimizer(tg::param_groups_no_decay(model, options.weight_decay), adam);
+  auto schedule = make_schedule(optimizer, options, config, options.epochs * batches_per_epoch);
+  const tg::TrainingState state{&model, &optimizer, schedule.get()};
+  const std::string checkpoint_path =
+      options.checkpoint_path.empty() ? options.out_dir + "/model.tg" : options.checkpoint_path;
+
+  TrainResult result;
+  int64_t first_epoch = 1;
+  if (options.resume) {
+    const tg::Checkpoint checkpoint = tg::load_checkpoint(checkpoint_path);
+    tg::check(read_header(checkpoint).letters == data.letters,
+              "g2p: ", checkpoint_path, " was trained on other letters than this data has");
+    tg::restore(checkpoint, state);
+    first_epoch = checkpoint.get_int("epoch") + 1;
+    result.history = history_from_text(checkpoint.get_string("history"));
+    if (!options.quiet) std::printf("resumed from %s after epoch %lld\n", checkpoint_path.c_str(),
+                                    static_cast<long long>(first_epoch - 1));
+  }
+  if (!options.out_dir.empty()) std::filesystem::create_directories(options.out_dir);
+  const std::vector<PronouncingEntry> dev_subset(
+      data.dev.begin(), data.dev.begin() + std::min<int64_t>(options.dev_words, data.dev.size()));
+  const std::vector<tg::Tensor> parameters = model.parameters();
+  const auto run_start = Clock::now();
+
+  for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    model.train();
+    const auto batches = tg::data::bucketed_batches(pairs, options.batch_size, true, options.seed,
+                                                    epoch);
+    std::unique_ptr<tg::ProgressBar> bar;
+    if (!options.quiet) {
+      bar = std::make_unique<tg::ProgressBar>(
+          "epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs),
+          static_cast<int64_t>(batches.size()));
+    }
+    double loss_sum = 0;
+    int64_t tokens = 0, batches_done = 0;
+    tg::Metrics shown;
+    for (const Seq2SeqBatch& batch : batches) {
+      const tg::Tensor logits = model.forward(batch.source, batch.source_lengths, batch.target_in,
+                                              batch.target_lengths);
+      const tg::Tensor loss = tg::sequence_cross_entropy(logits, batch.target_out,
+                                                         tg::data::kPadId, options.label_smoothing);
+      optimizer.zero_grad();
+      loss.backward();
+      tg::clip_grad_norm(parameters, options.clip_norm);
+      optimizer.step();
+      schedule->step();
+      ++result.steps;
+      ++batches_done;
+      loss_sum += loss.item();
+      tokens += token_count(batch);
+      const double elapsed = seconds_since(epoch_start);
+      if (!options.quiet) {
+        shown = {{"loss", loss_sum / batches_done},
+                 {"tokens/s", static_cast<double>(tokens) / elapsed},
+                 {"lr", schedule->lr()}};
+        bar->step(batch.size(), shown);
+      }
+      if (options.time_limit_minutes > 0 &&
+          seconds_since(run_start) > 60.0 * options.time_limit_minutes) {
+        result.stopped_by_time_limit = true;
+        break;
+      }
+    }
+    if (!options.quiet) bar->finish(shown);
+
+    EpochRecord record;
+    record.epoch = epoch;
+    record.train_loss = loss_sum / std::max<int64_t>(1, batches_done);
+    record.seconds = seconds_since(epoch_start);
+    if (!dev_subset.empty()) {
+      const ScoreTotals dev = evaluate(model, data, dev_subset, 1);
+      record.dev_loss = teacher_forced_loss(model, data, dev_subset, 256);
+      record.dev_wer = dev.wer();
+      record.dev_per = dev.per();
+    }
+    result.history.push_back(record);
+    if (!options.quiet) {
+      std::printf("epoch %lld: train loss %.4f, dev loss %.4f, dev WER %.2f%%, PER %.2f%% "
+                  "(%lld words), %.0f s%s\n",
+                  static_cast<long long>(epoch), record.train_loss, record.dev_loss,
+                  100 * record.dev_wer, 100 * record.dev_per,
+                  static_cast<long long>(dev_subset.size()), record.seconds,
+                  result.stopped_by_time_limit ? " (stopped by the time limit)" : "");
+      std::fflush(stdout);
+    }
+    if (!options.out_dir.empty()) {
+      tg::Checkpoint checkpoint = tg::capture(state);
+      write_header(checkpoint, config, data);
+      checkpoint.set_int("epoch", epoch);
+      checkpoint.set_string("history", history_to_text(result.history));
+      tg::save_checkpoint(checkpoint, checkpoint_path);
+      write_curves(options.out_dir, result.history);
+    }
+    if (result.stopped_by_time_limit) break;
+  }
+  result.seconds = seconds_since(run_start);
+  return result;
+}
+
+}  // namespace g2p

@@ -1,0 +1,90 @@
+// The G2P data, training loop, evaluation and checkpoints shared by g2p_lstm and
+// g2p_transformer.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "examples/g2p_common/g2p_metrics.h"
+#include "examples/g2p_common/seq2seq.h"
+#include "framework/data/cmudict.h"
+#include "framework/data/seq_batches.h"
+#include "framework/data/vocabulary.h"
+
+namespace g2p {
+
+struct G2PData {
+  tg::data::Vocabulary letters, phonemes;
+  std::vector<tg::data::PronouncingEntry> train, dev, test;
+};
+
+// Reads CMUdict and splits it by word (framework/data/word_split.h): 5% dev, 10% test, with a
+// fixed split seed so that every run, whatever its training seed, is tested on the same words.
+// The vocabularies come from the training words. limit > 0 reads only that many words.
+G2PData load_g2p_data(const std::string& path, int64_t limit = -1);
+
+// The letter ids of word. Throws tg::Error "unknown character 'é' in 'café'" for a character the
+// model never saw (it would otherwise be read silently as <unk>).
+std::vector<int32_t> encode_word(const std::string& word, const tg::data::Vocabulary& letters);
+
+struct TrainOptions {
+  int64_t epochs = 10;
+  int64_t batch_size = 64;
+  double lr = 1e-3;
+  double weight_decay = 0.0;     // AdamW's decoupled decay
+  std::string schedule = "cosine";  // "cosine": warmup then cosine to 0; "noam"; "constant"
+  int64_t warmup_steps = 500;
+  float label_smoothing = 0.0f;
+  double clip_norm = 1.0;
+  uint64_t seed = 0;              // batches order (the model's init is seeded by the program)
+  int64_t dev_words = 1000;       // the dev subset scored (greedy) after every epoch; 0: none
+  double time_limit_minutes = 0;  // > 0: stop after the batch that passes it
+  std::string out_dir;            // model.tg, metrics; empty: no files
+  bool resume = false;            // continue from checkpoint_path
+  std::string checkpoint_path;    // default <out_dir>/model.tg
+  bool quiet = false;             // no progress bar and no per-epoch lines
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  double train_loss = 0, dev_loss = 0, dev_wer = 0, dev_per = 0, seconds = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  int64_t steps = 0;
+  double seconds = 0;  // this run's training time (not counting a resumed run's earlier part)
+  bool stopped_by_time_limit = false;
+};
+
+TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2PData& data,
+                        const TrainOptions& options);
+
+// Scores the model (eval mode) on entries, decoding batch_size words at a time.
+ScoreTotals evaluate(Seq2SeqModel& model, const G2PData& data,
+                     const std::vector<tg::data::PronouncingEntry>& entries, int64_t beam,
+                     int64_t batch_size = 256);
+
+// Pronounces each word (eval mode); throws on an unknown character before decoding anything.
+std::vector<Phonemes> predict_words(Seq2SeqModel& model, const G2PData& data,
+                                    const std::vector<std::string>& words, int64_t beam);
+
+// The model weights, config, vocabularies and history (no optimizer state): what --predict reads.
+// train_model writes a fuller checkpoint (with the optimizer) that this reads as well.
+void save_model(const std::string& path, const Seq2SeqModel& model, const ModelConfig& config,
+                const G2PData& data);
+// Vocabularies and config of a checkpoint, then the model's weights into model.
+struct LoadedHeader {
+  ModelConfig config;
+  tg::data::Vocabulary letters, phonemes;
+};
+LoadedHeader read_header(const tg::Checkpoint& checkpoint);
+void load_weights(const tg::Checkpoint& checkpoint, Seq2SeqModel& model);
+
+// metrics.csv, loss.png and accuracy.png (word accuracy = 1 - WER) via save_training_curves,
+// and g2p_metrics.csv with WER and PER per epoch.
+void write_curves(const std::string& out_dir, const std::vector<EpochRecord>& history);
+
+}  // namespace g2p

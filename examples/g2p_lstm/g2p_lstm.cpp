@@ -1,0 +1,158 @@
+#include "examples/g2p_lstm/g2p_lstm.h"
+
+#include <cmath>
+
+#include "framework/data/vocabulary.h"
+
+namespace g2p {
+
+namespace {
+
+tg::LSTMOptions encoder_options(const ModelConfig& config) {
+  tg::LSTMOptions options;
+  options.num_layers = config.encoder_layers;
+  options.batch_first = true;
+  options.dropout = config.dropout;
+  options.bidirectional = true;
+  return options;
+}
+
+struct LstmDecodeState : DecodeState {
+  tg::Tensor memory;
+  std::vector<int32_t> lengths;
+  tg::Tensor h, c, attentional;
+  void reorder(const tg::Tensor& rows) override {
+    memory = tg::index_select(memory, 0, rows);
+    h = tg::index_select(h, 0, rows);
+    c = tg::index_select(c, 0, rows);
+    attentional = tg::index_select(attentional, 0, rows);
+    std::vector<int32_t> kept;
+    for (int32_t row : rows.to_vector<int32_t>()) kept.push_back(lengths[row]);
+    lengths = std::move(kept);
+  }
+  tg::Tensor mask() const {
+    const auto n = static_cast<int64_t>(lengths.size());
+    return tg::key_padding_mask(tg::from_vector(lengths, {n}).to(memory.device()), memory.size(1))
+        .squeeze(1);
+  }
+};
+
+}  // namespace
+
+LstmG2P::LstmG2P(const ModelConfig& config, int64_t letters, int64_t phonemes, tg::Generator& gen)
+    : Seq2SeqModel("LstmG2P"),
+      source_embedding(letters, config.embed_dim, tg::data::kPadId, gen),
+      target_embedding(phonemes, config.embed_dim, tg::data::kPadId, gen),
+      encoder(config.embed_dim, config.hidden / 2, encoder_options(config), gen),
+      bridge(config.hidden, config.hidden, true, gen),
+      decoder(config.embed_dim + config.hidden, config.hidden, true, gen),
+      combine(2 * config.hidden, config.hidden, true, gen),
+      output(config.hidden, phonemes, true, gen),
+      dropout(config.dropout, gen),
+      hidden_(config.hidden) {
+  tg::check(config.hidden % 2 == 0, "LstmG2P: hidden must be even (two directions), got ",
+            config.hidden);
+  register_module("source_embedding", source_embedding);
+  register_module("target_embedding", target_embedding);
+  register_module("encoder", encoder);
+  register_module("bridge", bridge);
+  register_module("decoder", decoder);
+  if (config.attention == "additive") {
+    additive_attention =
+        std::make_unique<tg::AdditiveAttention>(config.hidden, config.hidden, config.hidden, 0.0f, gen);
+    register_module("attention", *additive_attention);
+  } else {
+    tg::check(config.attention == "dot", "LstmG2P: attention must be 'additive' or 'dot', got '",
+              config.attention, "'");
+    query_projection = std::make_unique<tg::Linear>(config.hidden, config.hidden, false, gen);
+    register_module("query_projection", *query_projection);
+  }
+  register_module("combine", combine);
+  register_module("output", output);
+  register_module("dropout", dropout);
+}
+
+LstmG2P::Encoded LstmG2P::encode(const tg::Tensor& source, const tg::Tensor& source_lengths) const {
+  const tg::LSTMOutput encoded = encoder(dropout(source_embedding(source)), source_lengths);
+  const int64_t top = 2 * (encoder.options().num_layers - 1);  // last layer's forward direction
+  const tg::Tensor final_states =
+      tg::concat({tg::select(encoded.h, 0, top), tg::select(encoded.h, 0, top + 1)}, 1);
+  Encoded result;
+  result.memory = encoded.output;
+  result.mask = tg::key_padding_mask(source_lengths, source.size(1)).squeeze(1);
+  const int64_t batch = source.size(0);
+  result.start.h = tg::tanh(bridge(final_states));
+  result.start.c = tg::zeros({batch, hidden_}, tg::DType::Float32, source.device());
+  result.start.attentional = tg::zeros({batch, hidden_}, tg::DType::Float32, source.device());
+  return result;
+}
+
+void LstmG2P::step(const tg::Tensor& embedded, Recurrent& state, const tg::Tensor& memory,
+                   const tg::Tensor& mask, tg::Tensor* weights) const {
+  const tg::LSTMState next =
+      decoder(tg::concat({embedded, state.attentional}, 1), {state.h, state.c});
+  const tg::Tensor query = next.h.unsqueeze(1);  // [N, 1, hidden]
+  const tg::AttentionResult attended =
+      additive_attention ? (*additive_attention)(query, memory, memory, mask)
+                         : tg::scaled_dot_product_attention((*query_projection)(query), memory,
+                                                            memory, mask);
+  const tg::Tensor context = attended.output.squeeze(1);  // [N, hidden]
+  state.h = next.h;
+  state.c = next.c;
+  state.attentional = dropout(tg::tanh(combine(tg::concat({next.h, context}, 1))));
+  if (weights != nullptr) *weights = attended.weights;
+}
+
+tg::Tensor LstmG2P::forward(const tg::Tensor& source, const tg::Tensor& source_lengths,
+                            const tg::Tensor& target_in, const tg::Tensor& /*target_lengths*/) {
+  expect(source.dim() == 2 && target_in.dim() == 2 && source.size(0) == target_in.size(0),
+         "expected source [B, S] and target_in [B, T], got ", tg::to_string(source.shape()),
+         " and ", tg::to_string(target_in.shape()));
+  Encoded encoded = encode(source, source_lengths);
+  const tg::Tensor embedded = dropout(target_embedding(target_in));  // [B, T, E]
+  std::vector<tg::Tensor> attentional;
+  for (int64_t t = 0; t < target_in.size(1); ++t) {
+    step(tg::select(embedded, 1, t), encoded.start, encoded.memory, encoded.mask, nullptr);
+    attentional.push_back(encoded.start.attentional);
+  }
+  return output(tg::stack(attentional, 1));  // [B, T, phonemes]: one gemm for every step
+}
+
+std::unique_ptr<DecodeState> LstmG2P::start_decoding(const tg::Tensor& source,
+                                                     const tg::Tensor& source_lengths) {
+  Encoded encoded = encode(source, source_lengths);
+  auto state = std::make_unique<LstmDecodeState>();
+  state->memory = encoded.memory;
+  state->lengths = source_lengths.to_vector<int32_t>();
+  state->h = encoded.start.h;
+  state->c = encoded.start.c;
+  state->attentional = encoded.start.attentional;
+  return state;
+}
+
+tg::Tensor LstmG2P::decode_step(DecodeState& base, const tg::Tensor& previous) {
+  auto& state = dynamic_cast<LstmDecodeState&>(base);
+  Recurrent recurrent{state.h, state.c, state.attentional};
+  step(target_embedding(previous), recurrent, state.memory, state.mask(), nullptr);
+  state.h = recurrent.h;
+  state.c = recurrent.c;
+  state.attentional = recurrent.attentional;
+  return tg::log_softmax(output(recurrent.attentional), 1);
+}
+
+std::vector<AttentionMap> LstmG2P::attention(const tg::Tensor& source, const tg::Tensor& target_in) {
+  tg::NoGradGuard no_grad;
+  Encoded encoded = encode(source, tg::from_vector(std::vector<int32_t>{static_cast<int32_t>(
+                                                       source.size(1))},
+                                                   {1}));
+  const tg::Tensor embedded = target_embedding(target_in);
+  AttentionMap map{"attention", {}};
+  for (int64_t t = 0; t < target_in.size(1); ++t) {
+    tg::Tensor weights;
+    step(tg::select(embedded, 1, t), encoded.start, encoded.memory, encoded.mask, &weights);
+    map.weights.push_back(weights.to_vector<float>());
+  }
+  return {map};
+}
+
+}  // namespace g2p
