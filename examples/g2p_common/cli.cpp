@@ -148,8 +148,8 @@ Flags parse_flags(int argc, char** argv, const ProgramSpec& spec) {
     bad("unexpected argument '" + flags.predict_words[0] + "' (words go with --predict)");
   }
   if (flags.device != "cpu") {
-    bad("--device " + flags.device + ": the optimizers run on the CPU only for now "
-        "(optim/optimizer.h), so training and inference use --device cpu");
+    bad("--device " + flags.device + ": the G2P programs run on the CPU only for now (their "
+        "batches and decoding have not been moved to a GPU or run on one); use --device cpu");
   }
   return flags;
 }
