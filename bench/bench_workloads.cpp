@@ -59,7 +59,8 @@ Timing measure(int repeats, const Step& step) {
   }
   const double seconds_per_step = seconds_since(warm_start) / warm_steps;
   Timing timing;
-  timing.steps_per_measurement = std::max(1, static_cast<int>(std::lround(0.02 / seconds_per_step)));
+  timing.steps_per_measurement =
+      std::max(1, static_cast<int>(std::lround(0.02 / seconds_per_step)));
   std::vector<double> samples;
   for (int r = 0; r < repeats; ++r) {
     const auto start = Clock::now();
@@ -171,10 +172,9 @@ Step g2p_transformer() {
   const Tensor target_in = padded_ids(target_lengths, 10, 43, 22);
   const Tensor target_out = padded_ids(target_lengths, 10, 43, 23);
   const Tensor lengths = int_tensor(source_lengths), out_lengths = int_tensor(target_lengths);
-  return training_step(std::make_shared<bench::G2PTransformer>(gen),
-                       [=](bench::G2PTransformer& m) {
-                         return m.loss(source, lengths, target_in, out_lengths, target_out);
-                       });
+  return training_step(std::make_shared<bench::G2PTransformer>(gen), [=](bench::G2PTransformer& m) {
+    return m.loss(source, lengths, target_in, out_lengths, target_out);
+  });
 }
 
 Step fashion_attention() {
@@ -213,8 +213,8 @@ Step matmul_blas() {
   auto b = std::make_shared<std::vector<float>>(tg::randn({1024, 1024}, gen).to_vector<float>());
   auto c = std::make_shared<std::vector<float>>(1024 * 1024);
   return [=] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1.0f, a->data(),
-                1024, b->data(), 1024, 0.0f, c->data(), 1024);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1.0f, a->data(), 1024,
+                b->data(), 1024, 0.0f, c->data(), 1024);
   };
 }
 
@@ -237,8 +237,8 @@ const std::vector<Workload>& workloads() {
        g2p_transformer},
       {"fashion_attention", "ViT 16 patches + class token, d 64, 2 pre-norm layers, batch 128",
        fashion_attention},
-      {"tiny_ops", "1000 recorded 8x8 adds, forward + backward (no optimizer)", tiny_ops,
-       nullptr, tiny_chain},
+      {"tiny_ops", "1000 recorded 8x8 adds, forward + backward (no optimizer)", tiny_ops, nullptr,
+       tiny_chain},
       {"matmul", "1024x1024 tg::matmul (no autograd), vs cblas_sgemm", matmul, matmul_blas},
   };
   return table;
@@ -252,7 +252,8 @@ void report(const Workload& w, const Timing& t, const Timing* reference, bool js
         "\"peak_rss_mb\": %.1f, \"threads\": %d, \"repeats\": %d, \"steps_per_measurement\": %d",
         w.name, t.median_ms, t.min_ms, t.max_ms, peak_rss_mb(), threads, repeats,
         t.steps_per_measurement);
-    if (w.ops_per_step > 0) std::printf(", \"per_op_us\": %.3f", t.median_ms * 1e3 / w.ops_per_step);
+    if (w.ops_per_step > 0)
+      std::printf(", \"per_op_us\": %.3f", t.median_ms * 1e3 / w.ops_per_step);
     if (reference != nullptr)
       std::printf(", \"blas_median_ms\": %.4f, \"ratio_to_blas\": %.3f", reference->median_ms,
                   t.median_ms / reference->median_ms);
@@ -311,8 +312,8 @@ int main(int argc, char** argv) {
     }
   }
   const auto& table = workloads();
-  if (!only.empty() && std::none_of(table.begin(), table.end(),
-                                    [&](const Workload& w) { return only == w.name; })) {
+  if (!only.empty() &&
+      std::none_of(table.begin(), table.end(), [&](const Workload& w) { return only == w.name; })) {
     std::fprintf(stderr, "bench_workloads: no workload named '%s' (see --list)\n", only.c_str());
     return 2;
   }

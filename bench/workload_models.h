@@ -21,7 +21,9 @@ using tg::Tensor;
 struct Mlp : tg::Module {
   tg::Linear hidden1, hidden2, output;
   explicit Mlp(tg::Generator& gen)
-      : Module("Mlp"), hidden1(784, 256, true, gen), hidden2(256, 256, true, gen),
+      : Module("Mlp"),
+        hidden1(784, 256, true, gen),
+        hidden2(256, 256, true, gen),
         output(256, 10, true, gen) {
     register_module("hidden1", hidden1);
     register_module("hidden2", hidden2);
@@ -47,10 +49,12 @@ struct G2PLstm : tg::Module {
   tg::LSTMCell decoder;
   tg::Linear output;
   explicit G2PLstm(tg::Generator& gen)
-      : Module("G2PLstm"), source_embedding(40, 64, pad_id, gen),
+      : Module("G2PLstm"),
+        source_embedding(40, 64, pad_id, gen),
         target_embedding(43, 64, pad_id, gen),
         encoder(64, 128, tg::LSTMOptions{.bidirectional = true}, gen),
-        decoder(64 + 256, 256, true, gen), output(256 + 256, 43, true, gen) {
+        decoder(64 + 256, 256, true, gen),
+        output(256 + 256, 43, true, gen) {
     register_module("source_embedding", source_embedding);
     register_module("target_embedding", target_embedding);
     register_module("encoder", encoder);
@@ -62,12 +66,13 @@ struct G2PLstm : tg::Module {
               const Tensor& target_out) const {
     const int64_t batch = source.size(0), source_len = source.size(1);
     const tg::LSTMOutput encoded = encoder(source_embedding(source), source_lengths);
-    const Tensor& memory = encoded.output;  // [B, S, 256]
+    const Tensor& memory = encoded.output;            // [B, S, 256]
     auto both_directions = [](const Tensor& state) {  // [2, B, 128] -> [B, 256]
       return tg::concat({tg::select(state, 0, 0), tg::select(state, 0, 1)}, 1);
     };
     tg::LSTMState state{both_directions(encoded.h), both_directions(encoded.c)};
-    const Tensor keep = tg::key_padding_mask(source_lengths, source_len).reshape({batch, source_len});
+    const Tensor keep =
+        tg::key_padding_mask(source_lengths, source_len).reshape({batch, source_len});
     const Tensor embedded = target_embedding(target_in);  // [B, T, 64]
     Tensor context = tg::zeros({batch, 256});
     std::vector<Tensor> logits;
@@ -93,9 +98,12 @@ struct G2PTransformer : tg::Module {
   tg::TransformerDecoder decoder;
   tg::Linear output;
   explicit G2PTransformer(tg::Generator& gen)
-      : Module("G2PTransformer"), source_embedding(40, d_model, pad_id, gen),
-        target_embedding(43, d_model, pad_id, gen), positions(d_model, 64, 0.1f, gen),
-        encoder(2, d_model, 4, 512, 0.1f, false, gen), decoder(2, d_model, 4, 512, 0.1f, false, gen),
+      : Module("G2PTransformer"),
+        source_embedding(40, d_model, pad_id, gen),
+        target_embedding(43, d_model, pad_id, gen),
+        positions(d_model, 64, 0.1f, gen),
+        encoder(2, d_model, 4, 512, 0.1f, false, gen),
+        decoder(2, d_model, 4, 512, 0.1f, false, gen),
         output(d_model, 43, true, gen) {
     register_module("source_embedding", source_embedding);
     register_module("target_embedding", target_embedding);
@@ -108,8 +116,8 @@ struct G2PTransformer : tg::Module {
               const Tensor& target_lengths, const Tensor& target_out) {
     const float scale = std::sqrt(static_cast<float>(d_model));
     const Tensor memory = encoder(positions(source_embedding(source) * scale), source_lengths);
-    const Tensor h = decoder(positions(target_embedding(target_in) * scale), memory,
-                             target_lengths, source_lengths);
+    const Tensor h = decoder(positions(target_embedding(target_in) * scale), memory, target_lengths,
+                             source_lengths);
     return tg::sequence_cross_entropy(output(h), target_out, pad_id, 0.1f);
   }
 };
@@ -125,8 +133,10 @@ struct VisionClassifier : tg::Module {
   tg::TransformerEncoder encoder;
   tg::Linear head;
   explicit VisionClassifier(tg::Generator& gen)
-      : Module("VisionClassifier"), patch_embedding(patch_pixels, d_model, true, gen),
-        positions(patches + 1, d_model, gen), encoder(2, d_model, 4, 128, 0.1f, true, gen),
+      : Module("VisionClassifier"),
+        patch_embedding(patch_pixels, d_model, true, gen),
+        positions(patches + 1, d_model, gen),
+        encoder(2, d_model, 4, 128, 0.1f, true, gen),
         head(d_model, 10, true, gen) {
     register_module("patch_embedding", patch_embedding);
     class_token = register_parameter("class_token", tg::randn({1, 1, d_model}, gen, 0.0f, 0.02f));
@@ -138,8 +148,9 @@ struct VisionClassifier : tg::Module {
   // row, patch column, pixel column), so swapping the middle two groups the pixels by patch.
   Tensor loss(const Tensor& images, const Tensor& labels) const {
     const int64_t batch = images.size(0);
-    const Tensor patch_rows =
-        images.reshape({batch, 4, 7, 4, 7}).permute({0, 1, 3, 2, 4}).reshape({batch, patches, patch_pixels});
+    const Tensor patch_rows = images.reshape({batch, 4, 7, 4, 7})
+                                  .permute({0, 1, 3, 2, 4})
+                                  .reshape({batch, patches, patch_pixels});
     Tensor x = patch_embedding(patch_rows);
     x = tg::concat({tg::expand(class_token, {batch, 1, d_model}), x}, 1);
     x = encoder(positions(x));

@@ -36,8 +36,9 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
   Generator gen(options.seed);
   const Tensor w = uniform(out.shape(), 0.5f, 1.5f, gen, out.device());
   const std::vector<float> weights = w.to(Device::CPU).to_vector<float>();
-  check(out.requires_grad(), "gradcheck: the output does not depend on any input that "
-                             "requires grad");
+  check(out.requires_grad(),
+        "gradcheck: the output does not depend on any input that "
+        "requires grad");
   out.backward(w);
 
   GradcheckResult result;
@@ -67,8 +68,8 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
         result.worst_error = std::isnan(scaled) ? INFINITY : scaled;
         report.str("");
         report << "input " << t << " " << to_string(leaves[t].shape()) << " element " << i
-               << ": analytic " << analytic[i] << ", numeric " << numeric << ", |error| "
-               << error << " (" << scaled << "x the tolerance)";
+               << ": analytic " << analytic[i] << ", numeric " << numeric << ", |error| " << error
+               << " (" << scaled << "x the tolerance)";
       }
     }
   }

@@ -31,7 +31,7 @@ struct GradcheckOptions {
 
 struct GradcheckResult {
   bool ok = true;
-  std::string report;  // the worst element: input, index, analytic, numeric, relative error
+  std::string report;      // the worst element: input, index, analytic, numeric, relative error
   double worst_error = 0;  // largest |analytic - numeric| / (atol + rtol |numeric|); ok <= 1
 };
 

@@ -22,17 +22,22 @@ Tape& tape() {
 }
 
 // Appends a record for output (and more_outputs) if recording is on and an input requires grad.
-static bool append_record(const char* op, const Tensor* inputs, size_t count,
-                          const Tensor* outputs, size_t output_count, Saved& saved,
-                          BackwardFn backward, MultiBackwardFn multi_backward) {
+static bool append_record(const char* op, const Tensor* inputs, size_t count, const Tensor* outputs,
+                          size_t output_count, Saved& saved, BackwardFn backward,
+                          MultiBackwardFn multi_backward) {
   if (!recording) return false;
   bool any_requires_grad = false;
   for (size_t i = 0; i < count; ++i) any_requires_grad |= inputs[i].requires_grad();
   if (!any_requires_grad) return false;
 
   Tape& the_tape = tape();
-  Tape::Record rec{op, {}, {outputs[0].id(), outputs[0].shape()}, std::move(saved),
-                   std::move(backward), {}, std::move(multi_backward)};
+  Tape::Record rec{op,
+                   {},
+                   {outputs[0].id(), outputs[0].shape()},
+                   std::move(saved),
+                   std::move(backward),
+                   {},
+                   std::move(multi_backward)};
   rec.inputs.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     const Tensor& input = inputs[i];

@@ -101,8 +101,9 @@ void Tensor::backward() const {
 }
 
 void Tensor::backward(const Tensor& seed) const {
-  check(requires_grad(), "backward: this tensor does not require grad (no input of the ops "
-                         "that made it requires grad, or it was made under NoGradGuard)");
+  check(requires_grad(),
+        "backward: this tensor does not require grad (no input of the ops "
+        "that made it requires grad, or it was made under NoGradGuard)");
   check(seed.shape() == shape(), "backward: seed gradient has shape ", seed.shape(),
         ", the tensor has shape ", shape());
   if (is_leaf()) {  // nothing to walk: the seed is the gradient
@@ -185,7 +186,8 @@ std::string Tensor::str() const {
   out << "\n" << std::setprecision(4);
   for (int64_t r = 0; r < rows; ++r) {
     out << (r == 0 ? "[" : " ");
-    for (int64_t c = 0; c < cols; ++c) out << (c ? ", " : "") << std::setw(8) << values[r * cols + c];
+    for (int64_t c = 0; c < cols; ++c)
+      out << (c ? ", " : "") << std::setw(8) << values[r * cols + c];
     out << (r + 1 == rows ? "]" : "\n");
   }
   return out.str();
@@ -207,8 +209,7 @@ Tensor Tensor::mean() const { return tg::mean(*this); }
 // ---- creation ----
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t d : shape)
-    check(d >= 0, "empty: negative dimension in shape ", shape);
+  for (int64_t d : shape) check(d >= 0, "empty: negative dimension in shape ", shape);
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(numel_of(shape) * dtype_size(dtype), device);
   impl->shape = shape;
@@ -233,8 +234,12 @@ Tensor full(const Shape& shape, float value, DType dtype, Device device) {
   if (t.numel() > 0) backend_for(device).fill(t, value);
   return t;
 }
-Tensor zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0, dtype, device); }
-Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1, dtype, device); }
+Tensor zeros(const Shape& shape, DType dtype, Device device) {
+  return full(shape, 0, dtype, device);
+}
+Tensor ones(const Shape& shape, DType dtype, Device device) {
+  return full(shape, 1, dtype, device);
+}
 Tensor scalar(float value, Device device) { return full({}, value, DType::Float32, device); }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
@@ -273,8 +278,8 @@ Tensor from_vector(std::initializer_list<float> values, const Shape& shape, Devi
   return tensor_from(std::vector<float>(values), shape, DType::Float32, device);
 }
 
-static Tensor random_tensor(const Shape& shape, RandomKind kind, float a, float b,
-                            Generator& gen, Device device) {
+static Tensor random_tensor(const Shape& shape, RandomKind kind, float a, float b, Generator& gen,
+                            Device device) {
   Tensor t = empty(shape, DType::Float32, device);
   const uint64_t offset = gen.advance(static_cast<uint64_t>(t.numel()));
   if (t.numel() > 0) backend_for(device).random(t, kind, a, b, gen.seed(), offset);

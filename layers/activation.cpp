@@ -6,16 +6,20 @@ namespace tg {
 
 const char* to_string(Activation activation) {
   switch (activation) {
-    case Activation::Relu: return "relu";
-    case Activation::Gelu: return "gelu";
+    case Activation::Relu:
+      return "relu";
+    case Activation::Gelu:
+      return "gelu";
   }
   return "unknown";
 }
 
 Tensor activate(Activation activation, const Tensor& x) {
   switch (activation) {
-    case Activation::Relu: return relu(x);
-    case Activation::Gelu: return gelu(x);
+    case Activation::Relu:
+      return relu(x);
+    case Activation::Gelu:
+      return gelu(x);
   }
   fail("activate: unknown activation ", static_cast<int>(activation));
 }

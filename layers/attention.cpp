@@ -72,8 +72,8 @@ Tensor scaled_dot_product_scores(const Tensor& q, const Tensor& k) {
   check_float_tensor(q, op, "q");
   check_float_tensor(k, op, "k");
   check(q.dim() >= 2 && k.dim() >= 2 && q.size(-1) == k.size(-1), op,
-        ": expected q [..., Lq, d] and k [..., Lk, d] with the same d, got q ",
-        q.shape(), " and k ", k.shape());
+        ": expected q [..., Lq, d] and k [..., Lk, d] with the same d, got q ", q.shape(),
+        " and k ", k.shape());
   const float scale = 1.0f / std::sqrt(static_cast<float>(q.size(-1)));
   return matmul(q * scale, k, /*trans_a=*/false, /*trans_b=*/true);
 }
@@ -101,8 +101,8 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
   const char* op = "scaled_dot_product_attention";
   check_float_tensor(v, op, "v");
   check(v.dim() >= 2 && k.dim() >= 2 && v.size(-2) == k.size(-2), op,
-        ": k [..., Lk, d] and v [..., Lk, dv] must have the same Lk, got k ", k.shape(),
-        " and v ", v.shape());
+        ": k [..., Lk, d] and v [..., Lk, dv] must have the same Lk, got k ", k.shape(), " and v ",
+        v.shape());
   const Tensor scores = scaled_dot_product_scores(q, k);
   const std::string problem = mask_problem(mask, scores);
   check(problem.empty(), op, ": ", problem);

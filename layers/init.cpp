@@ -24,8 +24,9 @@ void fill_random(Tensor& t, RandomKind kind, float a, float b, Generator& gen) {
 }  // namespace
 
 Fans fans_of(const Tensor& t) {
-  check(t.defined() && t.dim() >= 2, "init: fan in and fan out need a tensor with at least 2 "
-                                     "dims ([out, in, ...]), got ",
+  check(t.defined() && t.dim() >= 2,
+        "init: fan in and fan out need a tensor with at least 2 "
+        "dims ([out, in, ...]), got ",
         t.defined() ? to_string(t.shape()) : std::string("an undefined tensor"));
   int64_t receptive_field = 1;
   for (int64_t d = 2; d < t.dim(); ++d) receptive_field *= t.size(d);
@@ -80,8 +81,7 @@ void kaiming_normal_(Tensor& t, Generator& gen, float a) {
 void orthogonal_(Tensor& t, Generator& gen, float gain) {
   check_fillable(t, "orthogonal_");
   check(t.dim() >= 2 && t.numel() > 0,
-        "init::orthogonal_: needs a non-empty tensor with at least 2 dims, got ",
-        t.shape());
+        "init::orthogonal_: needs a non-empty tensor with at least 2 dims, got ", t.shape());
   const int64_t rows = t.size(0), cols = t.numel() / rows;
   const std::vector<float> gaussian = randn({rows, cols}, gen).to_vector<float>();
 

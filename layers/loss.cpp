@@ -23,10 +23,10 @@ namespace {
 void check_sequence_shapes(const char* who, const Tensor& logits, const Tensor& targets) {
   check(logits.defined() && targets.defined(), who, ": got an undefined tensor");
   check(logits.dim() == 3, who, ": expected logits [B, T, V], got ", logits.shape());
-  check(targets.dim() == 2 && targets.size(0) == logits.size(0) &&
-            targets.size(1) == logits.size(1),
-        who, ": expected targets [", logits.size(0), ", ", logits.size(1),
-        "] to match logits ", logits.shape(), ", got ", targets.shape());
+  check(
+      targets.dim() == 2 && targets.size(0) == logits.size(0) && targets.size(1) == logits.size(1),
+      who, ": expected targets [", logits.size(0), ", ", logits.size(1), "] to match logits ",
+      logits.shape(), ", got ", targets.shape());
 }
 
 }  // namespace
@@ -36,10 +36,9 @@ void check_sequence_shapes(const char* who, const Tensor& logits, const Tensor& 
 Tensor sequence_cross_entropy(const Tensor& logits, const Tensor& targets, int64_t pad_id,
                               float label_smoothing) {
   check_sequence_shapes("sequence_cross_entropy", logits, targets);
-  return cross_entropy(logits, targets,
-                       {.ignore_index = pad_id,
-                        .label_smoothing = label_smoothing,
-                        .reduction = Reduction::Mean});
+  return cross_entropy(
+      logits, targets,
+      {.ignore_index = pad_id, .label_smoothing = label_smoothing, .reduction = Reduction::Mean});
 }
 
 SequenceLoss::SequenceLoss(int64_t pad_id, float label_smoothing)

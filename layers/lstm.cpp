@@ -4,8 +4,8 @@
 
 #include "framework/ops/elementwise.h"
 #include "framework/ops/matmul.h"
-#include "framework/ops/recurrent.h"
 #include "framework/ops/nn.h"
+#include "framework/ops/recurrent.h"
 #include "framework/ops/shape.h"
 
 namespace tg {
@@ -22,9 +22,9 @@ namespace {
 Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
                      const std::vector<Tensor>& step_masks, bool reverse, LSTMState& state) {
   const int64_t steps = sequence.size(0), features = sequence.size(2);
-  const Tensor w_input = narrow(cell.weight, 1, 0, features);                 // [4H, F]
+  const Tensor w_input = narrow(cell.weight, 1, 0, features);                    // [4H, F]
   const Tensor w_hidden = narrow(cell.weight, 1, features, cell.hidden_size());  // [4H, H]
-  Tensor input_gates = matmul(sequence, w_input, false, /*trans_b=*/true);    // [T, B, 4H]
+  Tensor input_gates = matmul(sequence, w_input, false, /*trans_b=*/true);       // [T, B, 4H]
   if (cell.bias.defined()) input_gates = input_gates + cell.bias;
   const std::vector<Tensor> gates_at = unbind(input_gates, 0);
 
@@ -111,8 +111,7 @@ void LSTM::check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState&
     const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
     for (size_t b = 0; b < values.size(); ++b)
       expect(values[b] >= 1 && values[b] <= steps, "lengths must be in [1, ", steps,
-             "] (the time steps of ", x.shape(), "), got ", values[b], " for sequence ",
-             b);
+             "] (the time steps of ", x.shape(), "), got ", values[b], " for sequence ", b);
   }
 
   expect(initial.h.defined() == initial.c.defined(),

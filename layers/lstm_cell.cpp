@@ -84,8 +84,8 @@ LSTMState LSTMCell::forward(const Tensor& x, const LSTMState& state) const {
   if (!state.h.defined()) return lstm_cell(x, zero_state(x.size(0), x.device()), weight, bias);
   const Shape state_shape{x.size(0), hidden_size_};
   if (state.h.shape() != state_shape || state.c.shape() != state_shape)
-    expect(false, "expected h and c ", state_shape, ", got ", state.h.shape(),
-           " and ", state.c.shape());
+    expect(false, "expected h and c ", state_shape, ", got ", state.h.shape(), " and ",
+           state.c.shape());
   return lstm_cell(x, state, weight, bias);
 }
 

@@ -113,8 +113,9 @@ std::string Module::summary() const {
   size_t width = 9;
   for (const auto& [name, tensor] : params) width = std::max(width, name.size());
   out << type_name_ << "\n"
-      << std::left << std::setw(static_cast<int>(width)) << "parameter" << "  "
-      << std::setw(16) << "shape" << std::right << std::setw(12) << "count" << "\n";
+      << std::left << std::setw(static_cast<int>(width)) << "parameter"
+      << "  " << std::setw(16) << "shape" << std::right << std::setw(12) << "count"
+      << "\n";
   for (const auto& [name, tensor] : params) {
     out << std::left << std::setw(static_cast<int>(width)) << name << "  " << std::setw(16)
         << to_string(tensor.shape()) << std::right << std::setw(12) << tensor.numel() << "\n";

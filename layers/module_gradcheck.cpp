@@ -85,9 +85,9 @@ GradcheckResult gradcheck_module(const Module& module, const GradcheckFn& f,
       if (!(scaled <= result.worst_error)) {  // also catches NaN
         result.worst_error = std::isnan(scaled) ? INFINITY : scaled;
         report.str("");
-        report << c.name << " " << to_string(c.tensor.shape()) << " element " << i
-               << ": analytic " << analytic[i] << ", numeric " << numeric << ", |error| "
-               << error << " (" << scaled << "x the tolerance)";
+        report << c.name << " " << to_string(c.tensor.shape()) << " element " << i << ": analytic "
+               << analytic[i] << ", numeric " << numeric << ", |error| " << error << " (" << scaled
+               << "x the tolerance)";
       }
     }
   }
@@ -99,8 +99,9 @@ GradcheckResult gradcheck_module(const Module& module, const GradcheckFn& f,
       parameters[p].second.zero_grad();
   }
   result.ok = result.worst_error <= 1.0;
-  result.report = (result.ok ? "gradcheck_module passed; worst " : "gradcheck_module FAILED; worst ") +
-                  (report.str().empty() ? std::string("(nothing to check)") : report.str());
+  result.report =
+      (result.ok ? "gradcheck_module passed; worst " : "gradcheck_module FAILED; worst ") +
+      (report.str().empty() ? std::string("(nothing to check)") : report.str());
   return result;
 }
 

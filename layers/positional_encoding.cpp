@@ -38,11 +38,9 @@ std::string shape_problem(const Tensor& x, int64_t max_len, int64_t dim) {
 
 }  // namespace
 
-PositionalEncoding::PositionalEncoding(int64_t dim, int64_t max_len, float dropout,
-                                       Generator& gen)
+PositionalEncoding::PositionalEncoding(int64_t dim, int64_t max_len, float dropout, Generator& gen)
     : Module("PositionalEncoding"), dim(dim), max_len(max_len), drop(dropout, gen) {
-  expect(dim > 0 && max_len > 0, "dim and max_len must be positive, got ", dim, " and ",
-         max_len);
+  expect(dim > 0 && max_len > 0, "dim and max_len must be positive, got ", dim, " and ", max_len);
   table = register_buffer("pe", sinusoid_table(max_len, dim));
   register_module("drop", drop);
 }
@@ -54,11 +52,9 @@ Tensor PositionalEncoding::forward(const Tensor& x) const {
   return drop(x + narrow(table, 0, 0, x.size(1)));
 }
 
-LearnedPositionalEmbedding::LearnedPositionalEmbedding(int64_t max_len, int64_t dim,
-                                                       Generator& gen)
+LearnedPositionalEmbedding::LearnedPositionalEmbedding(int64_t max_len, int64_t dim, Generator& gen)
     : Module("LearnedPositionalEmbedding"), max_len(max_len), dim(dim) {
-  expect(dim > 0 && max_len > 0, "dim and max_len must be positive, got ", dim, " and ",
-         max_len);
+  expect(dim > 0 && max_len > 0, "dim and max_len must be positive, got ", dim, " and ", max_len);
   weight = empty({max_len, dim});
   init::normal_(weight, 0.0f, 0.02f, gen);
   register_parameter("weight", weight);

@@ -79,13 +79,14 @@ void draw_attention(const fashion::Classifier& classifier, const fashion::Data& 
   NoGradGuard no_recording;
   const int64_t count = 6;
   const Tensor images = narrow(data.test_images, 0, 0, count);
-  const Tensor attention = model.class_token_attention(images.to(model.head.weight.device()))
-                               .to(Device::CPU);
+  const Tensor attention =
+      model.class_token_attention(images.to(model.head.weight.device())).to(Device::CPU);
   const int64_t heads = attention.size(1);
   const std::vector<float> weights = attention.to_vector<float>();
   const std::vector<int32_t> labels = narrow(data.test_labels, 0, 0, count).to_vector<int32_t>();
   const std::vector<int32_t> predicted =
-      argmax(model.forward(images.to(model.head.weight.device())), 1).to(Device::CPU)
+      argmax(model.forward(images.to(model.head.weight.device())), 1)
+          .to(Device::CPU)
           .to_vector<int32_t>();
 
   std::vector<Image> tiles;
@@ -96,13 +97,15 @@ void draw_attention(const fashion::Classifier& classifier, const fashion::Data& 
     for (float& p : pixels) p = p * 0.3530f + 0.2860f;
     const Image picture = greyscale_image(pixels.data(), 28, 28, 6);
     tiles.push_back(picture);
-    captions.push_back(std::string(data::kFashionMnistClasses[labels[i]]) +
-                       (predicted[i] == labels[i] ? "" : " (said " +
-                            std::string(data::kFashionMnistClasses[predicted[i]]) + ")"));
+    captions.push_back(
+        std::string(data::kFashionMnistClasses[labels[i]]) +
+        (predicted[i] == labels[i]
+             ? ""
+             : " (said " + std::string(data::kFashionMnistClasses[predicted[i]]) + ")"));
     for (int64_t h = 0; h < heads; ++h) {
       const auto first = weights.begin() + (i * heads + h) * kTokens;
-      tiles.push_back(overlay_heatmap(picture, std::vector<float>(first, first + kTokens), kGrid,
-                                      kGrid, 0.6f));
+      tiles.push_back(
+          overlay_heatmap(picture, std::vector<float>(first, first + kTokens), kGrid, kGrid, 0.6f));
       captions.push_back("head " + std::to_string(h + 1));
     }
   }
@@ -118,14 +121,20 @@ int main(int argc, char** argv) {
   program.name = "fashion_attention";
   program.description =
       "Cuts each image into 16 patches of 7x7, embeds them, adds a class token and learned\n"
-      "positions, and classifies with a 4-layer pre-norm Transformer encoder (d_model 64,\n"
-      "4 heads). Also draws the class token's attention over the patches (attention.png).";
-  program.defaults.epochs = 15;
+      "positions, and classifies with a 2-layer pre-norm Transformer encoder (d_model 64,\n"
+      "4 heads, feed-forward 256), training on randomly mirrored images. Also draws the class\n"
+      "token's attention over the patches (attention.png).";
+  program.defaults.epochs = 20;
   program.defaults.batch_size = 128;
   program.defaults.lr = 2e-3;
   program.defaults.weight_decay = 0.05;
+  // Mirrored images rather than dropout against overfitting: with dropout 0.1 the encoder still
+  // underfit after 15 epochs (4 layers: 88.2%), without it and without flips it overfit (88.9%).
+  // See the README's table.
+  program.defaults.random_flips = true;
   program.make_model = [](const fashion::Options&) {
-    return std::make_unique<FashionViT>(64, 4, 4, 128, 0.1f);
+    return std::make_unique<FashionViT>(/*d_model=*/64, /*heads=*/4, /*layers=*/2,
+                                        /*ff_hidden=*/256, /*dropout=*/0.0f);
   };
   program.after_training = draw_attention;
   return fashion::run_program(program, argc, argv);

@@ -46,6 +46,11 @@ static double parse_double(const std::string& flag, const std::string& text) {
   return value;
 }
 
+static bool parse_switch(const std::string& flag, const std::string& text) {
+  check(text == "on" || text == "off", flag, ": expected on or off, got '", text, "'");
+  return text == "on";
+}
+
 Options parse_flags(const std::vector<std::string>& args, const Options& defaults) {
   Options o = defaults;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -54,8 +59,11 @@ Options parse_flags(const std::vector<std::string>& args, const Options& default
       check(i + 1 < args.size(), flag, ": needs a value (see --help)");
       return args[++i];
     };
+    // One flag a line reads as a table.
+    // clang-format off
     if (flag == "--help" || flag == "-h") o.help = true;
     else if (flag == "--epochs") o.epochs = static_cast<int>(parse_int(flag, value()));
+    else if (flag == "--stop-after") o.stop_after = static_cast<int>(parse_int(flag, value()));
     else if (flag == "--batch-size") o.batch_size = parse_int(flag, value());
     else if (flag == "--lr") o.lr = parse_double(flag, value());
     else if (flag == "--weight-decay") o.weight_decay = parse_double(flag, value());
@@ -65,9 +73,12 @@ Options parse_flags(const std::vector<std::string>& args, const Options& default
     else if (flag == "--out") o.out = value();
     else if (flag == "--data") o.data = value();
     else if (flag == "--limit") o.limit = parse_int(flag, value());
+    else if (flag == "--save") o.save = value();
     else if (flag == "--resume") o.resume = value();
     else if (flag == "--checkpoint") o.checkpoint = value();
     else if (flag == "--quiet") o.quiet = true;
+    else if (flag == "--flips") o.random_flips = parse_switch(flag, value());
+    // clang-format on
     else if (flag == "--predict") {
       check(i + 1 < args.size(), flag, ": needs test image indices, e.g. --predict 0 1 2");
       while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0)
@@ -77,26 +88,29 @@ Options parse_flags(const std::vector<std::string>& args, const Options& default
     }
   }
   check(o.epochs >= 1, "--epochs: must be at least 1, got ", o.epochs);
+  check(o.stop_after >= 0, "--stop-after: must be an epoch number, got ", o.stop_after);
   check(o.batch_size >= 1, "--batch-size: must be at least 1, got ", o.batch_size);
   check(o.lr > 0, "--lr: must be positive, got ", o.lr);
   check(o.threads >= 1, "--threads: must be at least 1, got ", o.threads);
-  check(o.device == "cpu" || o.device == "cuda", "--device: expected cpu or cuda, got '",
-        o.device, "'");
+  check(o.device == "cpu" || o.device == "cuda", "--device: expected cpu or cuda, got '", o.device,
+        "'");
   check(o.predict.empty() || !o.checkpoint.empty(),
         "--predict: needs --checkpoint PATH (the model to load)");
   return o;
 }
 
-std::string usage(const std::string& program, const std::string& description,
-                  const Options& d) {
+std::string usage(const std::string& program, const std::string& description, const Options& d) {
   std::ostringstream out;
   out << "usage: " << program << " [flags]\n"
       << "       " << program << " --checkpoint PATH --predict INDEX...\n\n"
       << description << "\n\n"
       << "  --epochs N        training epochs (default " << d.epochs << ")\n"
+      << "  --stop-after N    stop after epoch N, as if interrupted (continue with --resume)\n"
       << "  --batch-size N    images per step (default " << d.batch_size << ")\n"
       << "  --lr X            peak learning rate of AdamW (default " << d.lr << ")\n"
       << "  --weight-decay X  AdamW's decoupled weight decay (default " << d.weight_decay << ")\n"
+      << "  --flips on|off    mirror training images at random (default "
+      << (d.random_flips ? "on" : "off") << ")\n"
       << "  --seed N          seed for the initial weights, shuffling and dropout (default "
       << d.seed << ")\n"
       << "  --threads N       CPU threads (default " << d.threads << ")\n"
@@ -104,6 +118,7 @@ std::string usage(const std::string& program, const std::string& description,
       << "  --out DIR         where pictures, metrics and model.tg go (default " << d.out << ")\n"
       << "  --data DIR        the Fashion-MNIST files (default " << d.data << ")\n"
       << "  --limit N         train on the first N images only\n"
+      << "  --save PATH       the checkpoint written after every epoch (default OUT/model.tg)\n"
       << "  --resume PATH     continue training from a checkpoint (e.g. OUT/model.tg)\n"
       << "  --checkpoint PATH --predict I J ...   classify test images I, J, ... with a saved "
          "model\n"
@@ -123,11 +138,21 @@ Data load_data(const Options& options) {
   const data::LabelledImages test = data::load_fashion_mnist(data::Split::Test, options.data);
   const int64_t kept = train.images.size(0) - kValidationImages;
   const int64_t used = options.limit > 0 ? std::min(options.limit, kept) : kept;
+  // Batches are all full (the last partial one is dropped), so fewer images than a batch would
+  // train on nothing.
+  check(used >= options.batch_size, "--limit: ", used, " training images make no batch of ",
+        options.batch_size, " (lower --batch-size or raise --limit)");
   auto normalised = [](const Tensor& x) { return data::normalize(x, kPixelMean, kPixelStd); };
-  return {normalised(narrow(train.images, 0, 0, used)), narrow(train.labels, 0, 0, used),
+  return {normalised(narrow(train.images, 0, 0, used)),
+          narrow(train.labels, 0, 0, used),
           normalised(narrow(train.images, 0, kept, kValidationImages)),
           narrow(train.labels, 0, kept, kValidationImages),
-          normalised(test.images), test.labels};
+          normalised(test.images),
+          test.labels};
+}
+
+static std::string checkpoint_path(const Options& options) {
+  return options.save.empty() ? options.out + "/model.tg" : options.save;
 }
 
 static Device device_of(const Options& options) {
@@ -158,6 +183,19 @@ Evaluation evaluate(const Classifier& model, const Tensor& images, const Tensor&
 }
 
 // ---- training ----
+
+// A coat is a coat either way round: mirrored images give the model twice the variety, so it
+// overfits later. The coin flips come from the default generator, which checkpoints carry: a
+// resumed run draws the same ones.
+Tensor random_flips(const Tensor& images) {
+  NoGradGuard no_recording;
+  const int64_t n = images.size(0), width = images.size(2);
+  std::vector<int32_t> reversed(static_cast<size_t>(width));
+  for (int64_t i = 0; i < width; ++i) reversed[static_cast<size_t>(i)] = int32_t(width - 1 - i);
+  const Tensor mirrored = index_select(images, 2, from_vector(reversed, {width}, images.device()));
+  const Tensor flip = bernoulli({n, 1, 1}, 0.5f, default_generator(), images.device());
+  return images + flip * (mirrored - images);
+}
 
 // The epoch history travels in the checkpoint as text, one epoch per line.
 static std::string history_text(const std::vector<EpochMetrics>& history) {
@@ -199,16 +237,16 @@ Result train(Classifier& model, const Data& data, const Options& options) {
   const Device device = device_of(options);
   model.to(device);
   std::filesystem::create_directories(options.out);
+  const auto save_dir = std::filesystem::path(checkpoint_path(options)).parent_path();
+  if (!save_dir.empty()) std::filesystem::create_directories(save_dir);
 
   AdamWOptions adam;
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
   AdamW optimizer(param_groups_no_decay(model, options.weight_decay), adam);
-  const data::DataLoader loader(data.train_images, data.train_labels,
-                                {.batch_size = options.batch_size,
-                                 .shuffle = true,
-                                 .drop_last = true,
-                                 .seed = options.seed});
+  const data::DataLoader loader(
+      data.train_images, data.train_labels,
+      {.batch_size = options.batch_size, .shuffle = true, .drop_last = true, .seed = options.seed});
   const int64_t steps_per_epoch = loader.num_batches();
   // Warm up over the first epoch (at most a fifth of the run), then cosine decay to 0.
   const int64_t total_steps = steps_per_epoch * options.epochs;
@@ -228,14 +266,19 @@ Result train(Classifier& model, const Data& data, const Options& options) {
 
   const auto started = std::chrono::steady_clock::now();
   const std::vector<Tensor> parameters = model.parameters();
-  for (int epoch = start_epoch; epoch < options.epochs; ++epoch) {
+  // The schedule spans all options.epochs even when --stop-after ends this sitting early, so that
+  // a resumed run continues the same curve.
+  const int last_epoch =
+      options.stop_after > 0 ? std::min(options.stop_after, options.epochs) : options.epochs;
+  for (int epoch = start_epoch; epoch < last_epoch; ++epoch) {
     const auto epoch_started = std::chrono::steady_clock::now();
     model.train();
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs),
                     steps_per_epoch, options.quiet ? null_output() : stdout);
     double loss_sum = 0, correct = 0, seen = 0;
     for (const data::Batch& batch : loader.epoch(epoch)) {
-      const Tensor x = batch.inputs.to(device), y = batch.targets.to(device);
+      const Tensor inputs = batch.inputs.to(device), y = batch.targets.to(device);
+      const Tensor x = options.random_flips ? random_flips(inputs) : inputs;
       optimizer.zero_grad();
       const Tensor logits = model.forward(x);
       const Tensor loss = cross_entropy(logits, y);
@@ -253,19 +296,23 @@ Result train(Classifier& model, const Data& data, const Options& options) {
     const Evaluation valid = evaluate(model, data.valid_images, data.valid_labels, 1000);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
-    result.history.push_back({epoch + 1, loss_sum / seen, correct / seen, valid.loss,
-                              valid.accuracy, seconds});
+    result.history.push_back(
+        {epoch + 1, loss_sum / seen, correct / seen, valid.loss, valid.accuracy, seconds});
     std::printf("epoch %d: train loss %.4f acc %.2f%% | valid loss %.4f acc %.2f%% | %.1f s\n",
-                epoch + 1, loss_sum / seen, 100 * correct / seen, valid.loss,
-                100 * valid.accuracy, seconds);
+                epoch + 1, loss_sum / seen, 100 * correct / seen, valid.loss, 100 * valid.accuracy,
+                seconds);
     Checkpoint checkpoint = capture(state);
     checkpoint.set_int("epoch", epoch + 1);
     checkpoint.set_string("history", history_text(result.history));
-    save_checkpoint(checkpoint, options.out + "/model.tg");
+    save_checkpoint(checkpoint, checkpoint_path(options));
     save_training_curves(options.out, result.history);
   }
+  // Training time of the whole run: this sitting, plus the epochs of earlier ones (--resume).
   result.train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (int epoch = 0; epoch < start_epoch && epoch < static_cast<int>(result.history.size());
+       ++epoch)
+    result.train_seconds += result.history[static_cast<size_t>(epoch)].seconds;
   result.test = evaluate(model, data.test_images, data.test_labels, 1000);
   result.test_accuracy = result.test.accuracy;
   write_confusion(options.out, data.test_labels, result.test.predictions);
@@ -286,8 +333,8 @@ static int predict(const Program& program, const Options& options) {
   std::vector<std::string> captions;
   NoGradGuard no_recording;
   for (int64_t index : options.predict) {
-    check(index >= 0 && index < n, "--predict: test image ", index, " does not exist (0 to ",
-          n - 1, ")");
+    check(index >= 0 && index < n, "--predict: test image ", index, " does not exist (0 to ", n - 1,
+          ")");
     const Tensor image = narrow(test.images, 0, index, 1);
     const Tensor probs = softmax(model->forward(data::normalize(image, kPixelMean, kPixelStd)), 1);
     const auto p = probs.to_vector<float>();
@@ -296,8 +343,11 @@ static int predict(const Program& program, const Options& options) {
     std::printf("test image %lld: predicted %s (%.1f%%), true class %s%s\n",
                 static_cast<long long>(index), data::kFashionMnistClasses[best], 100 * p[best],
                 data::kFashionMnistClasses[truth], best == truth ? "" : "  <- wrong");
-    tiles.push_back(greyscale_image(image.data<float>(), 28, 28, 4));
-    captions.push_back(std::string(data::kFashionMnistClasses[best]) + (best == truth ? "" : "?"));
+    tiles.push_back(greyscale_image(image.data<float>(), 28, 28, 6));
+    // The true class, and what the model said when it was wrong (as in attention.png).
+    captions.push_back(
+        std::string(data::kFashionMnistClasses[truth]) +
+        (best == truth ? "" : " (said " + std::string(data::kFashionMnistClasses[best]) + ")"));
   }
   std::filesystem::create_directories(options.out);
   image_grid(tiles, std::min<int>(8, static_cast<int>(tiles.size())), 8, captions)
@@ -310,8 +360,7 @@ int run_program(const Program& program, int argc, char** argv) {
   Options defaults = program.defaults;
   if (defaults.out.empty()) defaults.out = "out/" + program.name;
   try {
-    const Options options =
-        parse_flags(std::vector<std::string>(argv + 1, argv + argc), defaults);
+    const Options options = parse_flags(std::vector<std::string>(argv + 1, argv + argc), defaults);
     if (options.help) {
       std::cout << usage(program.name, program.description, defaults);
       return 0;
@@ -327,11 +376,14 @@ int run_program(const Program& program, int argc, char** argv) {
     const Data data = load_data(options);
     const Result result = train(*model, data, options);
     if (program.after_training) program.after_training(*model, data, options);
-    std::printf("test accuracy %.2f%% after %d epochs, training time %.1f s (%.1f min)\n",
-                100 * result.test_accuracy, options.epochs, result.train_seconds,
+    std::printf("test accuracy %.2f%% after %zu epochs, training time %.1f s (%.1f min)\n",
+                100 * result.test_accuracy, result.history.size(), result.train_seconds,
                 result.train_seconds / 60);
-    std::printf("wrote %s/{loss.png, accuracy.png, metrics.csv, confusion.png, model.tg}\n",
-                options.out.c_str());
+    std::printf("wrote %s/{loss.png, accuracy.png, metrics.csv, confusion.png} and %s\n",
+                options.out.c_str(), checkpoint_path(options).c_str());
+    if (static_cast<int>(result.history.size()) < options.epochs)
+      std::printf("stopped after epoch %zu of %d: continue with --resume %s\n",
+                  result.history.size(), options.epochs, checkpoint_path(options).c_str());
     return 0;
   } catch (const Error& error) {
     std::fprintf(stderr, "%s: %s\n", program.name.c_str(), error.what());

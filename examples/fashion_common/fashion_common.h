@@ -7,8 +7,9 @@
 // training set's mean and standard deviation (0.2860, 0.3530).
 //
 // Training: AdamW (no weight decay on biases and norms), linear warmup over the first epoch (at
-// most a fifth of the steps) then cosine decay to 0, gradient clipping at norm 1. A checkpoint is written
-// after every epoch; --resume continues from one and reproduces the uninterrupted run.
+// most a fifth of the steps) then cosine decay to 0, gradient clipping at norm 1. A checkpoint is
+// written after every epoch; --resume continues from one and reproduces the uninterrupted run
+// (--stop-after splits a long run into sittings).
 #pragma once
 
 #include <cstdint>
@@ -25,19 +26,22 @@ namespace fashion {
 
 struct Options {
   int epochs = 10;
+  int stop_after = 0;  // stop after this epoch, as if interrupted (0: run all epochs)
   int64_t batch_size = 128;
   double lr = 1e-3;
   double weight_decay = 0.01;
+  bool random_flips = false;  // mirror each training image left-right with probability 1/2
   uint64_t seed = 0;
   int threads = 2;
   std::string device = "cpu";
-  std::string out;        // default out/<program>
+  std::string out;  // default out/<program>
   std::string data = "/usr/share/datasets/fashion-mnist";
-  int64_t limit = -1;     // train on the first N images only (quick runs, tests)
-  std::string resume;     // checkpoint to continue from
-  std::string checkpoint; // --predict: the model to load
+  int64_t limit = -1;      // train on the first N images only (quick runs, tests)
+  std::string save;        // where the checkpoint goes after every epoch (default OUT/model.tg)
+  std::string resume;      // checkpoint to continue from
+  std::string checkpoint;  // --predict: the model to load
   std::vector<int64_t> predict;  // test image indices to classify
-  bool quiet = false;     // no progress bar (tests)
+  bool quiet = false;            // no progress bar (tests)
   bool help = false;
 };
 
@@ -65,6 +69,9 @@ struct Evaluation {
 // Loss and accuracy over a whole set, in eval mode and without recording.
 Evaluation evaluate(const Classifier& model, const tg::Tensor& images, const tg::Tensor& labels,
                     int64_t batch_size);
+
+// Each image of [B, H, W] mirrored left to right with probability 1/2 (--flips on).
+tg::Tensor random_flips(const tg::Tensor& images);
 
 struct Result {
   double test_accuracy = 0;

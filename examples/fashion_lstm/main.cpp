@@ -10,8 +10,9 @@ class FashionLSTM : public fashion::Classifier {
  public:
   FashionLSTM(int64_t hidden, int64_t layers)
       : Classifier("FashionLSTM"),
-        rnn(28, hidden, tg::LSTMOptions{.num_layers = layers, .batch_first = true,
-                                        .dropout = layers > 1 ? 0.1f : 0.0f}),
+        rnn(28, hidden,
+            tg::LSTMOptions{
+                .num_layers = layers, .batch_first = true, .dropout = layers > 1 ? 0.1f : 0.0f}),
         head(hidden, 10) {
     register_module("rnn", rnn);
     register_module("head", head);
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
   program.defaults.epochs = 10;
   program.defaults.batch_size = 128;
   program.defaults.lr = 2e-3;
-  program.make_model = [](const fashion::Options&) { return std::make_unique<FashionLSTM>(128, 2); };
+  program.make_model = [](const fashion::Options&) {
+    return std::make_unique<FashionLSTM>(128, 2);
+  };
   return fashion::run_program(program, argc, argv);
 }

@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "framework/backend/backend.h"
-#include "framework/random.h"
 #include "framework/io/heatmap.h"
+#include "framework/random.h"
 #include "framework/serialize.h"
 
 namespace g2p {
@@ -24,7 +24,8 @@ struct Flags {
   int64_t beam = 1;
   bool evaluate_only = false, predict = false;
   bool show_given = false;  // --show with --predict/--evaluate: draw those words too
-  std::vector<std::string> predict_words, show_words = {"phoenix", "knight", "thought", "xylophone"};
+  std::vector<std::string> predict_words,
+      show_words = {"phoenix", "knight", "thought", "xylophone"};
 };
 
 void print_usage(const ProgramSpec& spec, const Flags& d, std::ostream& out) {
@@ -35,7 +36,8 @@ void print_usage(const ProgramSpec& spec, const Flags& d, std::ostream& out) {
       << "data and output:\n"
       << "  --data PATH          CMUdict file (default " << d.data_path << ")\n"
       << "  --limit N            read only the first N words (default all)\n"
-      << "  --out DIR            model.tg, curves, attention PNGs (default " << d.train.out_dir << ")\n"
+      << "  --out DIR            model.tg, curves, attention PNGs (default " << d.train.out_dir
+      << ")\n"
       << "  --checkpoint PATH    checkpoint to write/resume/read (default DIR/model.tg)\n"
       << "  --resume             continue training from the checkpoint\n"
       << "model:\n"
@@ -43,11 +45,14 @@ void print_usage(const ProgramSpec& spec, const Flags& d, std::ostream& out) {
       << "  --hidden N           LSTM hidden size, both directions together (default "
       << d.config.hidden << ")\n"
       << "  --layers N           encoder layers (default " << d.config.encoder_layers << ")\n"
-      << "  --decoder-layers N   Transformer decoder layers (default " << d.config.decoder_layers << ")\n"
+      << "  --decoder-layers N   Transformer decoder layers (default " << d.config.decoder_layers
+      << ")\n"
       << "  --heads N            Transformer attention heads (default " << d.config.heads << ")\n"
-      << "  --ff N               Transformer feed-forward width (default " << d.config.ff_hidden << ")\n"
+      << "  --ff N               Transformer feed-forward width (default " << d.config.ff_hidden
+      << ")\n"
       << "  --dropout X          (default " << d.config.dropout << ")\n"
-      << "  --attention KIND     LSTM attention: additive or dot (default " << d.config.attention << ")\n"
+      << "  --attention KIND     LSTM attention: additive or dot (default " << d.config.attention
+      << ")\n"
       << "training:\n"
       << "  --epochs N           (default " << d.train.epochs << ")\n"
       << "  --batch N            words per batch (default " << d.train.batch_size << ")\n"
@@ -55,10 +60,12 @@ void print_usage(const ProgramSpec& spec, const Flags& d, std::ostream& out) {
       << "  --schedule S         cosine (warmup, then cosine to 0), noam or constant (default "
       << d.train.schedule << ")\n"
       << "  --warmup N           warmup steps (default " << d.train.warmup_steps << ")\n"
-      << "  --weight-decay X     AdamW decoupled weight decay (default " << d.train.weight_decay << ")\n"
+      << "  --weight-decay X     AdamW decoupled weight decay (default " << d.train.weight_decay
+      << ")\n"
       << "  --label-smoothing X  (default " << d.train.label_smoothing << ")\n"
       << "  --clip X             gradient norm clip (default " << d.train.clip_norm << ")\n"
-      << "  --dev-words N        dev words scored after each epoch (default " << d.train.dev_words << ")\n"
+      << "  --dev-words N        dev words scored after each epoch (default " << d.train.dev_words
+      << ")\n"
       << "  --time-limit MIN     stop training after MIN minutes (default: none)\n"
       << "  --seed N             initial weights, dropout and batch order (default 0)\n"
       << "running:\n"
@@ -95,9 +102,18 @@ Flags parse_flags(int argc, char** argv, const ProgramSpec& spec) {
       print_usage(spec, flags, std::cout);
       std::exit(0);
     }
-    if (flag == "--resume") { flags.train.resume = true; continue; }
-    if (flag == "--evaluate") { flags.evaluate_only = true; continue; }
-    if (flag == "--predict") { flags.predict = true; continue; }
+    if (flag == "--resume") {
+      flags.train.resume = true;
+      continue;
+    }
+    if (flag == "--evaluate") {
+      flags.evaluate_only = true;
+      continue;
+    }
+    if (flag == "--predict") {
+      flags.predict = true;
+      continue;
+    }
     if (flag.rfind("--", 0) != 0) {  // a word (or "-") for --predict, wherever it stands
       flags.predict_words.push_back(flag);
       continue;
@@ -109,37 +125,63 @@ Flags parse_flags(int argc, char** argv, const ProgramSpec& spec) {
         if (n < 1) bad(flag + " must be at least 1, got " + value);
         return n;
       };
-      if (flag == "--data") flags.data_path = value;
-      else if (flag == "--out") flags.train.out_dir = value;
-      else if (flag == "--checkpoint") flags.train.checkpoint_path = value;
-      else if (flag == "--limit") flags.limit = positive(std::stoll(value));
-      else if (flag == "--embed") flags.config.embed_dim = positive(std::stoll(value));
-      else if (flag == "--hidden") flags.config.hidden = positive(std::stoll(value));
-      else if (flag == "--layers") flags.config.encoder_layers = positive(std::stoll(value));
-      else if (flag == "--decoder-layers") flags.config.decoder_layers = positive(std::stoll(value));
-      else if (flag == "--heads") flags.config.heads = positive(std::stoll(value));
-      else if (flag == "--ff") flags.config.ff_hidden = positive(std::stoll(value));
-      else if (flag == "--dropout") flags.config.dropout = std::stof(value);
-      else if (flag == "--attention") flags.config.attention = value;
-      else if (flag == "--epochs") flags.train.epochs = positive(std::stoll(value));
-      else if (flag == "--batch") flags.train.batch_size = positive(std::stoll(value));
-      else if (flag == "--lr") flags.train.lr = std::stod(value);
-      else if (flag == "--schedule") flags.train.schedule = value;
-      else if (flag == "--warmup") flags.train.warmup_steps = std::stoll(value);
-      else if (flag == "--weight-decay") flags.train.weight_decay = std::stod(value);
-      else if (flag == "--label-smoothing") flags.train.label_smoothing = std::stof(value);
-      else if (flag == "--clip") flags.train.clip_norm = std::stod(value);
-      else if (flag == "--dev-words") flags.train.dev_words = std::stoll(value);
-      else if (flag == "--time-limit") flags.train.time_limit_minutes = std::stod(value);
-      else if (flag == "--seed") flags.train.seed = std::stoull(value);
-      else if (flag == "--threads") flags.threads = positive(std::stoll(value));
-      else if (flag == "--device") flags.device = value;
-      else if (flag == "--beam") flags.beam = positive(std::stoll(value));
+      if (flag == "--data")
+        flags.data_path = value;
+      else if (flag == "--out")
+        flags.train.out_dir = value;
+      else if (flag == "--checkpoint")
+        flags.train.checkpoint_path = value;
+      else if (flag == "--limit")
+        flags.limit = positive(std::stoll(value));
+      else if (flag == "--embed")
+        flags.config.embed_dim = positive(std::stoll(value));
+      else if (flag == "--hidden")
+        flags.config.hidden = positive(std::stoll(value));
+      else if (flag == "--layers")
+        flags.config.encoder_layers = positive(std::stoll(value));
+      else if (flag == "--decoder-layers")
+        flags.config.decoder_layers = positive(std::stoll(value));
+      else if (flag == "--heads")
+        flags.config.heads = positive(std::stoll(value));
+      else if (flag == "--ff")
+        flags.config.ff_hidden = positive(std::stoll(value));
+      else if (flag == "--dropout")
+        flags.config.dropout = std::stof(value);
+      else if (flag == "--attention")
+        flags.config.attention = value;
+      else if (flag == "--epochs")
+        flags.train.epochs = positive(std::stoll(value));
+      else if (flag == "--batch")
+        flags.train.batch_size = positive(std::stoll(value));
+      else if (flag == "--lr")
+        flags.train.lr = std::stod(value);
+      else if (flag == "--schedule")
+        flags.train.schedule = value;
+      else if (flag == "--warmup")
+        flags.train.warmup_steps = std::stoll(value);
+      else if (flag == "--weight-decay")
+        flags.train.weight_decay = std::stod(value);
+      else if (flag == "--label-smoothing")
+        flags.train.label_smoothing = std::stof(value);
+      else if (flag == "--clip")
+        flags.train.clip_norm = std::stod(value);
+      else if (flag == "--dev-words")
+        flags.train.dev_words = std::stoll(value);
+      else if (flag == "--time-limit")
+        flags.train.time_limit_minutes = std::stod(value);
+      else if (flag == "--seed")
+        flags.train.seed = std::stoull(value);
+      else if (flag == "--threads")
+        flags.threads = positive(std::stoll(value));
+      else if (flag == "--device")
+        flags.device = value;
+      else if (flag == "--beam")
+        flags.beam = positive(std::stoll(value));
       else if (flag == "--show") {
         flags.show_words = split_commas(value);
         flags.show_given = true;
-      }
-      else bad("unknown flag " + flag);
+      } else
+        bad("unknown flag " + flag);
     } catch (const std::logic_error&) {
       bad("cannot read " + flag + " value '" + value + "'");
     }
@@ -148,7 +190,8 @@ Flags parse_flags(int argc, char** argv, const ProgramSpec& spec) {
     bad("unexpected argument '" + flags.predict_words[0] + "' (words go with --predict)");
   }
   if (flags.device != "cpu") {
-    bad("--device " + flags.device + ": the G2P programs run on the CPU only for now (their "
+    bad("--device " + flags.device +
+        ": the G2P programs run on the CPU only for now (their "
         "batches and decoding have not been moved to a GPU or run on one); use --device cpu");
   }
   return flags;
@@ -176,7 +219,8 @@ int predict(Seq2SeqModel& model, const G2PData& data, const Flags& flags) {
   int status = 0;
   for (const std::string& word : words) {
     try {
-      std::printf("%s\t%s\n", word.c_str(), joined(predict_words(model, data, {word}, flags.beam)[0]).c_str());
+      std::printf("%s\t%s\n", word.c_str(),
+                  joined(predict_words(model, data, {word}, flags.beam)[0]).c_str());
     } catch (const tg::Error& error) {
       std::fprintf(stderr, "%s\n", error.what());
       status = 1;
@@ -211,9 +255,9 @@ void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std
   std::vector<int32_t> target{tg::data::kBosId};
   for (int32_t id : data.phonemes.encode(predicted)) target.push_back(id);
   const std::vector<int32_t> source = encode_word(word, data.letters);
-  const auto maps = model.attention(
-      tg::from_vector(source, {1, static_cast<int64_t>(source.size())}),
-      tg::from_vector(target, {1, static_cast<int64_t>(target.size())}));
+  const auto maps =
+      model.attention(tg::from_vector(source, {1, static_cast<int64_t>(source.size())}),
+                      tg::from_vector(target, {1, static_cast<int64_t>(target.size())}));
   // Row t is the step that predicts phoneme t (the last one predicts the end).
   std::vector<std::string> rows = predicted;
   rows.push_back("<eos>");
@@ -257,7 +301,8 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
       if (flags.show_given) {
         std::filesystem::create_directories(flags.train.out_dir);
         for (const std::string& word : flags.show_words) {
-          save_attention_pictures(*model, data, word, flags.beam, grid_columns, flags.train.out_dir);
+          save_attention_pictures(*model, data, word, flags.beam, grid_columns,
+                                  flags.train.out_dir);
           std::printf("wrote %s/attention_%s.png\n", flags.train.out_dir.c_str(), word.c_str());
         }
       }
@@ -267,11 +312,11 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
     }
 
     const G2PData data = load_g2p_data(flags.data_path, flags.limit);
-    std::printf("%s: %zu train, %zu dev, %zu test words; %lld letters, %lld phonemes "
-                "(specials included)\n",
-                spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
-                static_cast<long long>(data.letters.size()),
-                static_cast<long long>(data.phonemes.size()));
+    std::printf(
+        "%s: %zu train, %zu dev, %zu test words; %lld letters, %lld phonemes "
+        "(specials included)\n",
+        spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
+        static_cast<long long>(data.letters.size()), static_cast<long long>(data.phonemes.size()));
     auto model = spec.make_model(flags.config, data.letters.size(), data.phonemes.size());
     std::printf("%lld parameters, %d threads\n", static_cast<long long>(model->parameter_count()),
                 tg::num_threads());
@@ -282,7 +327,8 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
 
     const ScoreTotals greedy = evaluate(*model, data, data.test, 1);
     print_scores("test", greedy, 1);
-    if (flags.beam > 1) print_scores("test", evaluate(*model, data, data.test, flags.beam), flags.beam);
+    if (flags.beam > 1)
+      print_scores("test", evaluate(*model, data, data.test, flags.beam), flags.beam);
     for (const std::string& word : flags.show_words) {
       try {
         save_attention_pictures(*model, data, word, flags.beam, grid_columns, flags.train.out_dir);
@@ -290,9 +336,10 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
         std::fprintf(stderr, "%s\n", error.what());
       }
     }
-    std::printf("wrote %s/model.tg, metrics.csv, g2p_metrics.csv, loss.png, accuracy.png, "
-                "error_rates.png, attention_<word>.png\n",
-                flags.train.out_dir.c_str());
+    std::printf(
+        "wrote %s/model.tg, metrics.csv, g2p_metrics.csv, loss.png, accuracy.png, "
+        "error_rates.png, attention_<word>.png\n",
+        flags.train.out_dir.c_str());
     return 0;
   } catch (const tg::Error& error) {
     std::fprintf(stderr, "%s: %s\n", spec.name.c_str(), error.what());

@@ -112,8 +112,8 @@ std::vector<std::vector<int32_t>> beam_search(Seq2SeqModel& model, const tg::Ten
           proposals.push_back({h.score, row, kEosId});  // forced end, as greedy does
         } else {
           for (int64_t v = 0; v < vocabulary; ++v) {
-            proposals.push_back({h.score + values[row * vocabulary + v], row,
-                                 static_cast<int32_t>(v)});
+            proposals.push_back(
+                {h.score + values[row * vocabulary + v], row, static_cast<int32_t>(v)});
           }
         }
       }

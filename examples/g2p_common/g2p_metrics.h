@@ -26,14 +26,13 @@ int64_t edit_distance(const Phonemes& a, const Phonemes& b);
 
 struct ScoreTotals {
   int64_t words = 0;
-  int64_t wrong_words = 0;        // no reference matched exactly
-  int64_t phoneme_edits = 0;      // sum of edits to the closest reference
-  int64_t reference_phonemes = 0; // sum of that reference's lengths
+  int64_t wrong_words = 0;         // no reference matched exactly
+  int64_t phoneme_edits = 0;       // sum of edits to the closest reference
+  int64_t reference_phonemes = 0;  // sum of that reference's lengths
 
   double wer() const { return words == 0 ? 0.0 : static_cast<double>(wrong_words) / words; }
   double per() const {
-    return reference_phonemes == 0 ? 0.0
-                                   : static_cast<double>(phoneme_edits) / reference_phonemes;
+    return reference_phonemes == 0 ? 0.0 : static_cast<double>(phoneme_edits) / reference_phonemes;
   }
   // Adds one word's prediction against its references (at least one).
   void add(const Phonemes& prediction, const std::vector<Phonemes>& references);

@@ -20,11 +20,11 @@ namespace g2p {
 // "config.<field>" so that --predict rebuilds the very model it trained.
 struct ModelConfig {
   int64_t embed_dim = 128;
-  int64_t hidden = 256;          // LSTM: encoder outputs (both directions) and decoder state
+  int64_t hidden = 256;  // LSTM: encoder outputs (both directions) and decoder state
   int64_t encoder_layers = 2;
   int64_t decoder_layers = 1;
-  int64_t heads = 4;             // Transformer only
-  int64_t ff_hidden = 512;       // Transformer only
+  int64_t heads = 4;        // Transformer only
+  int64_t ff_hidden = 512;  // Transformer only
   float dropout = 0.2f;
   std::string attention = "additive";  // LSTM only: "additive" or "dot"
 

@@ -10,11 +10,11 @@
 
 #include "examples/g2p_common/decoding.h"
 #include "framework/data/word_split.h"
-#include "framework/tapegrad.h"
 #include "framework/io/colormap.h"
 #include "framework/io/plot.h"
 #include "framework/io/progress.h"
 #include "framework/serialize.h"
+#include "framework/tapegrad.h"
 #include "layers/loss.h"
 #include "optim/optim.h"
 
@@ -74,8 +74,8 @@ double teacher_forced_loss(Seq2SeqModel& model, const G2PData& data,
   double total = 0;
   int64_t tokens = 0;
   for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
-    const tg::Tensor logits = model.forward(batch.source, batch.source_lengths, batch.target_in,
-                                            batch.target_lengths);
+    const tg::Tensor logits =
+        model.forward(batch.source, batch.source_lengths, batch.target_in, batch.target_lengths);
     const int64_t batch_tokens = token_count(batch);
     total += tg::sequence_cross_entropy(logits, batch.target_out, tg::data::kPadId).item() *
              static_cast<double>(batch_tokens);
@@ -241,13 +241,14 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
   int64_t first_epoch = 1;
   if (options.resume) {
     const tg::Checkpoint checkpoint = tg::load_checkpoint(checkpoint_path);
-    tg::check(read_header(checkpoint).letters == data.letters,
-              "g2p: ", checkpoint_path, " was trained on other letters than this data has");
+    tg::check(read_header(checkpoint).letters == data.letters, "g2p: ", checkpoint_path,
+              " was trained on other letters than this data has");
     tg::restore(checkpoint, state);
     first_epoch = checkpoint.get_int("epoch") + 1;
     result.history = history_from_text(checkpoint.get_string("history"));
-    if (!options.quiet) std::printf("resumed from %s after epoch %lld\n", checkpoint_path.c_str(),
-                                    static_cast<long long>(first_epoch - 1));
+    if (!options.quiet)
+      std::printf("resumed from %s after epoch %lld\n", checkpoint_path.c_str(),
+                  static_cast<long long>(first_epoch - 1));
   }
   if (!options.out_dir.empty()) std::filesystem::create_directories(options.out_dir);
   const std::vector<PronouncingEntry> dev_subset(
@@ -258,8 +259,8 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
   for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     model.train();
-    const auto batches = tg::data::bucketed_batches(pairs, options.batch_size, true, options.seed,
-                                                    epoch);
+    const auto batches =
+        tg::data::bucketed_batches(pairs, options.batch_size, true, options.seed, epoch);
     std::unique_ptr<tg::ProgressBar> bar;
     if (!options.quiet) {
       bar = std::make_unique<tg::ProgressBar>(
@@ -270,10 +271,10 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
     int64_t tokens = 0, batches_done = 0;
     tg::Metrics shown;
     for (const Seq2SeqBatch& batch : batches) {
-      const tg::Tensor logits = model.forward(batch.source, batch.source_lengths, batch.target_in,
-                                              batch.target_lengths);
-      const tg::Tensor loss = tg::sequence_cross_entropy(logits, batch.target_out,
-                                                         tg::data::kPadId, options.label_smoothing);
+      const tg::Tensor logits =
+          model.forward(batch.source, batch.source_lengths, batch.target_in, batch.target_lengths);
+      const tg::Tensor loss = tg::sequence_cross_entropy(logits, batch.target_out, tg::data::kPadId,
+                                                         options.label_smoothing);
       optimizer.zero_grad();
       loss.backward();
       tg::clip_grad_norm(parameters, options.clip_norm);
@@ -310,12 +311,12 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
     }
     result.history.push_back(record);
     if (!options.quiet) {
-      std::printf("epoch %lld: train loss %.4f, dev loss %.4f, dev WER %.2f%%, PER %.2f%% "
-                  "(%lld words), %.0f s%s\n",
-                  static_cast<long long>(epoch), record.train_loss, record.dev_loss,
-                  100 * record.dev_wer, 100 * record.dev_per,
-                  static_cast<long long>(dev_subset.size()), record.seconds,
-                  result.stopped_by_time_limit ? " (stopped by the time limit)" : "");
+      std::printf(
+          "epoch %lld: train loss %.4f, dev loss %.4f, dev WER %.2f%%, PER %.2f%% "
+          "(%lld words), %.0f s%s\n",
+          static_cast<long long>(epoch), record.train_loss, record.dev_loss, 100 * record.dev_wer,
+          100 * record.dev_per, static_cast<long long>(dev_subset.size()), record.seconds,
+          result.stopped_by_time_limit ? " (stopped by the time limit)" : "");
       std::fflush(stdout);
     }
     if (!options.out_dir.empty()) {

@@ -33,7 +33,7 @@ struct TrainOptions {
   int64_t epochs = 10;
   int64_t batch_size = 64;
   double lr = 1e-3;
-  double weight_decay = 0.0;     // AdamW's decoupled decay
+  double weight_decay = 0.0;        // AdamW's decoupled decay
   std::string schedule = "cosine";  // "cosine": warmup then cosine to 0; "noam"; "constant"
   int64_t warmup_steps = 500;
   float label_smoothing = 0.0f;

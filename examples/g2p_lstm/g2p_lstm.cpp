@@ -58,8 +58,8 @@ LstmG2P::LstmG2P(const ModelConfig& config, int64_t letters, int64_t phonemes, t
   register_module("bridge", bridge);
   register_module("decoder", decoder);
   if (config.attention == "additive") {
-    additive_attention =
-        std::make_unique<tg::AdditiveAttention>(config.hidden, config.hidden, config.hidden, 0.0f, gen);
+    additive_attention = std::make_unique<tg::AdditiveAttention>(config.hidden, config.hidden,
+                                                                 config.hidden, 0.0f, gen);
     register_module("attention", *additive_attention);
   } else {
     tg::check(config.attention == "dot", "LstmG2P: attention must be 'additive' or 'dot', got '",
@@ -93,9 +93,9 @@ void LstmG2P::step(const tg::Tensor& embedded, Recurrent& state, const tg::Tenso
       decoder(tg::concat({embedded, state.attentional}, 1), {state.h, state.c});
   const tg::Tensor query = next.h.unsqueeze(1);  // [N, 1, hidden]
   const tg::AttentionResult attended =
-      additive_attention ? (*additive_attention)(query, memory, memory, mask)
-                         : tg::scaled_dot_product_attention((*query_projection)(query), memory,
-                                                            memory, mask);
+      additive_attention
+          ? (*additive_attention)(query, memory, memory, mask)
+          : tg::scaled_dot_product_attention((*query_projection)(query), memory, memory, mask);
   const tg::Tensor context = attended.output.squeeze(1);  // [N, hidden]
   state.h = next.h;
   state.c = next.c;
@@ -140,11 +140,11 @@ tg::Tensor LstmG2P::decode_step(DecodeState& base, const tg::Tensor& previous) {
   return tg::log_softmax(output(recurrent.attentional), 1);
 }
 
-std::vector<AttentionMap> LstmG2P::attention(const tg::Tensor& source, const tg::Tensor& target_in) {
+std::vector<AttentionMap> LstmG2P::attention(const tg::Tensor& source,
+                                             const tg::Tensor& target_in) {
   tg::NoGradGuard no_grad;
-  Encoded encoded = encode(source, tg::from_vector(std::vector<int32_t>{static_cast<int32_t>(
-                                                       source.size(1))},
-                                                   {1}));
+  Encoded encoded = encode(
+      source, tg::from_vector(std::vector<int32_t>{static_cast<int32_t>(source.size(1))}, {1}));
   const tg::Tensor embedded = target_embedding(target_in);
   AttentionMap map{"attention", {}};
   for (int64_t t = 0; t < target_in.size(1); ++t) {

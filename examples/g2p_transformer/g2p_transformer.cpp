@@ -51,7 +51,8 @@ TransformerG2P::TransformerG2P(const ModelConfig& config, int64_t letters, int64
   register_module("output", output);
 }
 
-tg::Tensor TransformerG2P::encode(const tg::Tensor& source, const tg::Tensor& source_lengths) const {
+tg::Tensor TransformerG2P::encode(const tg::Tensor& source,
+                                  const tg::Tensor& source_lengths) const {
   return encoder(source_positions(source_embedding(source)), source_lengths);
 }
 

@@ -92,7 +92,9 @@ class Backend {
   virtual Tensor cast(const Tensor& x, DType dtype) = 0;
   // dst += src in place, same shape (how a leaf's gradient accumulates). The default composes
   // two kernels; a backend may fuse it.
-  virtual void accumulate(const Tensor& dst, const Tensor& src) { copy(binary(BinaryOp::Add, dst, src), dst); }
+  virtual void accumulate(const Tensor& dst, const Tensor& src) {
+    copy(binary(BinaryOp::Add, dst, src), dst);
+  }
   virtual Tensor expand(const Tensor& x, const Shape& shape) = 0;  // broadcast copy
 
   // ---- reductions over one dim; the result keeps that dim with size 1 ----

@@ -16,13 +16,14 @@
 
 namespace tg::data {
 
-inline constexpr const char* kCmudictPath = "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict";
+inline constexpr const char* kCmudictPath =
+    "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict";
 
 // The 39 ARPAbet phonemes of CMUdict, sorted; the 15 vowels are the ones that take stress.
 inline constexpr const char* kArpabetPhonemes[] = {
-    "AA", "AE", "AH", "AO", "AW", "AY", "B",  "CH", "D",  "DH", "EH", "ER", "EY",
-    "F",  "G",  "HH", "IH", "IY", "JH", "K",  "L",  "M",  "N",  "NG", "OW", "OY",
-    "P",  "R",  "S",  "SH", "T",  "TH", "UH", "UW", "V",  "W",  "Y",  "Z",  "ZH"};
+    "AA", "AE", "AH", "AO", "AW", "AY", "B",  "CH", "D", "DH", "EH", "ER", "EY",
+    "F",  "G",  "HH", "IH", "IY", "JH", "K",  "L",  "M", "N",  "NG", "OW", "OY",
+    "P",  "R",  "S",  "SH", "T",  "TH", "UH", "UW", "V", "W",  "Y",  "Z",  "ZH"};
 bool is_arpabet_vowel(const std::string& phoneme);  // without a stress digit
 
 struct PronouncingEntry {
@@ -49,7 +50,8 @@ struct CmudictOptions {
 // "(number)") throws "cmudict: PATH:LINE: reason", or with skip_malformed is skipped and, when
 // warnings is given, reported there as "cmudict:LINE: reason". Words are lowercased; entries
 // keep the order in which their words first appear. A missing file names the Debian package.
-std::vector<PronouncingEntry> read_cmudict(const std::string& path, const CmudictOptions& options = {},
+std::vector<PronouncingEntry> read_cmudict(const std::string& path,
+                                           const CmudictOptions& options = {},
                                            std::vector<std::string>* warnings = nullptr);
 
 }  // namespace tg::data

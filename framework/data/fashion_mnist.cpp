@@ -19,10 +19,9 @@ LabelledImages load_fashion_mnist(Split split, const std::string& dir, int64_t l
   const IdxArray images = read_idx(images_path);
   const IdxArray labels = read_idx(labels_path);
   check(images.shape.size() == 3 && images.shape[1] == 28 && images.shape[2] == 28,
-        "fashion_mnist: ", images_path, " holds ", images.shape,
-        ", expected [N,28,28] images");
-  check(labels.shape.size() == 1 && labels.shape[0] == images.shape[0], "fashion_mnist: ",
-        labels_path, " holds ", labels.shape, " labels for ", images.shape[0],
+        "fashion_mnist: ", images_path, " holds ", images.shape, ", expected [N,28,28] images");
+  check(labels.shape.size() == 1 && labels.shape[0] == images.shape[0],
+        "fashion_mnist: ", labels_path, " holds ", labels.shape, " labels for ", images.shape[0],
         " images");
   const int64_t n = limit < 0 ? images.shape[0] : std::min<int64_t>(limit, images.shape[0]);
 
@@ -31,8 +30,8 @@ LabelledImages load_fashion_mnist(Split split, const std::string& dir, int64_t l
   for (int64_t i = 0; i < n * 28 * 28; ++i) pixels[i] = images.values[i] / 255.0f;
   int32_t* classes = out.labels.data<int32_t>();
   for (int64_t i = 0; i < n; ++i) {
-    check(labels.values[i] < 10, "fashion_mnist: ", labels_path, ": label ",
-          int{labels.values[i]}, " at index ", i, " is not a class in [0, 10)");
+    check(labels.values[i] < 10, "fashion_mnist: ", labels_path, ": label ", int{labels.values[i]},
+          " at index ", i, " is not a class in [0, 10)");
     classes[i] = labels.values[i];
   }
   return out;

@@ -22,7 +22,8 @@ void read_exactly(gzFile file, void* out, size_t n, const std::string& path, con
   const int got = gzread(file, out, static_cast<unsigned>(n));
   if (got < 0) {
     int code = 0;
-    fail("idx: ", path, ": corrupt gzip data while reading the ", what, " (", gzerror(file, &code), ")");
+    fail("idx: ", path, ": corrupt gzip data while reading the ", what, " (", gzerror(file, &code),
+         ")");
   }
   check(static_cast<size_t>(got) == n, "idx: ", path, ": file is truncated: the ", what, " needs ",
         n, " bytes, only ", got, " remain");
@@ -59,8 +60,8 @@ IdxArray read_idx(const std::string& path) {
   array.values.resize(total);
   read_exactly(file.get(), array.values.data(), total, path, "data");
   uint8_t extra;
-  check(gzread(file.get(), &extra, 1) == 0, "idx: ", path, ": trailing bytes after ",
-        array.shape, " values");
+  check(gzread(file.get(), &extra, 1) == 0, "idx: ", path, ": trailing bytes after ", array.shape,
+        " values");
   return array;
 }
 

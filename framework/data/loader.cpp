@@ -11,7 +11,8 @@ namespace tg::data {
 
 DataLoader::DataLoader(Tensor inputs, Tensor targets, LoaderOptions options)
     : inputs_(std::move(inputs)), targets_(std::move(targets)), options_(options) {
-  check(inputs_.dim() >= 1 && targets_.dim() >= 1, "DataLoader: inputs and targets need a sample dim");
+  check(inputs_.dim() >= 1 && targets_.dim() >= 1,
+        "DataLoader: inputs and targets need a sample dim");
   check(inputs_.size(0) == targets_.size(0), "DataLoader: ", inputs_.size(0), " inputs but ",
         targets_.size(0), " targets");
   check(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ",
@@ -33,7 +34,8 @@ std::vector<int32_t> DataLoader::order(int64_t epoch) const {
   const uint64_t base = static_cast<uint64_t>(epoch) << 32;
   for (int64_t i = num_samples_ - 1; i > 0; --i) {
     const uint32_t bits = philox4x32(options_.seed, base + static_cast<uint64_t>(i)).w[0];
-    const auto j = static_cast<int64_t>((static_cast<uint64_t>(bits) * static_cast<uint64_t>(i + 1)) >> 32);
+    const auto j =
+        static_cast<int64_t>((static_cast<uint64_t>(bits) * static_cast<uint64_t>(i + 1)) >> 32);
     std::swap(indices[i], indices[j]);
   }
   return indices;

@@ -19,7 +19,7 @@ struct LoaderOptions {
 };
 
 struct Batch {
-  Tensor inputs;   // rows of inputs at this batch's indices
+  Tensor inputs;  // rows of inputs at this batch's indices
   Tensor targets;
 };
 

@@ -25,7 +25,8 @@ void shuffle_in_place(std::vector<T>& items, uint64_t seed, int64_t epoch) {
 Tensor padded(const std::vector<std::vector<int32_t>>& rows, int64_t width) {
   std::vector<int32_t> values(rows.size() * static_cast<size_t>(width), kPadId);
   for (size_t r = 0; r < rows.size(); ++r) {
-    std::copy(rows[r].begin(), rows[r].end(), values.begin() + static_cast<std::ptrdiff_t>(r * width));
+    std::copy(rows[r].begin(), rows[r].end(),
+              values.begin() + static_cast<std::ptrdiff_t>(r * width));
   }
   return from_vector(values, {static_cast<int64_t>(rows.size()), width});
 }
@@ -51,7 +52,8 @@ Vocabulary phoneme_vocabulary(const std::vector<PronouncingEntry>& entries) {
 }
 
 std::vector<EncodedPair> encode_for_training(const std::vector<PronouncingEntry>& entries,
-                                             const Vocabulary& letters, const Vocabulary& phonemes) {
+                                             const Vocabulary& letters,
+                                             const Vocabulary& phonemes) {
   std::vector<EncodedPair> pairs;
   pairs.reserve(entries.size());
   for (const PronouncingEntry& entry : entries) {
@@ -86,8 +88,8 @@ Seq2SeqBatch make_seq2seq_batch(const std::vector<EncodedPair>& pairs,
     targets_out.push_back(std::move(out));
   }
   const auto rows = static_cast<int64_t>(indices.size());
-  return {padded(sources, source_width),     from_vector(source_lengths, {rows}),
-          padded(targets_in, target_width),  padded(targets_out, target_width),
+  return {padded(sources, source_width),       from_vector(source_lengths, {rows}),
+          padded(targets_in, target_width),    padded(targets_out, target_width),
           from_vector(target_lengths, {rows}), indices};
 }
 
@@ -105,9 +107,11 @@ std::vector<Seq2SeqBatch> bucketed_batches(const std::vector<EncodedPair>& pairs
   std::vector<std::vector<int64_t>> batch_indices;
   for (size_t start = 0; start < order.size(); start += chunk) {
     const auto first = order.begin() + static_cast<std::ptrdiff_t>(start);
-    const auto last = order.begin() + static_cast<std::ptrdiff_t>(std::min(start + chunk, order.size()));
+    const auto last =
+        order.begin() + static_cast<std::ptrdiff_t>(std::min(start + chunk, order.size()));
     // Stable: pairs of equal length keep their shuffled order, so each epoch mixes them anew.
-    std::stable_sort(first, last, [&](int64_t a, int64_t b) { return length_of(a) < length_of(b); });
+    std::stable_sort(first, last,
+                     [&](int64_t a, int64_t b) { return length_of(a) < length_of(b); });
     for (auto it = first; it < last; it += std::min<std::ptrdiff_t>(batch_size, last - it)) {
       batch_indices.emplace_back(it, it + std::min<std::ptrdiff_t>(batch_size, last - it));
     }
@@ -122,8 +126,10 @@ std::vector<Seq2SeqBatch> bucketed_batches(const std::vector<EncodedPair>& pairs
 }
 
 Tensor lengths_to_mask(const Tensor& lengths, int64_t max_len) {
-  check(lengths.dtype() == DType::Int32 && lengths.dim() == 1, "lengths_to_mask: expected int32 [B] "
-        "lengths, got ", to_string(lengths.dtype()), " ", lengths.shape());
+  check(lengths.dtype() == DType::Int32 && lengths.dim() == 1,
+        "lengths_to_mask: expected int32 [B] "
+        "lengths, got ",
+        to_string(lengths.dtype()), " ", lengths.shape());
   check(max_len >= 0, "lengths_to_mask: max_len must be non-negative, got ", max_len);
   const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
   std::vector<int32_t> mask(values.size() * static_cast<size_t>(max_len), 0);

@@ -44,11 +44,11 @@ std::vector<EncodedPair> encode_for_training(const std::vector<PronouncingEntry>
                                              const Vocabulary& letters, const Vocabulary& phonemes);
 
 struct Seq2SeqBatch {
-  Tensor source;          // int32 [B, S], S = longest source in the batch
-  Tensor source_lengths;  // int32 [B]
-  Tensor target_in;       // int32 [B, T], <bos> + target, T = longest target + 1
-  Tensor target_out;      // int32 [B, T], target + <eos>
-  Tensor target_lengths;  // int32 [B], target length + 1
+  Tensor source;                       // int32 [B, S], S = longest source in the batch
+  Tensor source_lengths;               // int32 [B]
+  Tensor target_in;                    // int32 [B, T], <bos> + target, T = longest target + 1
+  Tensor target_out;                   // int32 [B, T], target + <eos>
+  Tensor target_lengths;               // int32 [B], target length + 1
   std::vector<int64_t> entry_indices;  // which pair each row is (index into the pairs given)
   int64_t size() const { return static_cast<int64_t>(entry_indices.size()); }
 };

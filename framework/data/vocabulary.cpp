@@ -15,8 +15,11 @@ bool is_special(const std::string& symbol) {
 // The length of the UTF-8 sequence that starts at text[i], or 1 for a byte that starts none.
 size_t utf8_sequence_length(const std::string& text, size_t i) {
   const auto lead = static_cast<unsigned char>(text[i]);
-  const size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
-                                                               : (lead >> 3) == 0x1E ? 4 : 1;
+  const size_t length = lead < 0x80           ? 1
+                        : (lead >> 5) == 0x6  ? 2
+                        : (lead >> 4) == 0xE  ? 3
+                        : (lead >> 3) == 0x1E ? 4
+                                              : 1;
   if (i + length > text.size()) return 1;
   for (size_t k = 1; k < length; ++k) {
     if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return 1;  // not 10xxxxxx
@@ -79,8 +82,8 @@ Vocabulary Vocabulary::from_lines(const std::vector<std::string>& lines) {
   check(lines.size() >= kSpecialSymbols.size(), "Vocabulary::from_lines: ", lines.size(),
         " lines; a vocabulary starts with the ", kSpecialSymbols.size(), " special symbols");
   for (size_t i = 0; i < kSpecialSymbols.size(); ++i) {
-    check(lines[i] == kSpecialSymbols[i], "Vocabulary::from_lines: line ", i + 1, " is '",
-          lines[i], "', expected '", kSpecialSymbols[i], "'");
+    check(lines[i] == kSpecialSymbols[i], "Vocabulary::from_lines: line ", i + 1, " is '", lines[i],
+          "', expected '", kSpecialSymbols[i], "'");
   }
   Vocabulary vocabulary;
   // Kept in the stored order, not re-sorted: the ids are what a trained model learnt.

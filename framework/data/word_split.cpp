@@ -18,9 +18,12 @@ void check_fractions(const char* op, double dev_fraction, double test_fraction) 
 
 const char* to_string(WordSplit split) {
   switch (split) {
-    case WordSplit::Train: return "train";
-    case WordSplit::Dev: return "dev";
-    case WordSplit::Test: return "test";
+    case WordSplit::Train:
+      return "train";
+    case WordSplit::Dev:
+      return "dev";
+    case WordSplit::Test:
+      return "test";
   }
   return "?";
 }
@@ -53,9 +56,15 @@ SplitResult split_by_word(const std::vector<PronouncingEntry>& entries, double d
   SplitResult result;
   for (const PronouncingEntry& entry : entries) {
     switch (split_of_word(entry.word, dev_fraction, test_fraction, seed)) {
-      case WordSplit::Train: result.train.push_back(entry); break;
-      case WordSplit::Dev: result.dev.push_back(entry); break;
-      case WordSplit::Test: result.test.push_back(entry); break;
+      case WordSplit::Train:
+        result.train.push_back(entry);
+        break;
+      case WordSplit::Dev:
+        result.dev.push_back(entry);
+        break;
+      case WordSplit::Test:
+        result.test.push_back(entry);
+        break;
     }
   }
   return result;

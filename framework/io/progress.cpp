@@ -38,10 +38,12 @@ std::string ProgressBar::line(const Metrics& metrics) const {
   constexpr int kWidth = 20;
   const double fraction = std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
   const int filled = static_cast<int>(fraction * kWidth);
-  std::string text = label_ + " [" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]";
+  std::string text =
+      label_ + " [" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]";
   char buffer[128];
-  std::snprintf(buffer, sizeof buffer, " %*lld/%lld", static_cast<int>(std::to_string(total_).size()),
-                static_cast<long long>(done_), static_cast<long long>(total_));
+  std::snprintf(buffer, sizeof buffer, " %*lld/%lld",
+                static_cast<int>(std::to_string(total_).size()), static_cast<long long>(done_),
+                static_cast<long long>(total_));
   text += buffer;
   for (const auto& [name, value] : metrics) {
     if (name.find("acc") != std::string::npos)
@@ -52,10 +54,12 @@ std::string ProgressBar::line(const Metrics& metrics) const {
   }
   const double elapsed = elapsed_seconds();
   if (elapsed > 0 && samples_ > 0) {
-    std::snprintf(buffer, sizeof buffer, "  %.0f samples/s", static_cast<double>(samples_) / elapsed);
+    std::snprintf(buffer, sizeof buffer, "  %.0f samples/s",
+                  static_cast<double>(samples_) / elapsed);
     text += buffer;
   }
-  const double remaining = done_ > 0 ? elapsed * static_cast<double>(total_ - done_) / static_cast<double>(done_) : 0;
+  const double remaining =
+      done_ > 0 ? elapsed * static_cast<double>(total_ - done_) / static_cast<double>(done_) : 0;
   text += "  " + format_duration(elapsed) + "<" + format_duration(remaining);
   return text;
 }

@@ -25,10 +25,10 @@ static Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, Keeps keep
 }
 
 Tensor neg(const Tensor& x) { return unary_op("neg", UnaryOp::Neg, x, Keeps::Y); }
-Tensor exp(const Tensor& x) { return unary_op("exp", UnaryOp::Exp, x, Keeps::Y); }       // e^x
-Tensor log(const Tensor& x) { return unary_op("log", UnaryOp::Log, x, Keeps::X); }       // 1/x
-Tensor sqrt(const Tensor& x) { return unary_op("sqrt", UnaryOp::Sqrt, x, Keeps::Y); }    // 1/2y
-Tensor tanh(const Tensor& x) { return unary_op("tanh", UnaryOp::Tanh, x, Keeps::Y); }    // 1-y^2
+Tensor exp(const Tensor& x) { return unary_op("exp", UnaryOp::Exp, x, Keeps::Y); }     // e^x
+Tensor log(const Tensor& x) { return unary_op("log", UnaryOp::Log, x, Keeps::X); }     // 1/x
+Tensor sqrt(const Tensor& x) { return unary_op("sqrt", UnaryOp::Sqrt, x, Keeps::Y); }  // 1/2y
+Tensor tanh(const Tensor& x) { return unary_op("tanh", UnaryOp::Tanh, x, Keeps::Y); }  // 1-y^2
 Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", UnaryOp::Sigmoid, x, Keeps::Y); }
 Tensor relu(const Tensor& x) { return unary_op("relu", UnaryOp::Relu, x, Keeps::X); }
 Tensor gelu(const Tensor& x) { return unary_op("gelu", UnaryOp::Gelu, x, Keeps::X); }
@@ -48,9 +48,8 @@ static Tensor binary_forward(const char* name, BinaryOp op, const Tensor& a, con
   check_defined(a, name);
   check_defined(b, name);
   check_same_device(a, b, name);
-  check(a.dtype() == b.dtype(), name, ": dtypes differ (", to_string(a.dtype()), " ",
-        a.shape(), " and ", to_string(b.dtype()), " ", b.shape(),
-        "); convert one with .to(DType)");
+  check(a.dtype() == b.dtype(), name, ": dtypes differ (", to_string(a.dtype()), " ", a.shape(),
+        " and ", to_string(b.dtype()), " ", b.shape(), "); convert one with .to(DType)");
   broadcast_shapes(a.shape(), b.shape(), name);
   return backend_of(a).binary(op, a, b);
 }
@@ -62,16 +61,18 @@ static bool recordable(const Tensor& out) { return out.dtype() == DType::Float32
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = binary_forward("add", BinaryOp::Add, a, b);
   if (!recordable(y)) return y;
-  return record("add", {a, b}, y, {},
-                [](const Saved&, const Tensor& gy) -> Grads { return {gy, gy}; });
+  return record("add", {a, b}, y, {}, [](const Saved&, const Tensor& gy) -> Grads {
+    return {gy, gy};
+  });
 }
 
 // d(a-b) = (gy, -gy)
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = binary_forward("sub", BinaryOp::Sub, a, b);
   if (!recordable(y)) return y;
-  return record("sub", {a, b}, y, {},
-                [](const Saved&, const Tensor& gy) -> Grads { return {gy, neg(gy)}; });
+  return record("sub", {a, b}, y, {}, [](const Saved&, const Tensor& gy) -> Grads {
+    return {gy, neg(gy)};
+  });
 }
 
 // d(a*b) = (gy*b, gy*a). Each side saves only what the other side's gradient needs, so
@@ -111,8 +112,12 @@ static Tensor extremum(const char* name, BinaryOp op, const Tensor& a, const Ten
     return {share * a_wins, share * b_wins};
   });
 }
-Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", BinaryOp::Maximum, a, b); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", BinaryOp::Minimum, a, b); }
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return extremum("maximum", BinaryOp::Maximum, a, b);
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return extremum("minimum", BinaryOp::Minimum, a, b);
+}
 
 Tensor eq(const Tensor& a, const Tensor& b) { return binary_forward("eq", BinaryOp::Eq, a, b); }
 Tensor ne(const Tensor& a, const Tensor& b) { return binary_forward("ne", BinaryOp::Ne, a, b); }
@@ -129,8 +134,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_float(b, "where");
   check_same_device(cond, a, "where");
   check_same_device(a, b, "where");
-  const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"),
-                                       b.shape(), "where");
+  const Shape shape =
+      broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor y = backend_of(a).where(cond, a, b, shape);
   return record("where", {a, b}, y, {cond}, [](const Saved& s, const Tensor& gy) -> Grads {
     const Tensor zero = zeros({}, DType::Float32, gy.device());

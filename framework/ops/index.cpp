@@ -32,8 +32,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   check(x.dim() >= 1, "index_select: needs at least one dimension, got a 0-dim tensor");
   const int64_t d = normalize_dim(dim, x.dim(), "index_select");
   check_int(index, "index_select", "index");
-  check(index.dim() == 1, "index_select: index must be 1-D, got shape ",
-        index.shape());
+  check(index.dim() == 1, "index_select: index must be 1-D, got shape ", index.shape());
   check_same_device(x, index, "index_select");
   check_in_range(index, x.size(d), "index_select", "index");
 
@@ -55,8 +54,8 @@ Tensor embedding(const Tensor& weight, const Tensor& ids, int64_t padding_idx) {
   check_int(ids, "embedding", "ids");
   check_same_device(weight, ids, "embedding");
   const int64_t count = weight.size(0), width = weight.size(1);
-  check(padding_idx < count, "embedding: padding_idx ", padding_idx, " is out of range [0, ",
-        count, ") (use -1 for none)");
+  check(padding_idx < count, "embedding: padding_idx ", padding_idx, " is out of range [0, ", count,
+        ") (use -1 for none)");
   const int64_t lookups = ids.numel();
   const Tensor flat_ids = reshape(ids, {lookups});
   check_in_range(flat_ids, count, "embedding", "id");
@@ -68,8 +67,7 @@ Tensor embedding(const Tensor& weight, const Tensor& ids, int64_t padding_idx) {
   return record("embedding", {weight}, reshape(rows, out_shape), /*saved=*/{flat_ids},
                 [count, width, lookups, skip_index](const Saved& s, const Tensor& gy) -> Grads {
                   Tensor gw = zeros({count, width}, DType::Float32, gy.device());
-                  backend_of(gy).index_add(gw, 0, s[0], gy.reshape({lookups, width}),
-                                           skip_index);
+                  backend_of(gy).index_add(gw, 0, s[0], gy.reshape({lookups, width}), skip_index);
                   return {gw};
                 });
 }

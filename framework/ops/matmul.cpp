@@ -22,8 +22,8 @@ Operand describe(const Tensor& x, bool transposed) {
 
 // The operand laid out for a batch of `batch` matrices: a stride of 0 when it is one matrix
 // shared by the whole batch, otherwise its own batch (expanded by a copy if it broadcasts).
-std::pair<Tensor, int64_t> batched(const Tensor& x, const Shape& own_batch,
-                                   const Shape& batch, int64_t matrix_size) {
+std::pair<Tensor, int64_t> batched(const Tensor& x, const Shape& own_batch, const Shape& batch,
+                                   int64_t matrix_size) {
   if (numel_of(own_batch) == 1) return {x, 0};
   if (own_batch == batch) return {x, matrix_size};
   Shape full_shape = batch;
@@ -35,8 +35,8 @@ std::pair<Tensor, int64_t> batched(const Tensor& x, const Shape& own_batch,
 // The forward product without recording.
 Tensor matmul_forward(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   const Operand oa = describe(a, trans_a), ob = describe(b, trans_b);
-  check(oa.cols == ob.rows, "matmul: inner dimensions differ: ", a.shape(),
-        trans_a ? "^T" : "", " x ", b.shape(), trans_b ? "^T" : "");
+  check(oa.cols == ob.rows, "matmul: inner dimensions differ: ", a.shape(), trans_a ? "^T" : "",
+        " x ", b.shape(), trans_b ? "^T" : "");
   const int64_t m = oa.rows, k = oa.cols, n = ob.cols;
   Backend& backend = backend_of(a);
 
@@ -76,8 +76,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   check_float(a, "matmul");
   check_float(b, "matmul");
   check_same_device(a, b, "matmul");
-  check(a.dim() >= 2 && b.dim() >= 2, "matmul: both operands need at least 2 dims, got ",
-        a.shape(), " x ", b.shape());
+  check(a.dim() >= 2 && b.dim() >= 2, "matmul: both operands need at least 2 dims, got ", a.shape(),
+        " x ", b.shape());
   Tensor c = matmul_forward(a, b, trans_a, trans_b);
   const bool b_shared_2d = b.dim() == 2 && a.dim() > 2 && !trans_a;
   Saved saved{b.requires_grad() ? a : Tensor(), a.requires_grad() ? b : Tensor()};

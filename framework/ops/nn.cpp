@@ -77,9 +77,8 @@ void check_targets(const char* op, const Tensor& scores, const Tensor& targets,
   check(scores.dim() >= 1 && scores.size(-1) > 0, op, ": ", scores_name,
         " must be [N, C] with C > 0, got shape ", scores.shape());
   const Shape expected(scores.shape().begin(), scores.shape().end() - 1);
-  check(targets.shape() == expected, op, ": targets of shape ", targets.shape(),
-        " do not match ", scores_name, " of shape ", scores.shape(),
-        " (expected targets of shape ", expected, ")");
+  check(targets.shape() == expected, op, ": targets of shape ", targets.shape(), " do not match ",
+        scores_name, " of shape ", scores.shape(), " (expected targets of shape ", expected, ")");
 }
 
 }  // namespace
@@ -107,15 +106,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets,
   CrossEntropyResult result = backend_of(logits).cross_entropy(
       untracked_reshape(logits, {rows, classes}), flat_targets, ignore_index, smoothing);
 
-  const Tensor per_row = record(
-      "cross_entropy", {logits}, untracked_reshape(result.loss, targets.shape()),
-      /*saved=*/{result.probs, flat_targets},
-      [rows, ignore_index, smoothing, logits_shape = logits.shape()](
-          const Saved& s, const Tensor& gy) -> Grads {
-        const Tensor gx = backend_of(gy).cross_entropy_backward(s[0], s[1], gy.reshape({rows}),
-                                                                 ignore_index, smoothing);
-        return {gx.reshape(logits_shape)};
-      });
+  const Tensor per_row =
+      record("cross_entropy", {logits}, untracked_reshape(result.loss, targets.shape()),
+             /*saved=*/{result.probs, flat_targets},
+             [rows, ignore_index, smoothing, logits_shape = logits.shape()](
+                 const Saved& s, const Tensor& gy) -> Grads {
+               const Tensor gx = backend_of(gy).cross_entropy_backward(
+                   s[0], s[1], gy.reshape({rows}), ignore_index, smoothing);
+               return {gx.reshape(logits_shape)};
+             });
   return reduce_loss(per_row, targets, ignore_index, options.reduction);
 }
 
@@ -129,8 +128,8 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, int64_t ignore_i
   const int64_t rows = log_probs.size(0), classes = log_probs.size(1);
   const std::vector<int32_t> values = targets.to(Device::CPU).to_vector<int32_t>();
   for (int64_t r = 0; r < rows; ++r)
-    check(values[r] == ignore_index || (values[r] >= 0 && values[r] < classes),
-          "nll_loss: target ", values[r], " at row ", r, " is out of range [0, ", classes, ")");
+    check(values[r] == ignore_index || (values[r] >= 0 && values[r] < classes), "nll_loss: target ",
+          values[r], " at row ", r, " is out of range [0, ", classes, ")");
 
   const Device device = log_probs.device();
   const Tensor class_ids = arange(classes, DType::Int32, device).reshape({1, classes});
@@ -146,9 +145,8 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction reduct
   check_float(prediction, "mse_loss");
   check_float(target, "mse_loss");
   check_same_device(prediction, target, "mse_loss");
-  check(prediction.shape() == target.shape(), "mse_loss: prediction of shape ",
-        prediction.shape(), " and target of shape ", target.shape(),
-        " must have the same shape");
+  check(prediction.shape() == target.shape(), "mse_loss: prediction of shape ", prediction.shape(),
+        " and target of shape ", target.shape(), " must have the same shape");
   const Tensor difference = prediction - target;
   const Tensor squared = difference * difference;
   if (reduction == Reduction::None) return squared;
@@ -170,8 +168,7 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
   check_float(x, "layer_norm");
   check(x.dim() >= 1 && x.size(-1) > 0,
-        "layer_norm: input needs a last dim of size > 0 to normalise over, got shape ",
-        x.shape());
+        "layer_norm: input needs a last dim of size > 0 to normalise over, got shape ", x.shape());
   check(eps >= 0.0f, "layer_norm: eps must be >= 0, got ", eps);
   const int64_t features = x.size(-1);
   for (const auto& [parameter, name] : {std::pair{weight, "weight"}, std::pair{bias, "bias"}}) {
@@ -206,10 +203,9 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
                     LayerNormGrads g = grads_of(s, gy);
                     return {g.x, g.bias};
                   });
-  return record("layer_norm", {x}, result.y, std::move(saved),
-                [grads_of](const Saved& s, const Tensor& gy) -> Grads {
-                  return {grads_of(s, gy).x};
-                });
+  return record(
+      "layer_norm", {x}, result.y, std::move(saved),
+      [grads_of](const Saved& s, const Tensor& gy) -> Grads { return {grads_of(s, gy).x}; });
 }
 
 }  // namespace tg

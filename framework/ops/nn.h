@@ -17,8 +17,8 @@ Tensor softmax(const Tensor& x, int64_t dim, const Tensor& mask = {});
 Tensor log_softmax(const Tensor& x, int64_t dim, const Tensor& mask = {});
 
 struct CrossEntropyOptions {
-  int64_t ignore_index = -100;  // targets equal to this add no loss and get no gradient
-  float label_smoothing = 0.0f;  // target = (1 - s) one_hot + s / C
+  int64_t ignore_index = -100;            // targets equal to this add no loss and get no gradient
+  float label_smoothing = 0.0f;           // target = (1 - s) one_hot + s / C
   Reduction reduction = Reduction::Mean;  // Mean divides by the count of non-ignored targets
 };
 // logits [N, C] (or [..., C], flattened), targets Int32 [N] (or [...]), fused log-softmax+NLL.

@@ -12,8 +12,8 @@ namespace tg {
 
 int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
   const int64_t rank = std::max<int64_t>(ndim, 1);  // a 0-dim tensor accepts dim 0 / -1
-  check(dim >= -rank && dim < rank, op, ": dim ", dim, " is out of range for a tensor with ",
-        ndim, " dims");
+  check(dim >= -rank && dim < rank, op, ": dim ", dim, " is out of range for a tensor with ", ndim,
+        " dims");
   return dim < 0 ? dim + rank : dim;
 }
 
@@ -86,11 +86,12 @@ static Tensor extremum(const char* name, ReduceOp op, const Tensor& x, const Dim
   const Shape x_shape = x.shape();
   const Tensor kept = reduce_kept(op, x, dims);
   Tensor y = finish(kept.id() == x.id() ? x.clone() : kept, x_shape, dims, keepdim);
-  return record(name, {x}, y, {x, kept}, [x_shape, dims](const Saved& s, const Tensor& gy) -> Grads {
-    const Tensor winners = eq(s[0], s[1]).to(DType::Float32);
-    const Tensor ties = sum(winners, dims, /*keepdim=*/true);
-    return {winners * (make_view(gy, kept_shape(x_shape, dims)) / ties)};
-  });
+  return record(name, {x}, y, {x, kept},
+                [x_shape, dims](const Saved& s, const Tensor& gy) -> Grads {
+                  const Tensor winners = eq(s[0], s[1]).to(DType::Float32);
+                  const Tensor ties = sum(winners, dims, /*keepdim=*/true);
+                  return {winners * (make_view(gy, kept_shape(x_shape, dims)) / ties)};
+                });
 }
 
 Tensor max(const Tensor& x, const Dims& dims, bool keepdim) {
@@ -128,9 +129,10 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   Dims dims;
   for (int64_t d = 0; d < x.dim(); ++d) {
     const bool leading = d < extra;
-    if (leading || (shape[d - extra] == 1 && x.shape()[d] != 1)) dims.push_back(d);
-    else check(shape[d - extra] == x.shape()[d], "sum_to: cannot reduce ", x.shape(),
-               " to ", shape);
+    if (leading || (shape[d - extra] == 1 && x.shape()[d] != 1))
+      dims.push_back(d);
+    else
+      check(shape[d - extra] == x.shape()[d], "sum_to: cannot reduce ", x.shape(), " to ", shape);
   }
   return reshape(sum(x, dims, /*keepdim=*/true), shape);
 }

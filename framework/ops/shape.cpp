@@ -24,12 +24,11 @@ static Shape resolve_shape(const Shape& wanted, int64_t numel, const Shape& from
     }
   }
   if (inferred >= 0) {
-    check(known > 0 && numel % known == 0, "reshape: cannot view ", from, " as ",
-          wanted);
+    check(known > 0 && numel % known == 0, "reshape: cannot view ", from, " as ", wanted);
     shape[inferred] = numel / known;
   }
-  check(numel_of(shape) == numel, "reshape: cannot view ", from, " (", numel,
-        " elements) as ", wanted, " (", numel_of(shape), " elements)");
+  check(numel_of(shape) == numel, "reshape: cannot view ", from, " (", numel, " elements) as ",
+        wanted, " (", numel_of(shape), " elements)");
   return shape;
 }
 
@@ -37,9 +36,8 @@ Tensor reshape(const Tensor& x, const Shape& wanted) {
   check_defined(x, "reshape");
   const Shape from = x.shape();
   const Tensor y = make_view(x, resolve_shape(wanted, x.numel(), from));
-  return record("reshape", {x}, y, {}, [from](const Saved&, const Tensor& gy) -> Grads {
-    return {make_view(gy, from)};
-  });
+  return record("reshape", {x}, y, {},
+                [from](const Saved&, const Tensor& gy) -> Grads { return {make_view(gy, from)}; });
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
@@ -59,8 +57,8 @@ Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
 Tensor squeeze(const Tensor& x, int64_t dim) {
   check_defined(x, "squeeze");
   const int64_t d = normalize_dim(dim, x.dim(), "squeeze");
-  check(x.dim() > 0 && x.shape()[d] == 1, "squeeze: dim ", dim, " of ", x.shape(),
-        " has size ", x.dim() > 0 ? x.shape()[d] : 0, ", expected 1");
+  check(x.dim() > 0 && x.shape()[d] == 1, "squeeze: dim ", dim, " of ", x.shape(), " has size ",
+        x.dim() > 0 ? x.shape()[d] : 0, ", expected 1");
   Shape shape = x.shape();
   shape.erase(shape.begin() + d);
   return reshape(x, shape);
@@ -105,8 +103,8 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 
 Tensor expand(const Tensor& x, const Shape& shape) {
   check_defined(x, "expand");
-  check(broadcast_shapes(x.shape(), shape, "expand") == shape, "expand: cannot expand ",
-        x.shape(), " to ", shape);
+  check(broadcast_shapes(x.shape(), shape, "expand") == shape, "expand: cannot expand ", x.shape(),
+        " to ", shape);
   if (x.shape() == shape) return x;
   const Tensor y = backend_of(x).expand(x, shape);
   return record("expand", {x}, y, {}, [](const Saved&, const Tensor& gy) -> Grads {
@@ -161,12 +159,11 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   shape[d] = 0;
   for (const Tensor& x : xs) {
     check_same_device(first, x, "concat");
-    check(x.dtype() == first.dtype(), "concat: dtypes differ (", to_string(first.dtype()),
-          " and ", to_string(x.dtype()), ")");
+    check(x.dtype() == first.dtype(), "concat: dtypes differ (", to_string(first.dtype()), " and ",
+          to_string(x.dtype()), ")");
     bool same = x.dim() == first.dim();
     for (int64_t k = 0; same && k < x.dim(); ++k) same = k == d || x.shape()[k] == first.shape()[k];
-    check(same, "concat: shapes ", first.shape(), " and ", x.shape(),
-          " differ outside dim ", dim);
+    check(same, "concat: shapes ", first.shape(), " and ", x.shape(), " differ outside dim ", dim);
     shape[d] += x.shape()[d];
   }
   int64_t outer = 1, inner = 1;
@@ -197,8 +194,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   std::vector<Tensor> expanded;
   for (const Tensor& x : xs) {
     check_defined(x, "stack");
-    check(x.shape() == xs[0].shape(), "stack: shapes differ: ", xs[0].shape(),
-          " and ", x.shape());
+    check(x.shape() == xs[0].shape(), "stack: shapes differ: ", xs[0].shape(), " and ", x.shape());
     expanded.push_back(unsqueeze(x, d));
   }
   return concat(expanded, d);
@@ -219,8 +215,10 @@ static std::vector<Tensor> pieces(const char* op, const Tensor& x, int64_t d,
   int64_t start = 0;
   for (int64_t length : lengths) {
     Shape shape = x_shape;
-    if (drop_dim) shape.erase(shape.begin() + d);
-    else shape[d] = length;
+    if (drop_dim)
+      shape.erase(shape.begin() + d);
+    else
+      shape[d] = length;
     Tensor piece;
     if (outer == 1) {
       piece = make_view(x, shape, start * inner);

@@ -45,7 +45,8 @@ const char* const kFixture =
     "stress T1 AH1\n"                               // 16: consonants take no stress
     "three-d TH R IY1 D IY1\n";                     // 17
 
-const PronouncingEntry* find_word(const std::vector<PronouncingEntry>& entries, const std::string& word) {
+const PronouncingEntry* find_word(const std::vector<PronouncingEntry>& entries,
+                                  const std::string& word) {
   const auto found = std::find_if(entries.begin(), entries.end(),
                                   [&](const PronouncingEntry& e) { return e.word == word; });
   return found == entries.end() ? nullptr : &*found;
@@ -70,19 +71,22 @@ TEST_CASE("cmudict: comments skipped, alternates grouped in file order, stress s
 
   CHECK(entries[0].pronunciations ==
         std::vector<Pronunciation>{{"HH", "AH", "L", "OW"}, {"HH", "EH", "L", "OW"}});
-  CHECK(entries[1].pronunciations == std::vector<Pronunciation>{{"R", "IY", "D"}, {"R", "EH", "D"}});
+  CHECK(entries[1].pronunciations ==
+        std::vector<Pronunciation>{{"R", "IY", "D"}, {"R", "EH", "D"}});
   // Lines 12 and 13 differ only in stress: one pronunciation once stress is gone.
-  CHECK(entries[2].pronunciations == std::vector<Pronunciation>{{"P", "R", "AA", "JH", "EH", "K", "T"}});
+  CHECK(entries[2].pronunciations ==
+        std::vector<Pronunciation>{{"P", "R", "AA", "JH", "EH", "K", "T"}});
   CHECK(entries[3].pronunciations == std::vector<Pronunciation>{{"K", "AE", "T"}});
   CHECK(entries[4].pronunciations == std::vector<Pronunciation>{{"D", "AO", "G"}});
 
-  CHECK(warnings == std::vector<std::string>{
-                        "cmudict:8: 'empty' has no phonemes",
-                        "cmudict:9: character '\xc3\xa9' in 'caf\xc3\xa9' is outside [a-z0-9'._-]",
-                        "cmudict:10: bad alternate marker in 'word(x)' (expected word(number), as in read(2))",
-                        "cmudict:11: unknown phoneme 'Q' in the pronunciation of 'bad'",
-                        "cmudict:16: bad stress mark on 'T1' in 'stress' (only vowels take stress 0, 1 or 2)",
-                    });
+  CHECK(warnings ==
+        std::vector<std::string>{
+            "cmudict:8: 'empty' has no phonemes",
+            "cmudict:9: character '\xc3\xa9' in 'caf\xc3\xa9' is outside [a-z0-9'._-]",
+            "cmudict:10: bad alternate marker in 'word(x)' (expected word(number), as in read(2))",
+            "cmudict:11: unknown phoneme 'Q' in the pronunciation of 'bad'",
+            "cmudict:16: bad stress mark on 'T1' in 'stress' (only vowels take stress 0, 1 or 2)",
+        });
 }
 
 TEST_CASE("cmudict: keep_stress keeps the digits and the alternates that differ by them") {
@@ -188,9 +192,9 @@ TEST_CASE("split: a word's split does not depend on the other words") {
   for (const auto& e : whole.test)
     if (std::stoi(e.word.substr(4)) >= 1000) expected_test.push_back(e);
   REQUIRE(part.test.size() == expected_test.size());
-  for (size_t k = 0; k < expected_test.size(); ++k) CHECK(part.test[k].word == expected_test[k].word);
-  for (const auto& e : part.dev)
-    CHECK(split_of_word(e.word, 0.2, 0.2, 3) == WordSplit::Dev);
+  for (size_t k = 0; k < expected_test.size(); ++k)
+    CHECK(part.test[k].word == expected_test[k].word);
+  for (const auto& e : part.dev) CHECK(split_of_word(e.word, 0.2, 0.2, 3) == WordSplit::Dev);
   CHECK(fnv1a_64("") == 0xcbf29ce484222325ull);  // the FNV-1a test vectors
   CHECK(fnv1a_64("a") == 0xaf63dc4c8601ec8cull);
   CHECK(std::string(to_string(WordSplit::Dev)) == "dev");

@@ -49,21 +49,26 @@ TEST_CASE("idx: uncompressed files read too") {
 
 TEST_CASE("idx: every broken file gives its own error") {
   const std::string path = temp_path("bad.idx.gz");
-  CHECK_THROWS_WITH_AS(read_idx(temp_path("missing.gz")), doctest::Contains("idx: cannot open"), Error);
+  CHECK_THROWS_WITH_AS(read_idx(temp_path("missing.gz")), doctest::Contains("idx: cannot open"),
+                       Error);
   write_gz(path, {});
-  CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("file is truncated: the header needs 4 bytes"), Error);
+  CHECK_THROWS_WITH_AS(read_idx(path),
+                       doctest::Contains("file is truncated: the header needs 4 bytes"), Error);
   write_gz(path, {1, 0, 8, 1});
   CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("not an IDX file"), Error);
   write_gz(path, {0, 0, 0x0D, 1});
-  CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("element type 0xd is not supported"), Error);
+  CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("element type 0xd is not supported"),
+                       Error);
   write_gz(path, {0, 0, 8, 9});
   CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("9 dims; expected 1 to 4"), Error);
   write_gz(path, {0, 0, 8, 1, 0, 0});
-  CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("the dimension sizes needs 4 bytes"), Error);
+  CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("the dimension sizes needs 4 bytes"),
+                       Error);
   write_gz(path, {0, 0, 8, 1, 0, 0, 0, 0});
   CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("dim 0 has size 0"), Error);
   write_gz(path, {0, 0, 8, 1, 0, 0, 0, 5, 1, 2});
-  CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("the data needs 5 bytes, only 2 remain"), Error);
+  CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("the data needs 5 bytes, only 2 remain"),
+                       Error);
   write_gz(path, {0, 0, 8, 1, 0, 0, 0, 1, 1, 2});
   CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("trailing bytes"), Error);
   write_gz(path, {0, 0, 8, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF});

@@ -45,7 +45,8 @@ void check_batch(const Seq2SeqBatch& batch, const std::vector<EncodedPair>& pair
   CHECK(batch.target_out.shape() == batch.target_in.shape());
   int64_t longest_source = 0, longest_target = 0;
   for (int64_t b = 0; b < batch.size(); ++b) {
-    const EncodedPair& pair = pairs[static_cast<size_t>(batch.entry_indices[static_cast<size_t>(b)])];
+    const EncodedPair& pair =
+        pairs[static_cast<size_t>(batch.entry_indices[static_cast<size_t>(b)])];
     const auto n = static_cast<int64_t>(pair.source.size());
     const auto m = static_cast<int64_t>(pair.target.size());
     longest_source = std::max(longest_source, n);
@@ -138,7 +139,8 @@ TEST_CASE("seq_batches: the batches are a function of (seed, epoch)") {
   const auto pairs = random_pairs(500, 10, 2);
   const auto indices = [&](uint64_t seed, int64_t epoch) {
     std::vector<std::vector<int64_t>> out;
-    for (const auto& batch : bucketed_batches(pairs, 16, true, seed, epoch)) out.push_back(batch.entry_indices);
+    for (const auto& batch : bucketed_batches(pairs, 16, true, seed, epoch))
+      out.push_back(batch.entry_indices);
     return out;
   };
   CHECK(indices(3, 4) == indices(3, 4));
@@ -147,7 +149,8 @@ TEST_CASE("seq_batches: the batches are a function of (seed, epoch)") {
   // Without shuffle neither seed nor epoch matters.
   const auto unshuffled = [&](uint64_t seed, int64_t epoch) {
     std::vector<std::vector<int64_t>> out;
-    for (const auto& batch : bucketed_batches(pairs, 16, false, seed, epoch)) out.push_back(batch.entry_indices);
+    for (const auto& batch : bucketed_batches(pairs, 16, false, seed, epoch))
+      out.push_back(batch.entry_indices);
     return out;
   };
   CHECK(unshuffled(1, 0) == unshuffled(2, 7));
@@ -167,7 +170,8 @@ TEST_CASE("seq_batches: vocabularies and training pairs from entries use the fir
   REQUIRE(pairs.size() == 2);
   CHECK(pairs[0].source == Ids{letters.id("r"), letters.id("e"), letters.id("a"), letters.id("d")});
   CHECK(phonemes.decode(pairs[0].target) == std::vector<std::string>{"R", "IY", "D"});
-  CHECK(encode_for_training({{"cab", {{"K", "AE", "B"}}}}, letters, phonemes)[0].source.back() == kUnkId);
+  CHECK(encode_for_training({{"cab", {{"K", "AE", "B"}}}}, letters, phonemes)[0].source.back() ==
+        kUnkId);
   CHECK_THROWS_WITH_AS(encode_for_training({{"x", {}}}, letters, phonemes),
                        doctest::Contains("encode_for_training: 'x' has no pronunciation"), Error);
 }
@@ -178,23 +182,25 @@ TEST_CASE("seq_batches: lengths_to_mask") {
   CHECK(mask.shape() == Shape{3, 3});
   CHECK(mask.to_vector<int32_t>() == Ids{1, 1, 0, 0, 0, 0, 1, 1, 1});
   CHECK_THROWS_WITH_AS(lengths_to_mask(from_vector(Ids{4}, {1}), 3),
-                       doctest::Contains("lengths_to_mask: length 4 at row 0 is outside [0, 3]"), Error);
-  CHECK_THROWS_WITH_AS(lengths_to_mask(zeros({2}), 3),
-                       doctest::Contains("lengths_to_mask: expected int32 [B] lengths, got float32 [2]"),
+                       doctest::Contains("lengths_to_mask: length 4 at row 0 is outside [0, 3]"),
                        Error);
+  CHECK_THROWS_WITH_AS(
+      lengths_to_mask(zeros({2}), 3),
+      doctest::Contains("lengths_to_mask: expected int32 [B] lengths, got float32 [2]"), Error);
 }
 
 TEST_CASE("seq_batches: errors") {
   const std::vector<EncodedPair> pairs{{{}, {5}}, {{4}, {5}}};
   CHECK_THROWS_WITH_AS(bucketed_batches(pairs, 0, true, 0, 0),
-                       doctest::Contains("bucketed_batches: batch_size must be positive, got 0"), Error);
+                       doctest::Contains("bucketed_batches: batch_size must be positive, got 0"),
+                       Error);
   CHECK_THROWS_WITH_AS(bucketed_batches(pairs, 2, true, 0, -1),
                        doctest::Contains("epoch must be non-negative"), Error);
   CHECK_THROWS_WITH_AS(bucketed_batches(pairs, 2, false, 0, 0),
                        doctest::Contains("make_seq2seq_batch: pair 0 has an empty source"), Error);
   CHECK_THROWS_WITH_AS(make_seq2seq_batch(pairs, {2}),
                        doctest::Contains("make_seq2seq_batch: index 2 is outside [0, 2)"), Error);
-  CHECK_THROWS_WITH_AS(make_seq2seq_batch(pairs, {}), doctest::Contains("make_seq2seq_batch: no indices"),
-                       Error);
+  CHECK_THROWS_WITH_AS(make_seq2seq_batch(pairs, {}),
+                       doctest::Contains("make_seq2seq_batch: no indices"), Error);
   CHECK(bucketed_batches({}, 4, true, 0, 0).empty());
 }

@@ -61,8 +61,8 @@ TEST_CASE("vocabulary: lines and text round trip, keeping the stored ids") {
 }
 
 TEST_CASE("vocabulary: bad symbols and bad stored text are errors") {
-  CHECK_THROWS_WITH_AS(Vocabulary(Symbols{"a", ""}), doctest::Contains("Vocabulary: a symbol is empty"),
-                       Error);
+  CHECK_THROWS_WITH_AS(Vocabulary(Symbols{"a", ""}),
+                       doctest::Contains("Vocabulary: a symbol is empty"), Error);
   CHECK_THROWS_WITH_AS(Vocabulary(Symbols{"a\nb"}), doctest::Contains("holds a newline"), Error);
   CHECK_THROWS_WITH_AS(Vocabulary(Symbols{"<eos>"}),
                        doctest::Contains("'<eos>' is a special symbol"), Error);
@@ -81,10 +81,11 @@ TEST_CASE("vocabulary: bad symbols and bad stored text are errors") {
 TEST_CASE("vocabulary: split_characters splits UTF-8 by code point") {
   CHECK(split_characters("cat") == Symbols{"c", "a", "t"});
   CHECK(split_characters("caf\xc3\xa9") == Symbols{"c", "a", "f", "\xc3\xa9"});
-  CHECK(split_characters("\xe2\x82\xac" "1") == Symbols{"\xe2\x82\xac", "1"});       // euro sign
-  CHECK(split_characters("\xf0\x9f\x98\x80") == Symbols{"\xf0\x9f\x98\x80"});        // 4 bytes
-  CHECK(split_characters("a\xc3") == Symbols{"a", "\xc3"});                          // cut short
-  CHECK(split_characters("\x80x") == Symbols{"\x80", "x"});                          // stray byte
+  CHECK(split_characters("\xe2\x82\xac"
+                         "1") == Symbols{"\xe2\x82\xac", "1"});                // euro sign
+  CHECK(split_characters("\xf0\x9f\x98\x80") == Symbols{"\xf0\x9f\x98\x80"});  // 4 bytes
+  CHECK(split_characters("a\xc3") == Symbols{"a", "\xc3"});                    // cut short
+  CHECK(split_characters("\x80x") == Symbols{"\x80", "x"});                    // stray byte
   CHECK(split_characters("").empty());
 
   // What a program does with contains(): name the character the model cannot read.

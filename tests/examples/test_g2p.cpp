@@ -66,7 +66,8 @@ g2p::ModelConfig small_config() {
   return config;
 }
 
-std::unique_ptr<g2p::Seq2SeqModel> make_model(const std::string& kind, const g2p::ModelConfig& config,
+std::unique_ptr<g2p::Seq2SeqModel> make_model(const std::string& kind,
+                                              const g2p::ModelConfig& config,
                                               const g2p::G2PData& data, tg::Generator& gen) {
   if (kind == "transformer") {
     return std::make_unique<g2p::TransformerG2P>(config, data.letters.size(), data.phonemes.size(),
@@ -123,24 +124,26 @@ TEST_CASE("padding does not change the outputs at real positions") {
     tg::NoGradGuard no_grad;
     const auto pairs = tg::data::encode_for_training(data.train, data.letters, data.phonemes);
     const tg::data::Seq2SeqBatch batch = tg::data::make_seq2seq_batch(pairs, {0, 2, 4, 5});
-    const tg::Tensor logits = model->forward(batch.source, batch.source_lengths, batch.target_in,
-                                             batch.target_lengths);
+    const tg::Tensor logits =
+        model->forward(batch.source, batch.source_lengths, batch.target_in, batch.target_lengths);
     const std::vector<int32_t> target_lengths = batch.target_lengths.to_vector<int32_t>();
     for (int64_t row = 0; row < batch.size(); ++row) {
       const tg::data::Seq2SeqBatch alone =
           tg::data::make_seq2seq_batch(pairs, {batch.entry_indices[row]});
-      const tg::Tensor single = model->forward(alone.source, alone.source_lengths, alone.target_in,
-                                               alone.target_lengths);
+      const tg::Tensor single =
+          model->forward(alone.source, alone.source_lengths, alone.target_in, alone.target_lengths);
       const std::vector<float> padded = logits_row(logits, row, target_lengths[row]);
       const std::vector<float> unpadded = logits_row(single, 0, target_lengths[row]);
       REQUIRE(padded.size() == unpadded.size());
       float worst = 0;
-      for (size_t i = 0; i < padded.size(); ++i) worst = std::max(worst, std::abs(padded[i] - unpadded[i]));
+      for (size_t i = 0; i < padded.size(); ++i)
+        worst = std::max(worst, std::abs(padded[i] - unpadded[i]));
       CHECK(worst < 1e-4f);
     }
     // Decoding a word in a padded batch gives what decoding it alone gives.
     const auto together = g2p::greedy_decode(*model, batch.source, batch.source_lengths);
-    const tg::data::Seq2SeqBatch first = tg::data::make_seq2seq_batch(pairs, {batch.entry_indices[0]});
+    const tg::data::Seq2SeqBatch first =
+        tg::data::make_seq2seq_batch(pairs, {batch.entry_indices[0]});
     CHECK(g2p::greedy_decode(*model, first.source, first.source_lengths)[0] == together[0]);
   }
 }
@@ -170,9 +173,9 @@ TEST_CASE("beam width 1 equals greedy, and a wider beam never finds a less likel
       target_out.push_back(tg::data::kEosId);
       const auto t = static_cast<int64_t>(target_in.size());
       const tg::data::Seq2SeqBatch one = tg::data::make_seq2seq_batch(pairs, {row});
-      const tg::Tensor logits = model->forward(one.source, one.source_lengths,
-                                               tg::from_vector(target_in, {1, t}),
-                                               tg::from_vector(std::vector<int32_t>{int32_t(t)}, {1}));
+      const tg::Tensor logits =
+          model->forward(one.source, one.source_lengths, tg::from_vector(target_in, {1, t}),
+                         tg::from_vector(std::vector<int32_t>{int32_t(t)}, {1}));
       const std::vector<float> lp = tg::log_softmax(logits, 2).to_vector<float>();
       const int64_t vocabulary = logits.size(2);
       double total = 0;
@@ -195,8 +198,10 @@ TEST_CASE("the LSTM learns 64 words by heart") {
   const int threads = tg::num_threads();
   tg::set_num_threads(1);
   std::vector<PronouncingEntry> entries;
-  for (const PronouncingEntry& e : tg::data::read_cmudict(tg::data::kCmudictPath, {.limit = 3000})) {
-    if (e.word.size() >= 3 && e.word.size() <= 5 && e.word.find_first_not_of("abcdefghijklmnopqrstuvwxyz") == std::string::npos) {
+  for (const PronouncingEntry& e :
+       tg::data::read_cmudict(tg::data::kCmudictPath, {.limit = 3000})) {
+    if (e.word.size() >= 3 && e.word.size() <= 5 &&
+        e.word.find_first_not_of("abcdefghijklmnopqrstuvwxyz") == std::string::npos) {
       entries.push_back(e);
     }
     if (entries.size() == 64) break;
@@ -235,7 +240,8 @@ TEST_CASE("a saved model predicts what the trained one predicts") {
     const g2p::G2PData data = toy_data();
     tg::Generator gen(11);
     auto model = make_model(kind, small_config(), data, gen);
-    const std::string path = (std::filesystem::temp_directory_path() / ("test_g2p_" + kind + ".tg")).string();
+    const std::string path =
+        (std::filesystem::temp_directory_path() / ("test_g2p_" + kind + ".tg")).string();
     g2p::save_model(path, *model, small_config(), data);
 
     const tg::Checkpoint checkpoint = tg::load_checkpoint(path);
@@ -247,8 +253,10 @@ TEST_CASE("a saved model predicts what the trained one predicts") {
     auto loaded = make_model(kind, header.config, data, other);
     g2p::load_weights(checkpoint, *loaded);
     const std::vector<std::string> words{"cat", "tomato", "toad"};
-    CHECK(g2p::predict_words(*loaded, data, words, 1) == g2p::predict_words(*model, data, words, 1));
-    CHECK(g2p::predict_words(*loaded, data, words, 3) == g2p::predict_words(*model, data, words, 3));
+    CHECK(g2p::predict_words(*loaded, data, words, 1) ==
+          g2p::predict_words(*model, data, words, 1));
+    CHECK(g2p::predict_words(*loaded, data, words, 3) ==
+          g2p::predict_words(*model, data, words, 3));
     std::filesystem::remove(path);
   }
 }

@@ -117,8 +117,8 @@ TEST_CASE("elementwise errors name the op and the shapes") {
                        doctest::Contains("add: shapes [2,3] and [4] cannot be broadcast together"),
                        Error);
   CHECK_THROWS_WITH_AS(ones({2}) * arange(2), doctest::Contains("mul: dtypes differ"), Error);
-  CHECK_THROWS_WITH_AS(exp(arange(2)), doctest::Contains("exp: expected a float32 tensor, got int32"),
-                       Error);
+  CHECK_THROWS_WITH_AS(exp(arange(2)),
+                       doctest::Contains("exp: expected a float32 tensor, got int32"), Error);
   CHECK_THROWS_WITH_AS(clamp(ones({2}), 1, 0), doctest::Contains("clamp: low"), Error);
   CHECK_THROWS_WITH_AS(where(ones({2}), ones({3}), ones({2})),
                        doctest::Contains("where: shapes [2] and [3]"), Error);

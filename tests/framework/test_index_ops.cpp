@@ -68,11 +68,9 @@ TEST_CASE("index_select errors name the op, what was expected and what came") {
   CHECK_THROWS_WITH_AS(index_select(x, 0, from_vector(std::vector<int32_t>{0, 7}, {2})),
                        doctest::Contains("index_select: index 7 is out of range [0, 5)"), Error);
   CHECK_THROWS_WITH_AS(index_select(x, 1, from_vector(std::vector<int32_t>{-1}, {1})),
-                       doctest::Contains("index_select: index -1 is out of range [0, 2)"),
-                       Error);
+                       doctest::Contains("index_select: index -1 is out of range [0, 2)"), Error);
   CHECK_THROWS_WITH_AS(index_select(x, 0, zeros({2})),
-                       doctest::Contains("index_select: index must be int32, got float32"),
-                       Error);
+                       doctest::Contains("index_select: index must be int32, got float32"), Error);
   CHECK_THROWS_WITH_AS(index_select(x, 0, zeros({2, 1}, DType::Int32)),
                        doctest::Contains("index_select: index must be 1-D, got shape [2,1]"),
                        Error);
@@ -106,8 +104,7 @@ TEST_CASE("embedding backward: counts per id, and exactly zero for padding_idx")
 
   // The padding row's true derivative is not zero (the forward reads it): weigh the padded
   // outputs by 0 so it is, and gradcheck checks every other row with padding_idx set.
-  const Tensor not_padding =
-      ne(ids, zeros({}, DType::Int32)).to(DType::Float32).unsqueeze(-1);
+  const Tensor not_padding = ne(ids, zeros({}, DType::Int32)).to(DType::Float32).unsqueeze(-1);
   auto f = [&](const std::vector<Tensor>& in) { return embedding(in[0], ids, 0) * not_padding; };
   const GradcheckResult r = gradcheck(f, {random_leaf({4, 2}, 4)});
   CHECK_MESSAGE(r.ok, r.report);

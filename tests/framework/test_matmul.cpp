@@ -24,9 +24,12 @@ TEST_CASE("batched matmul: batches, broadcasting of leading dims, a shared 2-D m
   // Each batch element equals its own 2-D product.
   const Tensor c = matmul(a, w);
   CHECK(c.shape() == Shape{2, 3, 4, 6});
-  check_values(select(select(c, 0, 1), 0, 2), matmul(select(select(a, 0, 1), 0, 2), w).to_vector<float>(), 1e-4f);
+  check_values(select(select(c, 0, 1), 0, 2),
+               matmul(select(select(a, 0, 1), 0, 2), w).to_vector<float>(), 1e-4f);
   const Tensor d = matmul(a, batched_w);  // [2,3,...] with [3,...] broadcasts
-  check_values(select(select(d, 0, 1), 0, 2), matmul(select(select(a, 0, 1), 0, 2), select(batched_w, 0, 2)).to_vector<float>(), 1e-4f);
+  check_values(select(select(d, 0, 1), 0, 2),
+               matmul(select(select(a, 0, 1), 0, 2), select(batched_w, 0, 2)).to_vector<float>(),
+               1e-4f);
 }
 
 TEST_CASE("gradcheck: matmul with transposes, batches and broadcasting") {
@@ -34,15 +37,17 @@ TEST_CASE("gradcheck: matmul with transposes, batches and broadcasting") {
     for (bool tb : {false, true}) {
       const Tensor a = param(ta ? Shape{4, 3} : Shape{3, 4}, 41);
       const Tensor b = param(tb ? Shape{2, 4} : Shape{4, 2}, 42);
-      check_gradcheck([ta, tb](const std::vector<Tensor>& in) { return matmul(in[0], in[1], ta, tb); },
-                      {a, b});
+      check_gradcheck(
+          [ta, tb](const std::vector<Tensor>& in) { return matmul(in[0], in[1], ta, tb); }, {a, b});
       const Tensor ba = param(ta ? Shape{2, 4, 3} : Shape{2, 3, 4}, 43);
       const Tensor bb = param(tb ? Shape{2, 2, 4} : Shape{2, 4, 2}, 44);
-      check_gradcheck([ta, tb](const std::vector<Tensor>& in) { return matmul(in[0], in[1], ta, tb); },
-                      {ba, bb});
+      check_gradcheck(
+          [ta, tb](const std::vector<Tensor>& in) { return matmul(in[0], in[1], ta, tb); },
+          {ba, bb});
       // A 2-D right operand shared by the batch.
-      check_gradcheck([ta, tb](const std::vector<Tensor>& in) { return matmul(in[0], in[1], ta, tb); },
-                      {ba, b});
+      check_gradcheck(
+          [ta, tb](const std::vector<Tensor>& in) { return matmul(in[0], in[1], ta, tb); },
+          {ba, b});
     }
   }
   // Broadcast leading dims: [2,1,3,4] x [3,4,2].
@@ -52,7 +57,8 @@ TEST_CASE("gradcheck: matmul with transposes, batches and broadcasting") {
 
 TEST_CASE("matmul errors name the shapes") {
   CHECK_THROWS_WITH_AS(matmul(ones({32, 64}), ones({32, 10})),
-                       doctest::Contains("matmul: inner dimensions differ: [32,64] x [32,10]"), Error);
+                       doctest::Contains("matmul: inner dimensions differ: [32,64] x [32,10]"),
+                       Error);
   CHECK_THROWS_WITH_AS(matmul(ones({3}), ones({3, 2})),
                        doctest::Contains("matmul: both operands need at least 2 dims"), Error);
   CHECK_THROWS_WITH_AS(matmul(ones({2, 2, 3}), ones({3, 3, 2})),

@@ -205,8 +205,7 @@ TEST_CASE("fused layer_norm matches the unfused composition, values and gradient
   b.zero_grad();
 
   const Tensor centred = x - mean(x, {-1}, true);
-  const Tensor reference =
-      centred / sqrt(var(x, {-1}, /*unbiased=*/false, true) + 1e-5f) * w + b;
+  const Tensor reference = centred / sqrt(var(x, {-1}, /*unbiased=*/false, true) + 1e-5f) * w + b;
   check_close(fused.to_vector<float>(), reference.to_vector<float>(), 1e-4f);
   reference.backward(seed);
   check_close(gx, x.grad().to_vector<float>(), 1e-3f);
@@ -263,10 +262,9 @@ TEST_CASE("layer_norm errors name the op, what was expected and what came") {
 TEST_CASE("dropout is the identity in eval mode and for p = 0") {
   Generator gen(1);
   const Tensor x = random_leaf({3, 4}, 51);
-  check_close(dropout(x, 0.5f, /*training=*/false, gen).to_vector<float>(),
-              x.to_vector<float>(), 0);
-  check_close(dropout(x, 0.0f, /*training=*/true, gen).to_vector<float>(),
-              x.to_vector<float>(), 0);
+  check_close(dropout(x, 0.5f, /*training=*/false, gen).to_vector<float>(), x.to_vector<float>(),
+              0);
+  check_close(dropout(x, 0.0f, /*training=*/true, gen).to_vector<float>(), x.to_vector<float>(), 0);
   CHECK(gen.offset() == 0);  // no random numbers were drawn
 }
 

@@ -34,12 +34,16 @@ TEST_CASE("gradcheck: reductions over every dim, keepdim, ties in max") {
   const Tensor x = param({2, 3, 4}, 21);
   for (const Dims& dims : {Dims{}, Dims{0}, Dims{1}, Dims{-1}, Dims{0, 2}}) {
     for (bool keepdim : {false, true}) {
-      check_gradcheck([&](const std::vector<Tensor>& in) { return sum(in[0], dims, keepdim); }, {x});
-      check_gradcheck([&](const std::vector<Tensor>& in) { return mean(in[0], dims, keepdim); }, {x});
-      check_gradcheck([&](const std::vector<Tensor>& in) { return max(in[0], dims, keepdim); }, {x});
-      check_gradcheck([&](const std::vector<Tensor>& in) { return min(in[0], dims, keepdim); }, {x});
-      check_gradcheck([&](const std::vector<Tensor>& in) { return var(in[0], dims, true, keepdim); },
+      check_gradcheck([&](const std::vector<Tensor>& in) { return sum(in[0], dims, keepdim); },
                       {x});
+      check_gradcheck([&](const std::vector<Tensor>& in) { return mean(in[0], dims, keepdim); },
+                      {x});
+      check_gradcheck([&](const std::vector<Tensor>& in) { return max(in[0], dims, keepdim); },
+                      {x});
+      check_gradcheck([&](const std::vector<Tensor>& in) { return min(in[0], dims, keepdim); },
+                      {x});
+      check_gradcheck(
+          [&](const std::vector<Tensor>& in) { return var(in[0], dims, true, keepdim); }, {x});
     }
   }
   // Tied maxima share the gradient equally.

@@ -15,8 +15,11 @@ TEST_CASE("permute and transpose move elements as indexing says") {
   CHECK(p.shape() == Shape{4, 2, 3});
   const std::vector<float> values = p.to_vector<float>();
   CHECK(values[(3 * 2 + 1) * 3 + 2] == 12 * 1 + 4 * 2 + 3);
-  check_gradcheck([](const std::vector<Tensor>& in) { return permute(in[0], {2, 0, 1}); },
-                  {param({2, 3, 4}, 31)});
+  check_gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return permute(in[0], {2, 0, 1});
+      },
+      {param({2, 3, 4}, 31)});
   check_gradcheck([](const std::vector<Tensor>& in) { return transpose(in[0], -1, -2); },
                   {param({2, 3, 4}, 32)});
 }
@@ -41,7 +44,8 @@ TEST_CASE("narrow, select, concat, stack, split, chunk") {
   REQUIRE(parts.size() == 2);
   CHECK(parts[1].shape() == Shape{3, 1});
   CHECK(chunk(x, 3, 0).size() == 3);
-  CHECK(concat({arange(2), arange(3)}, 0).to_vector<int32_t>() == std::vector<int32_t>{0, 1, 0, 1, 2});
+  CHECK(concat({arange(2), arange(3)}, 0).to_vector<int32_t>() ==
+        std::vector<int32_t>{0, 1, 0, 1, 2});
 }
 
 TEST_CASE("gradcheck: narrow, select, concat, stack, split, expand, reshape") {
@@ -49,29 +53,52 @@ TEST_CASE("gradcheck: narrow, select, concat, stack, split, expand, reshape") {
   check_gradcheck([](const std::vector<Tensor>& in) { return narrow(in[0], 1, 1, 2); }, {x});
   check_gradcheck([](const std::vector<Tensor>& in) { return narrow(in[0], 0, 1, 2); }, {x});
   check_gradcheck([](const std::vector<Tensor>& in) { return select(in[0], 0, 2); }, {x});
-  check_gradcheck([](const std::vector<Tensor>& in) { return concat({in[0], in[1]}, 1); },
-                  {x, param({3, 2}, 34)});
-  check_gradcheck([](const std::vector<Tensor>& in) { return stack({in[0], in[1]}, 0); },
-                  {x, param({3, 4}, 35)});
+  check_gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return concat({in[0], in[1]}, 1);
+      },
+      {x, param({3, 2}, 34)});
+  check_gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return stack({in[0], in[1]}, 0);
+      },
+      {x, param({3, 4}, 35)});
   check_gradcheck([](const std::vector<Tensor>& in) { return split(in[0], 3, 1)[1] * 2.0f; }, {x});
-  check_gradcheck([](const std::vector<Tensor>& in) { return expand(in[0], {2, 3, 4}); },
-                  {param({3, 1}, 36)});
-  check_gradcheck([](const std::vector<Tensor>& in) { return in[0].reshape({2, 6}).unsqueeze(0); },
-                  {x});
+  check_gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return expand(in[0], {2, 3, 4});
+      },
+      {param({3, 1}, 36)});
+  check_gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return in[0].reshape({2, 6}).unsqueeze(0);
+      },
+      {x});
 }
 
 TEST_CASE("shape errors name the op and the shapes") {
   const Tensor x = ones({2, 3});
-  CHECK_THROWS_WITH_AS(x.reshape({4, 2}), doctest::Contains("reshape: cannot view [2,3] (6 elements) as [4,2]"), Error);
+  CHECK_THROWS_WITH_AS(x.reshape({4, 2}),
+                       doctest::Contains("reshape: cannot view [2,3] (6 elements) as [4,2]"),
+                       Error);
   CHECK_THROWS_WITH_AS(x.reshape({-1, -1}), doctest::Contains("more than one -1"), Error);
-  CHECK_THROWS_WITH_AS(x.squeeze(0), doctest::Contains("squeeze: dim 0 of [2,3] has size 2"), Error);
-  CHECK_THROWS_WITH_AS(narrow(x, 1, 2, 2), doctest::Contains("narrow: range [2, 4) is out of bounds for dim 1 of size 3"), Error);
-  CHECK_THROWS_WITH_AS(concat({x, ones({3, 3})}, 1), doctest::Contains("concat: shapes [2,3] and [3,3] differ outside dim 1"), Error);
+  CHECK_THROWS_WITH_AS(x.squeeze(0), doctest::Contains("squeeze: dim 0 of [2,3] has size 2"),
+                       Error);
+  CHECK_THROWS_WITH_AS(
+      narrow(x, 1, 2, 2),
+      doctest::Contains("narrow: range [2, 4) is out of bounds for dim 1 of size 3"), Error);
+  CHECK_THROWS_WITH_AS(concat({x, ones({3, 3})}, 1),
+                       doctest::Contains("concat: shapes [2,3] and [3,3] differ outside dim 1"),
+                       Error);
   CHECK_THROWS_WITH_AS(permute(x, {0, 0}), doctest::Contains("permute: a dim is repeated"), Error);
-  CHECK_THROWS_WITH_AS(permute(x, {0}), doctest::Contains("permute: got 1 dims for a tensor of shape [2,3]"), Error);
-  CHECK_THROWS_WITH_AS(expand(ones({2}), {3}), doctest::Contains("expand: shapes [2] and [3]"), Error);
-  CHECK_THROWS_WITH_AS(stack({ones({2}), ones({3})}, 0), doctest::Contains("stack: shapes differ"), Error);
-  CHECK_THROWS_WITH_AS(select(x, 0, 5), doctest::Contains("select: index 5 is out of range"), Error);
+  CHECK_THROWS_WITH_AS(permute(x, {0}),
+                       doctest::Contains("permute: got 1 dims for a tensor of shape [2,3]"), Error);
+  CHECK_THROWS_WITH_AS(expand(ones({2}), {3}), doctest::Contains("expand: shapes [2] and [3]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(stack({ones({2}), ones({3})}, 0), doctest::Contains("stack: shapes differ"),
+                       Error);
+  CHECK_THROWS_WITH_AS(select(x, 0, 5), doctest::Contains("select: index 5 is out of range"),
+                       Error);
 }
 
 TEST_CASE("unbind gives views along dim 0 and copies elsewhere, recorded as one op") {
@@ -94,14 +121,18 @@ TEST_CASE("unbind gives views along dim 0 and copies elsewhere, recorded as one 
 }
 
 TEST_CASE("gradcheck: unbind along each dim, some pieces unused") {
-  check_gradcheck([](const std::vector<Tensor>& in) {
-    const auto parts = unbind(in[0], 1);
-    return parts[0] * parts[2];
-  }, {param({2, 3, 2}, 38)});
+  check_gradcheck(
+      [](const std::vector<Tensor>& in) {
+        const auto parts = unbind(in[0], 1);
+        return parts[0] * parts[2];
+      },
+      {param({2, 3, 2}, 38)});
   check_gradcheck([](const std::vector<Tensor>& in) { return unbind(in[0], -1)[1]; },
                   {param({2, 3}, 39)});
-  check_gradcheck([](const std::vector<Tensor>& in) {
-    const auto parts = chunk(in[0], 2, 0);
-    return parts[0] - parts[1];
-  }, {param({4, 3}, 40)});
+  check_gradcheck(
+      [](const std::vector<Tensor>& in) {
+        const auto parts = chunk(in[0], 2, 0);
+        return parts[0] - parts[1];
+      },
+      {param({4, 3}, 40)});
 }

@@ -47,7 +47,8 @@ TEST_CASE("backward with a seed gradient, and the errors around backward") {
   const Tensor z = x * 2.0f;
   CHECK_THROWS_WITH_AS(z.backward(ones({3})), doctest::Contains("seed gradient has shape [3]"),
                        Error);
-  CHECK_THROWS_WITH_AS(sum(ones({2})).backward(), doctest::Contains("does not require grad"), Error);
+  CHECK_THROWS_WITH_AS(sum(ones({2})).backward(), doctest::Contains("does not require grad"),
+                       Error);
   tape().clear();
 }
 
@@ -88,7 +89,7 @@ TEST_CASE("set_requires_grad is for float leaves") {
 
 TEST_CASE("a tensor used twice gets both gradients summed, unused branches cost nothing") {
   Tensor x = from_vector({3}, {1}).set_requires_grad();
-  const Tensor unused = exp(x);  // recorded but never reaches the loss
+  const Tensor unused = exp(x);     // recorded but never reaches the loss
   const Tensor y = sum(x * x * x);  // 3x^2 = 27
   y.backward();
   check_values(x.grad(), {27});
@@ -100,11 +101,11 @@ TEST_CASE("gradcheck reports a wrong backward") {
   auto wrong_square = [](const std::vector<Tensor>& in) {
     const Tensor& x = in[0];
     Tensor y = x.detach() * x.detach();
-    return record("wrong_square", {x}, y, {x}, [](const Saved& s, const Tensor& gy) -> Grads {
-      return {gy * s[0]};
-    });
+    return record("wrong_square", {x}, y, {x},
+                  [](const Saved& s, const Tensor& gy) -> Grads { return {gy * s[0]}; });
   };
-  const GradcheckResult result = gradcheck(wrong_square, {from_vector({1, 2}, {2}).set_requires_grad()});
+  const GradcheckResult result =
+      gradcheck(wrong_square, {from_vector({1, 2}, {2}).set_requires_grad()});
   CHECK_FALSE(result.ok);
   CHECK(result.report.find("gradcheck FAILED") != std::string::npos);
   CHECK(result.report.find("analytic") != std::string::npos);

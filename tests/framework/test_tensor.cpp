@@ -29,11 +29,9 @@ TEST_CASE("creation errors name the function") {
   CHECK_THROWS_WITH_AS(zeros({2}).to_vector<int32_t>(),
                        doctest::Contains("to_vector: tensor is float32, asked for int32"), Error);
   Generator gen(1);
-  CHECK_THROWS_WITH_AS(bernoulli({2}, 1.5f, gen), doctest::Contains("bernoulli: p must be"),
-                       Error);
+  CHECK_THROWS_WITH_AS(bernoulli({2}, 1.5f, gen), doctest::Contains("bernoulli: p must be"), Error);
   CHECK_THROWS_WITH_AS(arange(0.0f, 1.0f, 0.0f), doctest::Contains("arange: step"), Error);
-  CHECK_THROWS_WITH_AS(zeros({2}).size(2), doctest::Contains("size: dim 2 is out of range"),
-                       Error);
+  CHECK_THROWS_WITH_AS(zeros({2}).size(2), doctest::Contains("size: dim 2 is out of range"), Error);
   CHECK_THROWS_WITH_AS(Tensor().shape(), doctest::Contains("undefined tensor"), Error);
 }
 

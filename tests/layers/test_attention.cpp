@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "framework/tapegrad.h"
-#include "tests/framework/helpers.h"
 #include "layers/attention.h"
 #include "layers/module_gradcheck.h"
+#include "tests/framework/helpers.h"
 
 using namespace tg;
 using tg::testing::all_finite;

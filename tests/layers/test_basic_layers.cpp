@@ -36,8 +36,10 @@ TEST_CASE("Dropout in training zeroes about p of the elements and keeps the mean
   int zeros_seen = 0, wrongly_scaled = 0;
   double total = 0;
   for (float v : y) {
-    if (v == 0.0f) ++zeros_seen;
-    else if (std::abs(v - 1.0f / 0.7f) > 1e-6f) ++wrongly_scaled;  // survivors: 1 / (1 - p)
+    if (v == 0.0f)
+      ++zeros_seen;
+    else if (std::abs(v - 1.0f / 0.7f) > 1e-6f)
+      ++wrongly_scaled;  // survivors: 1 / (1 - p)
     total += v;
   }
   CHECK(wrongly_scaled == 0);
@@ -73,8 +75,8 @@ TEST_CASE("Dropout draws its mask from its generator: same seed, same mask, grad
 TEST_CASE("Dropout rejects p outside (0, 1)") {
   CHECK_THROWS_WITH_AS(Dropout(1.0f), doctest::Contains("Dropout: p must be in [0, 1), got 1"),
                        Error);
-  CHECK_THROWS_WITH_AS(Dropout(-0.1f),
-                       doctest::Contains("Dropout: p must be in [0, 1), got -0.1"), Error);
+  CHECK_THROWS_WITH_AS(Dropout(-0.1f), doctest::Contains("Dropout: p must be in [0, 1), got -0.1"),
+                       Error);
 }
 
 // ---- Embedding ----
@@ -138,8 +140,8 @@ std::vector<float> layer_norm_reference(const std::vector<float>& x, int64_t dim
     for (int64_t j = 0; j < dim; ++j) var += (x[row * dim + j] - mean) * (x[row * dim + j] - mean);
     var /= dim;
     for (int64_t j = 0; j < dim; ++j)
-      y[row * dim + j] = static_cast<float>((x[row * dim + j] - mean) / std::sqrt(var + eps) *
-                                                weight[j] + bias[j]);
+      y[row * dim + j] = static_cast<float>(
+          (x[row * dim + j] - mean) / std::sqrt(var + eps) * weight[j] + bias[j]);
   }
   return y;
 }
@@ -168,8 +170,8 @@ TEST_CASE("LayerNorm passes gradcheck for input, weight and bias, every paramete
   set_values(norm.weight, randn({5}, gen).to_vector<float>());
   set_values(norm.bias, randn({5}, gen).to_vector<float>());
   const Tensor x = randn({2, 3, 5}, gen).set_requires_grad();
-  const GradcheckResult r = gradcheck_module(
-      norm, [&](const std::vector<Tensor>& in) { return norm(in[0]); }, {x});
+  const GradcheckResult r =
+      gradcheck_module(norm, [&](const std::vector<Tensor>& in) { return norm(in[0]); }, {x});
   CHECK_MESSAGE(r.ok, r.report);
   (norm(x) * randn({2, 3, 5}, gen)).sum().backward();
   CHECK(parameters_without_grad(norm).empty());
@@ -205,7 +207,8 @@ TEST_CASE("activation modules compute relu, gelu, tanh and sigmoid, and pass gra
   check_close(tanh_layer(input), each([](float v) { return std::tanh(v); }));
   check_close(sigmoid_layer(input), each([](float v) { return 1.0f / (1.0f + std::exp(-v)); }));
   CHECK(gelu_layer.type_name() == "GELU");
-  CHECK(activate(Activation::Relu, input).to_vector<float>() == relu_layer(input).to_vector<float>());
+  CHECK(activate(Activation::Relu, input).to_vector<float>() ==
+        relu_layer(input).to_vector<float>());
   CHECK(std::string(to_string(Activation::Gelu)) == "gelu");
 
   const Tensor leaf = input.clone().set_requires_grad();  // no element at relu's kink
@@ -299,12 +302,12 @@ TEST_CASE("Sequential nests, is the identity when empty, and reports bad access"
   CHECK_THROWS_WITH_AS(outer.at<Linear>(1),
                        doctest::Contains("Sequential: element 1 is a Tanh, not the type asked for"),
                        Error);
-  CHECK_THROWS_WITH_AS(outer[2],
-                       doctest::Contains("Sequential: index 2 is out of range for 2 modules"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      outer[2], doctest::Contains("Sequential: index 2 is out of range for 2 modules"), Error);
   // A child's error names its place in the chain.
   CHECK_THROWS_WITH_AS(outer(zeros({1, 3})),
-                       doctest::Contains("Linear '0.0': expected input [..., 2], got [1,3]"), Error);
+                       doctest::Contains("Linear '0.0': expected input [..., 2], got [1,3]"),
+                       Error);
 }
 
 TEST_CASE("ModuleList holds any modules under their index") {
@@ -318,9 +321,9 @@ TEST_CASE("ModuleList holds any modules under their index") {
   CHECK(parameter_names(list) ==
         std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias"});
   CHECK(list.parameter_count() == 6 + 3 + 3 + 3);
-  CHECK_THROWS_WITH_AS(list.at<Linear>(1),
-                       doctest::Contains("ModuleList: element 1 is a LayerNorm, not the type asked for"),
-                       Error);
-  CHECK_THROWS_WITH_AS(list[5], doctest::Contains("ModuleList: index 5 is out of range for 2 modules"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      list.at<Linear>(1),
+      doctest::Contains("ModuleList: element 1 is a LayerNorm, not the type asked for"), Error);
+  CHECK_THROWS_WITH_AS(
+      list[5], doctest::Contains("ModuleList: index 5 is out of range for 2 modules"), Error);
 }

@@ -56,12 +56,13 @@ TEST_CASE("fans: (out, in) gives fan_in = in, extra dims multiply both by the re
   CHECK(init::fans_of(empty({8, 4, 3})).out == 24);
   Generator gen(0);
   Tensor bias = empty({5});
-  CHECK_THROWS_WITH_AS(init::xavier_uniform_(bias, gen),
-                       doctest::Contains("need a tensor with at least 2 dims ([out, in, ...]), got [5]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      init::xavier_uniform_(bias, gen),
+      doctest::Contains("need a tensor with at least 2 dims ([out, in, ...]), got [5]"), Error);
 }
 
-TEST_CASE("xavier: bound gain * sqrt(6 / (fan_in + fan_out)), std gain * sqrt(2 / (fan_in + fan_out))") {
+TEST_CASE(
+    "xavier: bound gain * sqrt(6 / (fan_in + fan_out)), std gain * sqrt(2 / (fan_in + fan_out))") {
   Generator gen(3);
   Tensor w = empty({300, 200});
   init::xavier_uniform_(w, gen, 2.0f);
@@ -78,7 +79,9 @@ TEST_CASE("xavier: bound gain * sqrt(6 / (fan_in + fan_out)), std gain * sqrt(2 
   CHECK(m.std == doctest::Approx(2.0 * std::sqrt(2.0 / 500.0)).epsilon(0.01));
 }
 
-TEST_CASE("kaiming_uniform_ with a = sqrt(5) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), like torch's Linear") {
+TEST_CASE(
+    "kaiming_uniform_ with a = sqrt(5) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), like torch's "
+    "Linear") {
   Generator gen(4);
   Tensor w = empty({256, 400});
   init::kaiming_uniform_(w, gen);
@@ -140,9 +143,11 @@ TEST_CASE("orthogonal_: wide W W^T = I, tall W^T W = I, square both, gain scales
   CHECK(moments_of(square).std == doctest::Approx(2.0 / std::sqrt(32.0)).epsilon(0.1));
 
   Tensor vector = empty({4});
-  CHECK_THROWS_WITH_AS(init::orthogonal_(vector, gen),
-                       doctest::Contains("init::orthogonal_: needs a non-empty tensor with at least 2 dims, got [4]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      init::orthogonal_(vector, gen),
+      doctest::Contains(
+          "init::orthogonal_: needs a non-empty tensor with at least 2 dims, got [4]"),
+      Error);
 }
 
 TEST_CASE("zeros_, ones_, constant_, bad arguments name the initialiser") {
@@ -156,7 +161,8 @@ TEST_CASE("zeros_, ones_, constant_, bad arguments name the initialiser") {
 
   Generator gen(0);
   CHECK_THROWS_WITH_AS(init::uniform_(t, 1.0f, -1.0f, gen),
-                       doctest::Contains("init::uniform_: low (1) must not exceed high (-1)"), Error);
+                       doctest::Contains("init::uniform_: low (1) must not exceed high (-1)"),
+                       Error);
   Tensor ids = zeros({3}, DType::Int32);
   CHECK_THROWS_WITH_AS(init::normal_(ids, 0.0f, 1.0f, gen),
                        doctest::Contains("init::normal_: expected a float32 tensor, got int32 [3]"),

@@ -13,7 +13,7 @@ using namespace tg::testing;
 
 TEST_CASE("Linear computes x W^T + b") {
   Linear layer(3, 2);
-  set_values(layer.weight, {1, 2, 3,     // row 0
+  set_values(layer.weight, {1, 2, 3,        // row 0
                             -1, 0, 0.5f});  // row 1
   set_values(layer.bias, {0.5f, -2});
   const Tensor x = from_vector(std::vector<float>{1, 1, 1, 2, 0, -2}, {2, 3});
@@ -79,8 +79,8 @@ TEST_CASE("Linear passes gradcheck for its input, weight and bias, with and with
   for (const Shape& shape : {Shape{2, 4}, Shape{2, 3, 4}, Shape{4}}) {
     INFO("input shape ", to_string(shape));
     const Tensor x = randn(shape, gen).set_requires_grad();
-    const GradcheckResult r = gradcheck_module(
-        layer, [&](const std::vector<Tensor>& in) { return layer(in[0]); }, {x});
+    const GradcheckResult r =
+        gradcheck_module(layer, [&](const std::vector<Tensor>& in) { return layer(in[0]); }, {x});
     CHECK_MESSAGE(r.ok, r.report);
   }
 }
@@ -101,10 +101,11 @@ TEST_CASE("Linear names the expected and the received shape") {
   Linear layer(64, 10);
   CHECK_THROWS_WITH_AS(layer(zeros({32, 10})),
                        doctest::Contains("Linear: expected input [..., 64], got [32,10]"), Error);
-  CHECK_THROWS_WITH_AS(layer(Tensor()),
-                       doctest::Contains("Linear: expected input [..., 64], got an undefined tensor"),
-                       Error);
-  CHECK_THROWS_WITH_AS(Linear(0, 3),
-                       doctest::Contains("Linear: in_features and out_features must be positive, got 0 and 3"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      layer(Tensor()),
+      doctest::Contains("Linear: expected input [..., 64], got an undefined tensor"), Error);
+  CHECK_THROWS_WITH_AS(
+      Linear(0, 3),
+      doctest::Contains("Linear: in_features and out_features must be positive, got 0 and 3"),
+      Error);
 }

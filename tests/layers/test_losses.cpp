@@ -57,17 +57,17 @@ TEST_CASE("CrossEntropyLoss: label smoothing mixes in the uniform target") {
   const Tensor targets = from_vector(std::vector<int32_t>{1}, {1});
   CrossEntropyLoss criterion({.label_smoothing = 0.2f});
   CHECK(criterion(logits, targets).item() == doctest::Approx(token_loss({1, 2, 0.5f, -1}, 1, 0.2)));
-  CHECK_THROWS_WITH_AS(CrossEntropyLoss({.label_smoothing = 1.5f}),
-                       doctest::Contains("CrossEntropyLoss: label_smoothing must be in [0, 1], got 1.5"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      CrossEntropyLoss({.label_smoothing = 1.5f}),
+      doctest::Contains("CrossEntropyLoss: label_smoothing must be in [0, 1], got 1.5"), Error);
 }
 
 TEST_CASE("CrossEntropyLoss passes gradcheck, with smoothing and an ignored row") {
   const Tensor logits = random_leaf({4, 5}, 1);
   const Tensor targets = from_vector(std::vector<int32_t>{0, 4, 9, 2}, {4});
   CrossEntropyLoss criterion({.ignore_index = 9, .label_smoothing = 0.1f});
-  const GradcheckResult r = gradcheck(
-      [&](const std::vector<Tensor>& in) { return criterion(in[0], targets); }, {logits});
+  const GradcheckResult r =
+      gradcheck([&](const std::vector<Tensor>& in) { return criterion(in[0], targets); }, {logits});
   CHECK_MESSAGE(r.ok, r.report);
 }
 
@@ -78,13 +78,15 @@ TEST_CASE("MSELoss: mean, sum and none of squared differences, gradcheck, shape 
   CHECK(MSELoss(Reduction::Sum)(prediction, target).item() == doctest::Approx(17.0));
   check_close(MSELoss(Reduction::None)(prediction, target), {0, 4, 4, 9});
 
-  const GradcheckResult r = gradcheck(
-      [&](const std::vector<Tensor>& in) { return MSELoss()(in[0], in[1]); },
-      {random_leaf({3, 2}, 2), random_leaf({3, 2}, 3)});
+  const GradcheckResult r =
+      gradcheck([&](const std::vector<Tensor>& in) { return MSELoss()(in[0], in[1]); },
+                {random_leaf({3, 2}, 2), random_leaf({3, 2}, 3)});
   CHECK_MESSAGE(r.ok, r.report);
-  CHECK_THROWS_WITH_AS(MSELoss()(prediction, zeros({2})),
-                       doctest::Contains("mse_loss: prediction of shape [2,2] and target of shape [2] must have the same shape"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      MSELoss()(prediction, zeros({2})),
+      doctest::Contains(
+          "mse_loss: prediction of shape [2,2] and target of shape [2] must have the same shape"),
+      Error);
 }
 
 TEST_CASE("SequenceLoss: sum over real tokens / number of real tokens, padding ignored") {
@@ -108,7 +110,8 @@ TEST_CASE("SequenceLoss: sum over real tokens / number of real tokens, padding i
   SequenceLoss smoothed(0, 0.1f);
   CHECK(smoothed(logits, targets).item() ==
         doctest::Approx((token_loss(row(0, 0), 1, 0.1) + token_loss(row(0, 1), 3, 0.1) +
-                         token_loss(row(1, 0), 2, 0.1)) / 3));
+                         token_loss(row(1, 0), 2, 0.1)) /
+                        3));
 
   // A batch made only of padding gives 0, not NaN.
   CHECK(criterion(logits, zeros({2, 3}, DType::Int32)).item() == 0.0f);
@@ -118,8 +121,8 @@ TEST_CASE("SequenceLoss: gradcheck, and padded positions get zero gradient") {
   const Tensor logits = random_leaf({2, 3, 4}, 5);
   const Tensor targets = from_vector(std::vector<int32_t>{1, 3, 0, 2, 0, 0}, {2, 3});
   SequenceLoss criterion(0, 0.1f);
-  const GradcheckResult r = gradcheck(
-      [&](const std::vector<Tensor>& in) { return criterion(in[0], targets); }, {logits});
+  const GradcheckResult r =
+      gradcheck([&](const std::vector<Tensor>& in) { return criterion(in[0], targets); }, {logits});
   CHECK_MESSAGE(r.ok, r.report);
 
   criterion(logits, targets).backward();
@@ -134,12 +137,13 @@ TEST_CASE("SequenceLoss names the shapes it expected") {
   CHECK_THROWS_WITH_AS(criterion(zeros({2, 4}), zeros({2}, DType::Int32)),
                        doctest::Contains("SequenceLoss: expected logits [B, T, V], got [2,4]"),
                        Error);
-  CHECK_THROWS_WITH_AS(criterion(zeros({2, 3, 4}), zeros({2, 4}, DType::Int32)),
-                       doctest::Contains("SequenceLoss: expected targets [2, 3] to match logits [2,3,4], got [2,4]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      criterion(zeros({2, 3, 4}), zeros({2, 4}, DType::Int32)),
+      doctest::Contains("SequenceLoss: expected targets [2, 3] to match logits [2,3,4], got [2,4]"),
+      Error);
   CHECK_THROWS_WITH_AS(sequence_cross_entropy(zeros({2, 3, 4}), zeros({3, 3}, DType::Int32), 0),
                        doctest::Contains("sequence_cross_entropy: expected targets [2, 3]"), Error);
-  CHECK_THROWS_WITH_AS(SequenceLoss(0, -0.5f),
-                       doctest::Contains("SequenceLoss: label_smoothing must be in [0, 1], got -0.5"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      SequenceLoss(0, -0.5f),
+      doctest::Contains("SequenceLoss: label_smoothing must be in [0, 1], got -0.5"), Error);
 }

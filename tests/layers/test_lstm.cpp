@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "framework/tapegrad.h"
-#include "tests/framework/helpers.h"
 #include "layers/lstm.h"
+#include "tests/framework/helpers.h"
 
 using namespace tg;
 using tg::testing::all_finite;
@@ -432,8 +432,8 @@ TEST_CASE("the fused LSTM cell matches the op-by-op reference, values and gradie
     for (size_t k = 0; k < fused.size(); ++k) {
       double worst = 0;  // largest |fused - reference| / (1 + |reference|)
       for (size_t i = 0; i < fused[k].size(); ++i)
-        worst = std::max(worst, std::fabs(fused[k][i] - reference[k][i]) /
-                                    (1.0 + std::fabs(reference[k][i])));
+        worst = std::max(
+            worst, std::fabs(fused[k][i] - reference[k][i]) / (1.0 + std::fabs(reference[k][i])));
       INFO("output/gradient ", k, " of h, c, dx, dh0, dc0, dW, db");
       CHECK(worst < 1e-5);
     }

@@ -91,7 +91,8 @@ TEST_CASE("summary lists every parameter with its shape, and the total") {
   Tiny model(gen);
   const std::string text = model.summary();
   CHECK(text.find("Tiny") == 0);
-  for (const auto& [name, parameter] : model.named_parameters()) CHECK(text.find(name) != std::string::npos);
+  for (const auto& [name, parameter] : model.named_parameters())
+    CHECK(text.find(name) != std::string::npos);
   CHECK(text.find("[8,4]") != std::string::npos);
   CHECK(text.find("total: 124 parameters") != std::string::npos);
 }

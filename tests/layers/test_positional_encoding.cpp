@@ -77,14 +77,14 @@ TEST_CASE("PositionalEncoding's dropout acts in training only") {
 
 TEST_CASE("PositionalEncoding names the shape and length it expected") {
   PositionalEncoding pe(8, 50);
-  CHECK_THROWS_WITH_AS(pe(zeros({1, 51, 8})),
-                       doctest::Contains("PositionalEncoding: sequence length 51 exceeds max_len 50"),
+  CHECK_THROWS_WITH_AS(
+      pe(zeros({1, 51, 8})),
+      doctest::Contains("PositionalEncoding: sequence length 51 exceeds max_len 50"), Error);
+  CHECK_THROWS_WITH_AS(
+      pe(zeros({2, 5, 6})),
+      doctest::Contains("PositionalEncoding: expected input [B, T, 8], got [2,5,6]"), Error);
+  CHECK_THROWS_WITH_AS(pe(zeros({5, 8})), doctest::Contains("expected input [B, T, 8], got [5,8]"),
                        Error);
-  CHECK_THROWS_WITH_AS(pe(zeros({2, 5, 6})),
-                       doctest::Contains("PositionalEncoding: expected input [B, T, 8], got [2,5,6]"),
-                       Error);
-  CHECK_THROWS_WITH_AS(pe(zeros({5, 8})),
-                       doctest::Contains("expected input [B, T, 8], got [5,8]"), Error);
 }
 
 TEST_CASE("LearnedPositionalEmbedding adds weight(:T), only those rows learn") {
@@ -96,8 +96,8 @@ TEST_CASE("LearnedPositionalEmbedding adds weight(:T), only those rows learn") {
   const std::vector<float> y = learned(x).to_vector<float>();
   for (size_t i = 0; i < y.size(); ++i) CHECK(y[i] == doctest::Approx(xs[i] + w[i % 12]));
 
-  const GradcheckResult r = gradcheck_module(
-      learned, [&](const std::vector<Tensor>& in) { return learned(in[0]); }, {x});
+  const GradcheckResult r =
+      gradcheck_module(learned, [&](const std::vector<Tensor>& in) { return learned(in[0]); }, {x});
   CHECK_MESSAGE(r.ok, r.report);
 
   learned(x).sum().backward();
@@ -105,9 +105,10 @@ TEST_CASE("LearnedPositionalEmbedding adds weight(:T), only those rows learn") {
   const std::vector<float> g = learned.weight.grad().to_vector<float>();
   for (size_t i = 0; i < g.size(); ++i) CHECK(g[i] == (i < 12 ? 2.0f : 0.0f));  // batch of 2
 
-  CHECK_THROWS_WITH_AS(learned(zeros({1, 11, 4})),
-                       doctest::Contains("LearnedPositionalEmbedding: sequence length 11 exceeds max_len 10"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      learned(zeros({1, 11, 4})),
+      doctest::Contains("LearnedPositionalEmbedding: sequence length 11 exceeds max_len 10"),
+      Error);
 }
 
 TEST_CASE("LearnedPositionalEmbedding starts N(0, 0.02^2)") {

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "framework/tapegrad.h"
-#include "tests/framework/helpers.h"
 #include "layers/module_gradcheck.h"
 #include "layers/transformer.h"
+#include "tests/framework/helpers.h"
 
 using namespace tg;
 using tg::testing::all_finite;

@@ -56,9 +56,8 @@ class CpuBackend final : public Backend {
                           bool log) override;
   CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets,
                                    int64_t ignore_index, float label_smoothing) override;
-  Tensor cross_entropy_backward(const Tensor& probs, const Tensor& targets,
-                                const Tensor& grad_loss, int64_t ignore_index,
-                                float label_smoothing) override;
+  Tensor cross_entropy_backward(const Tensor& probs, const Tensor& targets, const Tensor& grad_loss,
+                                int64_t ignore_index, float label_smoothing) override;
   LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                              float eps) override;
   void sgd_step(const SgdStep& step, const Tensor& param, const Tensor& grad,
@@ -70,9 +69,8 @@ class CpuBackend final : public Backend {
                     const Tensor& square_avg, const Tensor& grad_avg,
                     const Tensor& momentum_buffer) override;
   LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) override;
-  LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
-                                   const Tensor& c, const Tensor& grad_h,
-                                   const Tensor& grad_c) override;
+  LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev, const Tensor& c,
+                                   const Tensor& grad_h, const Tensor& grad_c) override;
   LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
                                      const Tensor& mean, const Tensor& rstd,
                                      bool need_weight_grads) override;
@@ -88,8 +86,8 @@ constexpr int64_t kParallelThreshold = 32768;
 inline float fast_tanh(float x) {
   if (x > -0.25f && x < 0.25f) {
     const float x2 = x * x;
-    return x * (1.0f + x2 * (-1.0f / 3.0f +
-                             x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f + x2 * (62.0f / 2835.0f)))));
+    return x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f +
+                                                                       x2 * (62.0f / 2835.0f)))));
   }
   return 1.0f - 2.0f / (1.0f + std::exp(2.0f * x));
 }

@@ -28,20 +28,37 @@ Tensor CpuBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
   float* y = out.data<float>();
   const int64_t n = x.numel();
   switch (op) {
-    case UnaryOp::Neg: parallel_map(n, [&](int64_t i) { y[i] = -in[i]; }); break;
-    case UnaryOp::Exp: parallel_map(n, [&](int64_t i) { y[i] = std::exp(in[i]); }); break;
-    case UnaryOp::Log: parallel_map(n, [&](int64_t i) { y[i] = std::log(in[i]); }); break;
-    case UnaryOp::Sqrt: parallel_map(n, [&](int64_t i) { y[i] = std::sqrt(in[i]); }); break;
-    case UnaryOp::Tanh: parallel_map(n, [&](int64_t i) { y[i] = fast_tanh(in[i]); }); break;
+    case UnaryOp::Neg:
+      parallel_map(n, [&](int64_t i) { y[i] = -in[i]; });
+      break;
+    case UnaryOp::Exp:
+      parallel_map(n, [&](int64_t i) { y[i] = std::exp(in[i]); });
+      break;
+    case UnaryOp::Log:
+      parallel_map(n, [&](int64_t i) { y[i] = std::log(in[i]); });
+      break;
+    case UnaryOp::Sqrt:
+      parallel_map(n, [&](int64_t i) { y[i] = std::sqrt(in[i]); });
+      break;
+    case UnaryOp::Tanh:
+      parallel_map(n, [&](int64_t i) { y[i] = fast_tanh(in[i]); });
+      break;
     case UnaryOp::Sigmoid:
       parallel_map(n, [&](int64_t i) { y[i] = 1.0f / (1.0f + std::exp(-in[i])); });
       break;
-    case UnaryOp::Relu: parallel_map(n, [&](int64_t i) { y[i] = in[i] > 0 ? in[i] : 0.0f; }); break;
-    case UnaryOp::Gelu:  // x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
-      parallel_map(n, [&](int64_t i) { y[i] = 0.5f * in[i] * (1.0f + std::erf(in[i] * kInvSqrt2)); });
+    case UnaryOp::Relu:
+      parallel_map(n, [&](int64_t i) { y[i] = in[i] > 0 ? in[i] : 0.0f; });
       break;
-    case UnaryOp::Abs: parallel_map(n, [&](int64_t i) { y[i] = std::fabs(in[i]); }); break;
-    case UnaryOp::Pow: parallel_map(n, [&](int64_t i) { y[i] = std::pow(in[i], a); }); break;
+    case UnaryOp::Gelu:  // x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
+      parallel_map(n,
+                   [&](int64_t i) { y[i] = 0.5f * in[i] * (1.0f + std::erf(in[i] * kInvSqrt2)); });
+      break;
+    case UnaryOp::Abs:
+      parallel_map(n, [&](int64_t i) { y[i] = std::fabs(in[i]); });
+      break;
+    case UnaryOp::Pow:
+      parallel_map(n, [&](int64_t i) { y[i] = std::pow(in[i], a); });
+      break;
     case UnaryOp::Clamp:
       parallel_map(n, [&](int64_t i) { y[i] = std::fmin(std::fmax(in[i], a), b); });
       break;
@@ -58,9 +75,15 @@ Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, 
   float* gx = out.data<float>();
   const int64_t n = gy.numel();
   switch (op) {
-    case UnaryOp::Neg: parallel_map(n, [&](int64_t i) { gx[i] = -g[i]; }); break;
-    case UnaryOp::Exp: parallel_map(n, [&](int64_t i) { gx[i] = g[i] * ys[i]; }); break;  // e^x
-    case UnaryOp::Log: parallel_map(n, [&](int64_t i) { gx[i] = g[i] / xs[i]; }); break;  // 1/x
+    case UnaryOp::Neg:
+      parallel_map(n, [&](int64_t i) { gx[i] = -g[i]; });
+      break;
+    case UnaryOp::Exp:
+      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * ys[i]; });
+      break;  // e^x
+    case UnaryOp::Log:
+      parallel_map(n, [&](int64_t i) { gx[i] = g[i] / xs[i]; });
+      break;             // 1/x
     case UnaryOp::Sqrt:  // 1 / (2 sqrt x)
       parallel_map(n, [&](int64_t i) { gx[i] = g[i] * 0.5f / ys[i]; });
       break;
@@ -70,7 +93,9 @@ Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, 
     case UnaryOp::Sigmoid:  // s (1 - s)
       parallel_map(n, [&](int64_t i) { gx[i] = g[i] * ys[i] * (1.0f - ys[i]); });
       break;
-    case UnaryOp::Relu: parallel_map(n, [&](int64_t i) { gx[i] = xs[i] > 0 ? g[i] : 0.0f; }); break;
+    case UnaryOp::Relu:
+      parallel_map(n, [&](int64_t i) { gx[i] = xs[i] > 0 ? g[i] : 0.0f; });
+      break;
     case UnaryOp::Gelu:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
       parallel_map(n, [&](int64_t i) {
         const float v = xs[i];
@@ -126,22 +151,42 @@ template <class T>
 static void binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   using Mask = int32_t;
   switch (op) {
-    case BinaryOp::Add: broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x + y; }); break;
-    case BinaryOp::Sub: broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x - y; }); break;
-    case BinaryOp::Mul: broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x * y; }); break;
-    case BinaryOp::Div: broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x / y; }); break;
+    case BinaryOp::Add:
+      broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x + y; });
+      break;
+    case BinaryOp::Sub:
+      broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x - y; });
+      break;
+    case BinaryOp::Mul:
+      broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x * y; });
+      break;
+    case BinaryOp::Div:
+      broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x / y; });
+      break;
     case BinaryOp::Maximum:
       broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x > y ? x : y; });
       break;
     case BinaryOp::Minimum:
       broadcast_binary<T, T>(a, b, out, [](T x, T y) { return x < y ? x : y; });
       break;
-    case BinaryOp::Eq: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x == y); }); break;
-    case BinaryOp::Ne: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x != y); }); break;
-    case BinaryOp::Lt: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x < y); }); break;
-    case BinaryOp::Le: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x <= y); }); break;
-    case BinaryOp::Gt: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x > y); }); break;
-    case BinaryOp::Ge: broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x >= y); }); break;
+    case BinaryOp::Eq:
+      broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x == y); });
+      break;
+    case BinaryOp::Ne:
+      broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x != y); });
+      break;
+    case BinaryOp::Lt:
+      broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x < y); });
+      break;
+    case BinaryOp::Le:
+      broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x <= y); });
+      break;
+    case BinaryOp::Gt:
+      broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x > y); });
+      break;
+    case BinaryOp::Ge:
+      broadcast_binary<T, Mask>(a, b, out, [](T x, T y) { return Mask(x >= y); });
+      break;
   }
 }
 

@@ -45,9 +45,9 @@ Tensor CpuBackend::permute(const Tensor& x, const std::vector<int64_t>& dims) {
   return out;
 }
 
-void CpuBackend::copy_block(const Tensor& src, int64_t src_n, int64_t src_start,
-                            const Tensor& dst, int64_t dst_n, int64_t dst_start, int64_t length,
-                            int64_t outer, int64_t inner) {
+void CpuBackend::copy_block(const Tensor& src, int64_t src_n, int64_t src_start, const Tensor& dst,
+                            int64_t dst_n, int64_t dst_start, int64_t length, int64_t outer,
+                            int64_t inner) {
   const auto* in = static_cast<const char*>(src.raw_data());
   auto* out = static_cast<char*>(dst.raw_data());
   const size_t row_bytes = static_cast<size_t>(length * inner) * 4;

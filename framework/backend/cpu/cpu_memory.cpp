@@ -59,7 +59,8 @@ void CpuBackend::arange(const Tensor& t, float start, float step) {
     for (int64_t i = 0; i < n; ++i) out[i] = start + step * static_cast<float>(i);
   } else {
     int32_t* out = t.data<int32_t>();
-    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int32_t>(start + step * static_cast<float>(i));
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = static_cast<int32_t>(start + step * static_cast<float>(i));
   }
 }
 
@@ -71,9 +72,15 @@ void CpuBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint
   for (int64_t i = 0; i < n; ++i) {
     const uint64_t counter = offset + static_cast<uint64_t>(i);
     switch (kind) {
-      case RandomKind::Uniform: out[i] = a + (b - a) * philox_uniform(seed, counter); break;
-      case RandomKind::Normal: out[i] = a + b * philox_normal(seed, counter); break;
-      case RandomKind::Bernoulli: out[i] = philox_uniform(seed, counter) < a ? 1.0f : 0.0f; break;
+      case RandomKind::Uniform:
+        out[i] = a + (b - a) * philox_uniform(seed, counter);
+        break;
+      case RandomKind::Normal:
+        out[i] = a + b * philox_normal(seed, counter);
+        break;
+      case RandomKind::Bernoulli:
+        out[i] = philox_uniform(seed, counter) < a ? 1.0f : 0.0f;
+        break;
     }
   }
 }

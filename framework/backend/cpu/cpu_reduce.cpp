@@ -8,9 +8,12 @@ namespace tg {
 DimSplit split_at(const Shape& shape, int64_t dim) {
   DimSplit split;
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-    if (d < dim) split.outer *= shape[d];
-    else if (d == dim) split.n = shape[d];
-    else split.inner *= shape[d];
+    if (d < dim)
+      split.outer *= shape[d];
+    else if (d == dim)
+      split.n = shape[d];
+    else
+      split.inner *= shape[d];
   }
   return split;
 }
@@ -38,9 +41,15 @@ Tensor CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t dim) {
     for (int64_t k = 0; k < n; ++k) {
       const float* src = in + (r * n + k) * inner;
       switch (op) {
-        case ReduceOp::Sum: for (int64_t i = 0; i < inner; ++i) row_out[i] += src[i]; break;
-        case ReduceOp::Max: for (int64_t i = 0; i < inner; ++i) row_out[i] = std::max(row_out[i], src[i]); break;
-        case ReduceOp::Min: for (int64_t i = 0; i < inner; ++i) row_out[i] = std::min(row_out[i], src[i]); break;
+        case ReduceOp::Sum:
+          for (int64_t i = 0; i < inner; ++i) row_out[i] += src[i];
+          break;
+        case ReduceOp::Max:
+          for (int64_t i = 0; i < inner; ++i) row_out[i] = std::max(row_out[i], src[i]);
+          break;
+        case ReduceOp::Min:
+          for (int64_t i = 0; i < inner; ++i) row_out[i] = std::min(row_out[i], src[i]);
+          break;
       }
     }
   }

@@ -73,9 +73,8 @@ class CudaBackend final : public Backend {
                     const Tensor& square_avg, const Tensor& grad_avg,
                     const Tensor& momentum_buffer) override;
   LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) override;
-  LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
-                                   const Tensor& c, const Tensor& grad_h,
-                                   const Tensor& grad_c) override;
+  LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev, const Tensor& c,
+                                   const Tensor& grad_h, const Tensor& grad_c) override;
   LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
                                      const Tensor& mean, const Tensor& rstd,
                                      bool need_weight_grads) override;

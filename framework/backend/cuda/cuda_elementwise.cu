@@ -140,8 +140,7 @@ template <class T>
 void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   const Shape& shape = out.shape();
   const auto index = cuda::make_strided_index<2>(
-      shape, {broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape)},
-      "binary");
+      shape, {broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape)}, "binary");
   if (is_comparison(op))
     cuda::launch("binary", out.numel(), binary_kernel<T, int32_t>, op, a.data<T>(), b.data<T>(),
                  out.data<int32_t>(), index);
@@ -203,11 +202,11 @@ Tensor CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b,
                           const Shape& out_shape) {
   Tensor out = empty(out_shape, DType::Float32, Device::CUDA);
   if (out.numel() == 0) return out;
-  const auto index = cuda::make_strided_index<3>(out_shape,
-                                                 {broadcast_strides(cond.shape(), out_shape),
-                                                  broadcast_strides(a.shape(), out_shape),
-                                                  broadcast_strides(b.shape(), out_shape)},
-                                                 "where");
+  const auto index = cuda::make_strided_index<3>(
+      out_shape,
+      {broadcast_strides(cond.shape(), out_shape), broadcast_strides(a.shape(), out_shape),
+       broadcast_strides(b.shape(), out_shape)},
+      "where");
   if (cond.dtype() == DType::Int32)
     cuda::launch("where", out.numel(), where_kernel<int32_t>, cond.data<int32_t>(), a.data<float>(),
                  b.data<float>(), out.data<float>(), index);

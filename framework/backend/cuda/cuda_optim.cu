@@ -63,8 +63,8 @@ float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nu
 
 void CudaBackend::sgd_step(const SgdStep& step, const Tensor& param, const Tensor& grad,
                            const Tensor& momentum_buffer) {
-  cuda::launch("sgd_step", param.numel(), sgd_kernel, step, param.data<float>(),
-               grad.data<float>(), data_or_null(momentum_buffer));
+  cuda::launch("sgd_step", param.numel(), sgd_kernel, step, param.data<float>(), grad.data<float>(),
+               data_or_null(momentum_buffer));
 }
 
 void CudaBackend::adam_step(const AdamStep& step, const Tensor& param, const Tensor& grad,

@@ -6,8 +6,9 @@
 namespace tg {
 
 Backend& cuda_backend() {
-  fail("device cuda: this build of tapegrad has no CUDA backend (it was configured without "
-       "the CUDA Toolkit); rebuild with nvcc available, or use the cpu device");
+  fail(
+      "device cuda: this build of tapegrad has no CUDA backend (it was configured without "
+      "the CUDA Toolkit); rebuild with nvcc available, or use the cpu device");
 }
 
 bool cuda_built() { return false; }
