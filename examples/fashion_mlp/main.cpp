@@ -10,7 +10,10 @@ namespace {
 class FashionMLP : public fashion::Classifier {
  public:
   explicit FashionMLP(float dropout_p)
-      : Classifier("FashionMLP"), hidden1(784, 512), hidden2(512, 256), output(256, 10),
+      : Classifier("FashionMLP"),
+        hidden1(784, 512),
+        hidden2(512, 256),
+        output(256, 10),
         dropout(dropout_p) {
     register_module("hidden1", hidden1);
     register_module("hidden2", hidden2);
