@@ -44,4 +44,22 @@ inline Permuted permuted(const Shape& in_shape, const std::vector<int64_t>& dims
   return out;
 }
 
+// Sizes of a tensor seen as [outer, n, inner] around dimension dim: how kernels that work along
+// one dim (reductions, softmax, index_select, narrow) address it.
+struct DimSplit {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+inline DimSplit split_at(const Shape& shape, int64_t dim) {
+  DimSplit split;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    if (d < dim)
+      split.outer *= shape[d];
+    else if (d == dim)
+      split.n = shape[d];
+    else
+      split.inner *= shape[d];
+  }
+  return split;
+}
+
 }  // namespace tg

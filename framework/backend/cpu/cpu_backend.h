@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "framework/backend/backend.h"
+#include "framework/backend/strides.h"
 
 namespace tg {
 
@@ -92,10 +93,6 @@ inline float fast_tanh(float x) {
   return 1.0f - 2.0f / (1.0f + std::exp(2.0f * x));
 }
 
-// Sizes of a tensor seen as [outer, n, inner] around dimension dim.
-struct DimSplit {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-DimSplit split_at(const Shape& shape, int64_t dim);
+
 
 }  // namespace tg

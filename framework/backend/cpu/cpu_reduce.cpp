@@ -5,19 +5,6 @@
 
 namespace tg {
 
-DimSplit split_at(const Shape& shape, int64_t dim) {
-  DimSplit split;
-  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-    if (d < dim)
-      split.outer *= shape[d];
-    else if (d == dim)
-      split.n = shape[d];
-    else
-      split.inner *= shape[d];
-  }
-  return split;
-}
-
 static Shape kept_dim_shape(Shape shape, int64_t dim) {
   shape[dim] = 1;
   return shape;

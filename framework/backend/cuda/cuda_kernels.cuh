@@ -52,21 +52,8 @@ void launch_rows(const char* name, int64_t rows, void (*kernel)(int64_t, Params.
 }
 
 // Sizes of a tensor seen as [outer, n, inner] around dimension dim.
-struct Split {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-inline Split split_at(const Shape& shape, int64_t dim) {
-  Split split;
-  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-    if (d < dim)
-      split.outer *= shape[d];
-    else if (d == dim)
-      split.n = shape[d];
-    else
-      split.inner *= shape[d];
-  }
-  return split;
-}
+using Split = DimSplit;  // framework/backend/strides.h
+using tg::split_at;
 // The first element of row r of a tensor seen as [outer, n, inner]; its elements lie inner apart.
 __host__ __device__ inline int64_t row_start(const Split& s, int64_t r) {
   return (r / s.inner) * s.n * s.inner + r % s.inner;
