@@ -2,11 +2,13 @@
 //
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011) turns a
 // 64-bit key (the seed) and a 128-bit counter into four random 32-bit words with ten rounds of
-// multiply-xor. Element i of a random tensor uses counter = offset + i, so any element can be
-// computed on its own: a CPU loop and a CUDA thread per element give identical numbers.
+// multiply-xor. A random tensor is filled in blocks of four elements: block j (elements 4j to
+// 4j + 3) takes the four words of counter offset + j. Any block can be computed on its own, so a
+// CPU loop and one CUDA thread per block give identical numbers.
 //
-// A Generator is just (seed, offset). Each random tensor advances the offset by its numel, so
-// consecutive draws do not overlap, and saving (seed, offset) in a checkpoint resumes the stream.
+// A Generator is just (seed, offset). Each random tensor advances the offset by its numel (more
+// counters than its numel / 4 blocks use), so consecutive draws do not overlap, and saving
+// (seed, offset) in a checkpoint resumes the stream.
 #pragma once
 
 #include <cmath>
@@ -48,16 +50,22 @@ TG_HOST_DEVICE inline float uniform_from_bits(uint32_t bits) {
   return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f);
 }
 
-TG_HOST_DEVICE inline float philox_uniform(uint64_t seed, uint64_t counter) {
-  return uniform_from_bits(philox4x32(seed, counter).w[0]);
+// One block of a draw as four uniforms in [0, 1).
+TG_HOST_DEVICE inline void uniform4_from_words(const PhiloxWords& words, float out[4]) {
+  for (int j = 0; j < 4; ++j) out[j] = uniform_from_bits(words.w[j]);
 }
 
-// Standard normal by Box-Muller: sqrt(-2 ln u1) cos(2 pi u2), with u1 in (0, 1].
-TG_HOST_DEVICE inline float philox_normal(uint64_t seed, uint64_t counter) {
-  const PhiloxWords words = philox4x32(seed, counter);
-  const float u1 = 1.0f - uniform_from_bits(words.w[0]);
-  const float u2 = uniform_from_bits(words.w[1]);
-  return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
+// One block of a draw as four standard normals, by Box-Muller: two uniforms u1 in (0, 1] and u2
+// give two independent normals, sqrt(-2 ln u1) cos(2 pi u2) and sqrt(-2 ln u1) sin(2 pi u2).
+TG_HOST_DEVICE inline void normal4_from_words(const PhiloxWords& words, float out[4]) {
+  for (int pair = 0; pair < 2; ++pair) {
+    const float u1 = 1.0f - uniform_from_bits(words.w[2 * pair]);
+    const float u2 = uniform_from_bits(words.w[2 * pair + 1]);
+    const float radius = sqrtf(-2.0f * logf(u1));
+    const float angle = 6.2831853071795864f * u2;
+    out[2 * pair] = radius * cosf(angle);
+    out[2 * pair + 1] = radius * sinf(angle);
+  }
 }
 
 class Generator {

@@ -70,7 +70,7 @@ void print_usage(const ProgramSpec& spec, const Flags& d, std::ostream& out) {
       << "  --seed N             initial weights, dropout and batch order (default 0)\n"
       << "running:\n"
       << "  --threads N          CPU threads (default: all)\n"
-      << "  --device D           cpu (default)\n"
+      << "  --device D           cpu or cuda (default cpu)\n"
       << "  --beam K             beam width for test scoring and --predict (default 1: greedy)\n"
       << "  --show W1,W2,...     words whose attention is drawn (default phoenix,knight,...)\n"
       << "  --help               this text\n";
@@ -189,10 +189,8 @@ Flags parse_flags(int argc, char** argv, const ProgramSpec& spec) {
   if (!flags.predict && !flags.predict_words.empty()) {
     bad("unexpected argument '" + flags.predict_words[0] + "' (words go with --predict)");
   }
-  if (flags.device != "cpu") {
-    bad("--device " + flags.device +
-        ": the G2P programs run on the CPU only for now (their "
-        "batches and decoding have not been moved to a GPU or run on one); use --device cpu");
+  if (flags.device != "cpu" && flags.device != "cuda") {
+    bad("--device: expected cpu or cuda, got '" + flags.device + "'");
   }
   return flags;
 }
@@ -255,9 +253,10 @@ void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std
   std::vector<int32_t> target{tg::data::kBosId};
   for (int32_t id : data.phonemes.encode(predicted)) target.push_back(id);
   const std::vector<int32_t> source = encode_word(word, data.letters);
+  const tg::Device device = model.parameters().front().device();
   const auto maps =
-      model.attention(tg::from_vector(source, {1, static_cast<int64_t>(source.size())}),
-                      tg::from_vector(target, {1, static_cast<int64_t>(target.size())}));
+      model.attention(tg::from_vector(source, {1, static_cast<int64_t>(source.size())}).to(device),
+                      tg::from_vector(target, {1, static_cast<int64_t>(target.size())}).to(device));
   // Row t is the step that predicts phoneme t (the last one predicts the end).
   std::vector<std::string> rows = predicted;
   rows.push_back("<eos>");
@@ -283,6 +282,7 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
     if (flags.threads > 0) tg::set_num_threads(static_cast<int>(flags.threads));
     tg::manual_seed(flags.train.seed);
     const int64_t grid_columns = spec.name == "g2p_transformer" ? flags.config.heads : 1;
+    const tg::Device device = flags.device == "cuda" ? tg::Device::CUDA : tg::Device::CPU;
 
     if (flags.predict || flags.evaluate_only) {
       const tg::Checkpoint checkpoint = tg::load_checkpoint(checkpoint_path(flags));
@@ -297,6 +297,7 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
       data.phonemes = header.phonemes;
       auto model = spec.make_model(header.config, data.letters.size(), data.phonemes.size());
       load_weights(checkpoint, *model);
+      model->to(device);
       model->eval();
       if (flags.show_given) {
         std::filesystem::create_directories(flags.train.out_dir);
@@ -318,7 +319,9 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
         spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
         static_cast<long long>(data.letters.size()), static_cast<long long>(data.phonemes.size()));
     auto model = spec.make_model(flags.config, data.letters.size(), data.phonemes.size());
-    std::printf("%lld parameters, %d threads\n", static_cast<long long>(model->parameter_count()),
+    model->to(device);
+    std::printf("%lld parameters, %s, %d CPU threads\n",
+                static_cast<long long>(model->parameter_count()), flags.device.c_str(),
                 tg::num_threads());
     const TrainResult result = train_model(*model, flags.config, data, flags.train);
     std::printf("trained %lld steps in %.0f s%s\n", static_cast<long long>(result.steps),

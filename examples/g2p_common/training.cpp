@@ -73,10 +73,12 @@ double teacher_forced_loss(Seq2SeqModel& model, const G2PData& data,
   const auto pairs = tg::data::encode_for_training(entries, data.letters, data.phonemes);
   double total = 0;
   int64_t tokens = 0;
-  for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
+  const tg::Device device = model.parameters().front().device();
+  for (const Seq2SeqBatch& cpu_batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
+    const Seq2SeqBatch batch = cpu_batch.to(device);
     const tg::Tensor logits =
         model.forward(batch.source, batch.source_lengths, batch.target_in, batch.target_lengths);
-    const int64_t batch_tokens = token_count(batch);
+    const int64_t batch_tokens = token_count(cpu_batch);
     total += tg::sequence_cross_entropy(logits, batch.target_out, tg::data::kPadId).item() *
              static_cast<double>(batch_tokens);
     tokens += batch_tokens;
@@ -153,10 +155,12 @@ ScoreTotals evaluate(Seq2SeqModel& model, const G2PData& data,
                      const std::vector<PronouncingEntry>& entries, int64_t beam,
                      int64_t batch_size) {
   model.eval();
+  const tg::Device device = model.parameters().front().device();
   const auto pairs = tg::data::encode_for_training(entries, data.letters, data.phonemes);
   ScoreTotals totals;
   for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
-    const auto predictions = decode(model, batch.source, batch.source_lengths, beam);
+    const auto predictions =
+        decode(model, batch.source.to(device), batch.source_lengths.to(device), beam);
     for (int64_t row = 0; row < batch.size(); ++row) {
       const PronouncingEntry& entry = entries[batch.entry_indices[row]];
       totals.add(data.phonemes.decode(predictions[row]), entry.pronunciations);
@@ -170,9 +174,11 @@ std::vector<Phonemes> predict_words(Seq2SeqModel& model, const G2PData& data,
   std::vector<tg::data::EncodedPair> pairs;
   for (const std::string& word : words) pairs.push_back({encode_word(word, data.letters), {}});
   model.eval();
+  const tg::Device device = model.parameters().front().device();
   std::vector<Phonemes> result(words.size());
   for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, 256, false, 0, 0)) {
-    const auto predictions = decode(model, batch.source, batch.source_lengths, beam);
+    const auto predictions =
+        decode(model, batch.source.to(device), batch.source_lengths.to(device), beam);
     for (int64_t row = 0; row < batch.size(); ++row) {
       result[batch.entry_indices[row]] = data.phonemes.decode(predictions[row]);
     }
@@ -254,6 +260,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
   const std::vector<PronouncingEntry> dev_subset(
       data.dev.begin(), data.dev.begin() + std::min<int64_t>(options.dev_words, data.dev.size()));
   const std::vector<tg::Tensor> parameters = model.parameters();
+  const tg::Device device = parameters.front().device();
   const auto run_start = Clock::now();
 
   for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
@@ -270,7 +277,8 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
     double loss_sum = 0;
     int64_t tokens = 0, batches_done = 0;
     tg::Metrics shown;
-    for (const Seq2SeqBatch& batch : batches) {
+    for (const Seq2SeqBatch& cpu_batch : batches) {
+      const Seq2SeqBatch batch = cpu_batch.to(device);
       const tg::Tensor logits =
           model.forward(batch.source, batch.source_lengths, batch.target_in, batch.target_lengths);
       const tg::Tensor loss = tg::sequence_cross_entropy(logits, batch.target_out, tg::data::kPadId,
@@ -283,7 +291,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
       ++result.steps;
       ++batches_done;
       loss_sum += loss.item();
-      tokens += token_count(batch);
+      tokens += token_count(cpu_batch);
       const double elapsed = seconds_since(epoch_start);
       if (!options.quiet) {
         shown = {{"loss", loss_sum / batches_done},

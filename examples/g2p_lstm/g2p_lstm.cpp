@@ -144,7 +144,8 @@ std::vector<AttentionMap> LstmG2P::attention(const tg::Tensor& source,
                                              const tg::Tensor& target_in) {
   tg::NoGradGuard no_grad;
   Encoded encoded = encode(
-      source, tg::from_vector(std::vector<int32_t>{static_cast<int32_t>(source.size(1))}, {1}));
+      source, tg::from_vector(std::vector<int32_t>{static_cast<int32_t>(source.size(1))}, {1})
+                  .to(source.device()));
   const tg::Tensor embedded = target_embedding(target_in);
   AttentionMap map{"attention", {}};
   for (int64_t t = 0; t < target_in.size(1); ++t) {

@@ -100,7 +100,8 @@ std::vector<AttentionMap> TransformerG2P::attention(const tg::Tensor& source,
                                                     const tg::Tensor& target_in) {
   tg::NoGradGuard no_grad;
   const tg::Tensor lengths =
-      tg::from_vector(std::vector<int32_t>{static_cast<int32_t>(source.size(1))}, {1});
+      tg::from_vector(std::vector<int32_t>{static_cast<int32_t>(source.size(1))}, {1})
+          .to(source.device());
   decoder.keep_cross_attention(true);
   forward(source, lengths, target_in, {});
   decoder.keep_cross_attention(false);

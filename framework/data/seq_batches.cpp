@@ -65,6 +65,11 @@ std::vector<EncodedPair> encode_for_training(const std::vector<PronouncingEntry>
   return pairs;
 }
 
+Seq2SeqBatch Seq2SeqBatch::to(Device device) const {
+  return {source.to(device),     source_lengths.to(device), target_in.to(device),
+          target_out.to(device), target_lengths.to(device), entry_indices};
+}
+
 Seq2SeqBatch make_seq2seq_batch(const std::vector<EncodedPair>& pairs,
                                 const std::vector<int64_t>& indices) {
   check(!indices.empty(), "make_seq2seq_batch: no indices");

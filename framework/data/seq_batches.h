@@ -51,6 +51,7 @@ struct Seq2SeqBatch {
   Tensor target_lengths;               // int32 [B], target length + 1
   std::vector<int64_t> entry_indices;  // which pair each row is (index into the pairs given)
   int64_t size() const { return static_cast<int64_t>(entry_indices.size()); }
+  Seq2SeqBatch to(Device device) const;  // the tensors copied to device (itself if already there)
 };
 
 // The batch of pairs[indices[0]], pairs[indices[1]], ... in that order. Every source must be

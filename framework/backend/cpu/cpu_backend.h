@@ -80,19 +80,4 @@ class CpuBackend final : public Backend {
 // Loops shorter than this stay on one thread: spawning work costs more than it saves.
 constexpr int64_t kParallelThreshold = 32768;
 
-// tanh(x) = 1 - 2 / (1 + e^(2x)), through expf: glibc's tanhf goes through expm1f and costs
-// several times more (it was 40% of an LSTM's training step). Near 0, where the subtraction
-// would cancel, the Taylor series x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835 takes over; within
-// |x| < 1/4 its first omitted term is below 3e-9 relative. Worst error: a few float ulps.
-inline float fast_tanh(float x) {
-  if (x > -0.25f && x < 0.25f) {
-    const float x2 = x * x;
-    return x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f +
-                                                                       x2 * (62.0f / 2835.0f)))));
-  }
-  return 1.0f - 2.0f / (1.0f + std::exp(2.0f * x));
-}
-
-
-
 }  // namespace tg

@@ -3,6 +3,7 @@
 
 #include "framework/backend/cpu/cpu_backend.h"
 #include "framework/backend/cpu/cpu_broadcast.h"
+#include "framework/backend/cpu/cpu_math.h"
 
 namespace tg {
 
@@ -19,9 +20,6 @@ static void parallel_map(int64_t n, F f) {
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
-static constexpr float kInvSqrt2 = 0.70710678118654752f;
-static constexpr float kInvSqrt2Pi = 0.39894228040143268f;
-
 Tensor CpuBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
   Tensor out = empty(x.shape(), DType::Float32, Device::CPU);
   const float* in = x.data<float>();
@@ -32,7 +30,7 @@ Tensor CpuBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
       parallel_map(n, [&](int64_t i) { y[i] = -in[i]; });
       break;
     case UnaryOp::Exp:
-      parallel_map(n, [&](int64_t i) { y[i] = std::exp(in[i]); });
+      parallel_map(n, [&](int64_t i) { y[i] = fast_exp(in[i]); });
       break;
     case UnaryOp::Log:
       parallel_map(n, [&](int64_t i) { y[i] = std::log(in[i]); });
@@ -44,14 +42,13 @@ Tensor CpuBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
       parallel_map(n, [&](int64_t i) { y[i] = fast_tanh(in[i]); });
       break;
     case UnaryOp::Sigmoid:
-      parallel_map(n, [&](int64_t i) { y[i] = 1.0f / (1.0f + std::exp(-in[i])); });
+      parallel_map(n, [&](int64_t i) { y[i] = fast_sigmoid(in[i]); });
       break;
     case UnaryOp::Relu:
       parallel_map(n, [&](int64_t i) { y[i] = in[i] > 0 ? in[i] : 0.0f; });
       break;
     case UnaryOp::Gelu:  // x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
-      parallel_map(n,
-                   [&](int64_t i) { y[i] = 0.5f * in[i] * (1.0f + std::erf(in[i] * kInvSqrt2)); });
+      parallel_map(n, [&](int64_t i) { y[i] = in[i] * normal_cdf_pdf(in[i]).cdf; });
       break;
     case UnaryOp::Abs:
       parallel_map(n, [&](int64_t i) { y[i] = std::fabs(in[i]); });
@@ -98,9 +95,8 @@ Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, 
       break;
     case UnaryOp::Gelu:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
       parallel_map(n, [&](int64_t i) {
-        const float v = xs[i];
-        const float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
-        gx[i] = g[i] * (cdf + v * kInvSqrt2Pi * std::exp(-0.5f * v * v));
+        const NormalCdfPdf normal = normal_cdf_pdf(xs[i]);
+        gx[i] = g[i] * (normal.cdf + xs[i] * normal.pdf);
       });
       break;
     case UnaryOp::Abs:  // sign(x), 0 at 0

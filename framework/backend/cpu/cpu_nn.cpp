@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "framework/backend/cpu/cpu_backend.h"
+#include "framework/backend/cpu/cpu_math.h"
 
 namespace tg {
 namespace {
@@ -40,7 +41,7 @@ void softmax_row(const float* x, float* y, const int32_t* keep, int64_t n, int64
   }
   float sum = 0.0f;
   for (int64_t j = 0; j < n; ++j) {
-    const float e = kept(j) ? std::exp(x[j * stride] - max) : 0.0f;
+    const float e = kept(j) ? fast_exp(x[j * stride] - max) : 0.0f;
     y[j * stride] = e;
     sum += e;
   }
@@ -69,7 +70,7 @@ void softmax_backward_row(const float* y, const float* gy, float* gx, const int3
     if (!kept(j))
       gx[at] = 0.0f;
     else if (log)
-      gx[at] = gy[at] - std::exp(y[at]) * total;
+      gx[at] = gy[at] - fast_exp(y[at]) * total;
     else
       gx[at] = y[at] * (gy[at] - total);
   }
@@ -141,7 +142,7 @@ CrossEntropyResult CpuBackend::cross_entropy(const Tensor& logits, const Tensor&
     for (int64_t j = 1; j < classes; ++j) max = std::max(max, x[j]);
     float sum = 0.0f, sum_x = 0.0f;
     for (int64_t j = 0; j < classes; ++j) {
-      p[j] = std::exp(x[j] - max);
+      p[j] = fast_exp(x[j] - max);
       sum += p[j];
       sum_x += x[j];
     }

@@ -79,23 +79,32 @@ __global__ void arange_int_kernel(int64_t n, int32_t* out, float start, float st
     out[i] = static_cast<int32_t>(__fadd_rn(start, __fmul_rn(step, static_cast<float>(i))));
 }
 
-// Element i uses Philox counter offset + i, exactly like the CPU loop. The affine maps use
-// explicitly rounded operations so that no fused multiply-add makes a uniform or a dropout mask
-// differ from the CPU's in the last bit.
+// One thread per block of four elements, block j from Philox counter offset + j, exactly like
+// the CPU loop. The affine maps use explicitly rounded operations so that no fused multiply-add
+// makes a uniform or a dropout mask differ from the CPU's in the last bit.
 __global__ void random_kernel(int64_t n, float* out, RandomKind kind, float a, float b,
                               uint64_t seed, uint64_t offset) {
-  for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
-    const uint64_t counter = offset + static_cast<uint64_t>(i);
-    switch (kind) {
-      case RandomKind::Uniform:
-        out[i] = __fadd_rn(a, __fmul_rn(b - a, philox_uniform(seed, counter)));
-        break;
-      case RandomKind::Normal:
-        out[i] = __fadd_rn(a, __fmul_rn(b, philox_normal(seed, counter)));
-        break;
-      case RandomKind::Bernoulli:
-        out[i] = philox_uniform(seed, counter) < a ? 1.0f : 0.0f;
-        break;
+  const int64_t blocks = (n + 3) / 4;
+  for (int64_t block = cuda::first_index(); block < blocks; block += cuda::index_stride()) {
+    const PhiloxWords words = philox4x32(seed, offset + static_cast<uint64_t>(block));
+    float values[4];
+    if (kind == RandomKind::Normal)
+      normal4_from_words(words, values);
+    else
+      uniform4_from_words(words, values);
+    const int64_t first = 4 * block, count = n - first < 4 ? n - first : 4;
+    for (int64_t j = 0; j < count; ++j) {
+      switch (kind) {
+        case RandomKind::Uniform:
+          out[first + j] = __fadd_rn(a, __fmul_rn(b - a, values[j]));
+          break;
+        case RandomKind::Normal:
+          out[first + j] = __fadd_rn(a, __fmul_rn(b, values[j]));
+          break;
+        case RandomKind::Bernoulli:
+          out[first + j] = values[j] < a ? 1.0f : 0.0f;
+          break;
+      }
     }
   }
 }
