@@ -1,7 +1,8 @@
 // bench_workloads: whole training steps of the models people build with tapegrad, timed the
 // same way as bench/compare_pytorch.py times them in PyTorch.
 //
-//   bench_workloads [--threads N] [--repeats N] [--only NAME] [--json] [--list]
+//   bench_workloads [--threads N] [--repeats N] [--device cpu|cuda] [--only NAME] [--json]
+//                   [--list]
 //
 // Each workload is one training step (forward, loss, backward, Adam step) unless its
 // description says otherwise; the models are in bench/workload_models.h.
@@ -11,13 +12,15 @@
 // to last about 20 ms, so timer resolution and per-call noise stay small for the tiny
 // workloads. Then --repeats measurements; the figure is the median time per step, with the
 // fastest and slowest measurement as its spread. On a shared machine a wide spread means
-// another process took the cores: run again.
+// another process took the cores: run again. On a GPU the clock is read only after
+// synchronize(): kernels run asynchronously, and a launch returning is not the work being done.
 //
 // Memory. peak_rss_mb is getrusage(RUSAGE_SELF).ru_maxrss when the workload has finished: the
 // peak resident memory of the whole process so far. With --only NAME that is this workload
 // alone (plus the program's baseline, a few MB); without it the peaks accumulate from one
 // workload to the next. compare_pytorch.py runs one process per workload for clean figures,
-// and measures PyTorch the same way.
+// and measures PyTorch the same way. With --device cuda it is the host process's memory, not
+// the GPU's.
 #include <cblas.h>
 #include <sys/resource.h>
 
@@ -50,11 +53,13 @@ struct Timing {
   int steps_per_measurement = 1;
 };
 
-Timing measure(int repeats, const Step& step) {
+Timing measure(int repeats, const Step& step, tg::Device device) {
+  tg::Backend& backend = tg::backend_for(device);
   const auto warm_start = Clock::now();
   int warm_steps = 0;
   while (warm_steps < 3 || seconds_since(warm_start) < 0.2) {
     step();
+    backend.synchronize();
     ++warm_steps;
   }
   const double seconds_per_step = seconds_since(warm_start) / warm_steps;
@@ -65,6 +70,7 @@ Timing measure(int repeats, const Step& step) {
   for (int r = 0; r < repeats; ++r) {
     const auto start = Clock::now();
     for (int i = 0; i < timing.steps_per_measurement; ++i) step();
+    backend.synchronize();
     samples.push_back(seconds_since(start) / timing.steps_per_measurement * 1e3);
   }
   std::sort(samples.begin(), samples.end());
@@ -110,10 +116,11 @@ Tensor int_tensor(const std::vector<int32_t>& values) {
   return tg::from_vector(values, {static_cast<int64_t>(values.size())});
 }
 
-// A training step: zero the gradients, the loss, backward, Adam. The model and optimizer live
-// as long as the step.
+// A training step on device: zero the gradients, the loss, backward, Adam. The model and
+// optimizer live as long as the step.
 template <class Model, class Loss>
-Step training_step(std::shared_ptr<Model> model, Loss loss) {
+Step training_step(std::shared_ptr<Model> model, Loss loss, tg::Device device) {
+  model->to(device);
   auto optimizer = std::make_shared<tg::Adam>(tg::ParamGroups(model->parameters()));
   return [model, optimizer, loss] {
     optimizer->zero_grad();
@@ -126,72 +133,83 @@ Step training_step(std::shared_ptr<Model> model, Loss loss) {
 
 // ---- the workloads ----
 
-Step mlp() {
+Step mlp(tg::Device device) {
   tg::Generator gen(1);
-  const Tensor images = tg::randn({128, 784}, gen), labels = class_labels(128, 10);
-  return training_step(std::make_shared<bench::Mlp>(gen),
-                       [=](bench::Mlp& m) { return m.loss(images, labels); });
+  const Tensor images = tg::randn({128, 784}, gen).to(device);
+  const Tensor labels = class_labels(128, 10).to(device);
+  return training_step(
+      std::make_shared<bench::Mlp>(gen), [=](bench::Mlp& m) { return m.loss(images, labels); },
+      device);
 }
 
 // Loss = mean(output * fixed random weights): a gradient that differs per element, so no
 // part of backward can be skipped.
-Step lstm() {
+Step lstm(tg::Device device) {
   tg::Generator gen(2);
-  const Tensor x = tg::randn({32, 32, 64}, gen), w = tg::randn({32, 32, 256}, gen);
-  return training_step(std::make_shared<tg::LSTM>(64, 256, tg::LSTMOptions{}, gen),
-                       [=](tg::LSTM& m) { return (m(x).output * w).mean(); });
+  const Tensor x = tg::randn({32, 32, 64}, gen).to(device);
+  const Tensor w = tg::randn({32, 32, 256}, gen).to(device);
+  return training_step(
+      std::make_shared<tg::LSTM>(64, 256, tg::LSTMOptions{}, gen),
+      [=](tg::LSTM& m) { return (m(x).output * w).mean(); }, device);
 }
 
-Step mha() {
+Step mha(tg::Device device) {
   tg::Generator gen(3);
-  const Tensor x = tg::randn({32, 64, 128}, gen), w = tg::randn({32, 64, 128}, gen);
-  const Tensor lengths = int_tensor(cycling_lengths(32, 32, 64));
+  const Tensor x = tg::randn({32, 64, 128}, gen).to(device);
+  const Tensor w = tg::randn({32, 64, 128}, gen).to(device);
+  const Tensor lengths = int_tensor(cycling_lengths(32, 32, 64)).to(device);
   return training_step(
       std::make_shared<tg::MultiHeadAttention>(128, 8, tg::MultiHeadAttentionOptions{}, gen),
-      [=](tg::MultiHeadAttention& m) { return (m(x, x, x, lengths).output * w).mean(); });
+      [=](tg::MultiHeadAttention& m) { return (m(x, x, x, lengths).output * w).mean(); }, device);
 }
 
-Step g2p_lstm() {
+Step g2p_lstm(tg::Device device) {
   tg::Generator gen(4);
   const std::vector<int32_t> source_lengths = cycling_lengths(64, 4, 10);
   const std::vector<int32_t> target_lengths = cycling_lengths(64, 3, 9);
-  const Tensor source = padded_ids(source_lengths, 10, 40, 11);
-  const Tensor target_in = padded_ids(target_lengths, 9, 43, 12);
-  const Tensor target_out = padded_ids(target_lengths, 9, 43, 13);
-  const Tensor lengths = int_tensor(source_lengths);
-  return training_step(std::make_shared<bench::G2PLstm>(gen), [=](bench::G2PLstm& m) {
-    return m.loss(source, lengths, target_in, target_out);
-  });
+  const Tensor source = padded_ids(source_lengths, 10, 40, 11).to(device);
+  const Tensor target_in = padded_ids(target_lengths, 9, 43, 12).to(device);
+  const Tensor target_out = padded_ids(target_lengths, 9, 43, 13).to(device);
+  const Tensor lengths = int_tensor(source_lengths).to(device);
+  return training_step(
+      std::make_shared<bench::G2PLstm>(gen),
+      [=](bench::G2PLstm& m) { return m.loss(source, lengths, target_in, target_out); }, device);
 }
 
-Step g2p_transformer() {
+Step g2p_transformer(tg::Device device) {
   tg::Generator gen(5);
   const std::vector<int32_t> source_lengths = cycling_lengths(64, 4, 10);
   const std::vector<int32_t> target_lengths = cycling_lengths(64, 4, 10);
-  const Tensor source = padded_ids(source_lengths, 10, 40, 21);
-  const Tensor target_in = padded_ids(target_lengths, 10, 43, 22);
-  const Tensor target_out = padded_ids(target_lengths, 10, 43, 23);
-  const Tensor lengths = int_tensor(source_lengths), out_lengths = int_tensor(target_lengths);
-  return training_step(std::make_shared<bench::G2PTransformer>(gen), [=](bench::G2PTransformer& m) {
-    return m.loss(source, lengths, target_in, out_lengths, target_out);
-  });
+  const Tensor source = padded_ids(source_lengths, 10, 40, 21).to(device);
+  const Tensor target_in = padded_ids(target_lengths, 10, 43, 22).to(device);
+  const Tensor target_out = padded_ids(target_lengths, 10, 43, 23).to(device);
+  const Tensor lengths = int_tensor(source_lengths).to(device);
+  const Tensor out_lengths = int_tensor(target_lengths).to(device);
+  return training_step(
+      std::make_shared<bench::G2PTransformer>(gen),
+      [=](bench::G2PTransformer& m) {
+        return m.loss(source, lengths, target_in, out_lengths, target_out);
+      },
+      device);
 }
 
-Step fashion_attention() {
+Step fashion_attention(tg::Device device) {
   tg::Generator gen(6);
-  const Tensor images = tg::randn({128, 784}, gen), labels = class_labels(128, 10);
-  return training_step(std::make_shared<bench::VisionClassifier>(gen),
-                       [=](bench::VisionClassifier& m) { return m.loss(images, labels); });
+  const Tensor images = tg::randn({128, 784}, gen).to(device);
+  const Tensor labels = class_labels(128, 10).to(device);
+  return training_step(
+      std::make_shared<bench::VisionClassifier>(gen),
+      [=](bench::VisionClassifier& m) { return m.loss(images, labels); }, device);
 }
 
 constexpr int tiny_chain = 1000;
 
 // Forward and backward of x = x + y repeated on 8x8 tensors: 64 flops per op, so the time is
 // the engine's bookkeeping (checks, allocation, the tape record, gradient routing).
-Step tiny_ops() {
+Step tiny_ops(tg::Device device) {
   tg::Generator gen(7);
-  const Tensor y = tg::randn({8, 8}, gen).set_requires_grad();
-  const Tensor start = tg::zeros({8, 8});
+  const Tensor y = tg::randn({8, 8}, gen).to(device).set_requires_grad();
+  const Tensor start = tg::zeros({8, 8}, tg::DType::Float32, device);
   return [=] {
     y.zero_grad();
     Tensor x = start;
@@ -200,14 +218,16 @@ Step tiny_ops() {
   };
 }
 
-Step matmul() {
+Step matmul(tg::Device device) {
   tg::Generator gen(8);
-  const Tensor a = tg::randn({1024, 1024}, gen), b = tg::randn({1024, 1024}, gen);
+  const Tensor a = tg::randn({1024, 1024}, gen).to(device);
+  const Tensor b = tg::randn({1024, 1024}, gen).to(device);
   return [=] { (void)tg::matmul(a, b); };
 }
 
-// The same product straight through cblas_sgemm, the floor tg::matmul is measured against.
-Step matmul_blas() {
+// The same product straight through cblas_sgemm, the floor tg::matmul is measured against (on
+// the CPU only).
+Step matmul_blas(tg::Device) {
   tg::Generator gen(8);
   auto a = std::make_shared<std::vector<float>>(tg::randn({1024, 1024}, gen).to_vector<float>());
   auto b = std::make_shared<std::vector<float>>(tg::randn({1024, 1024}, gen).to_vector<float>());
@@ -221,9 +241,9 @@ Step matmul_blas() {
 struct Workload {
   const char* name;
   const char* description;
-  Step (*make)();
-  Step (*make_reference)() = nullptr;  // matmul: the raw BLAS figure beside it
-  int ops_per_step = 0;                // tiny_ops: report the time per op too
+  Step (*make)(tg::Device);
+  Step (*make_reference)(tg::Device) = nullptr;  // matmul: the raw BLAS figure beside it
+  int ops_per_step = 0;                          // tiny_ops: report the time per op too
 };
 
 const std::vector<Workload>& workloads() {
@@ -244,14 +264,15 @@ const std::vector<Workload>& workloads() {
   return table;
 }
 
-void report(const Workload& w, const Timing& t, const Timing* reference, bool json, int threads,
-            int repeats) {
+void report(const Workload& w, const Timing& t, const Timing* reference, bool json,
+            tg::Device device, int threads, int repeats) {
   if (json) {
     std::printf(
-        "{\"name\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, "
+        "{\"name\": \"%s\", \"device\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": "
+        "%.4f, "
         "\"peak_rss_mb\": %.1f, \"threads\": %d, \"repeats\": %d, \"steps_per_measurement\": %d",
-        w.name, t.median_ms, t.min_ms, t.max_ms, peak_rss_mb(), threads, repeats,
-        t.steps_per_measurement);
+        w.name, tg::to_string(device), t.median_ms, t.min_ms, t.max_ms, peak_rss_mb(), threads,
+        repeats, t.steps_per_measurement);
     if (w.ops_per_step > 0)
       std::printf(", \"per_op_us\": %.3f", t.median_ms * 1e3 / w.ops_per_step);
     if (reference != nullptr)
@@ -272,9 +293,11 @@ void report(const Workload& w, const Timing& t, const Timing* reference, bool js
 
 void print_usage() {
   std::printf(
-      "usage: bench_workloads [--threads N] [--repeats N] [--only NAME] [--json] [--list]\n"
+      "usage: bench_workloads [--threads N] [--repeats N] [--device D] [--only NAME] [--json] "
+      "[--list]\n"
       "  --threads N  threads for tapegrad's loops and OpenBLAS (default: current)\n"
       "  --repeats N  measurements per workload, median reported (default 11)\n"
+      "  --device D   cpu (default) or cuda\n"
       "  --only NAME  run one workload (its peak RSS is then its own)\n"
       "  --json       one JSON object per workload per line\n"
       "  --list       the workloads and what each one times\n");
@@ -286,6 +309,7 @@ int main(int argc, char** argv) {
   int repeats = 11, threads = 0;
   bool json = false;
   std::string only;
+  tg::Device device = tg::Device::CPU;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
@@ -296,6 +320,14 @@ int main(int argc, char** argv) {
     } else if (flag == "--list") {
       for (const Workload& w : workloads()) std::printf("%-18s %s\n", w.name, w.description);
       return 0;
+    } else if (flag == "--device" && i + 1 < argc) {
+      const std::string name = argv[++i];
+      if (name != "cpu" && name != "cuda") {
+        std::fprintf(stderr, "bench_workloads: --device: expected cpu or cuda, got '%s'\n",
+                     name.c_str());
+        return 2;
+      }
+      device = name == "cuda" ? tg::Device::CUDA : tg::Device::CPU;
     } else if (flag == "--only" && i + 1 < argc) {
       only = argv[++i];
     } else if ((flag == "--threads" || flag == "--repeats") && i + 1 < argc) {
@@ -321,19 +353,20 @@ int main(int argc, char** argv) {
     if (threads > 0) tg::set_num_threads(threads);
     threads = tg::num_threads();
     if (!json) {
-      std::printf("bench_workloads: %d thread(s), median of %d measurements after a warm-up\n",
-                  threads, repeats);
+      std::printf(
+          "bench_workloads: %s, %d CPU thread(s), median of %d measurements after a warm-up\n",
+          tg::to_string(device), threads, repeats);
       std::printf("%-18s %10s %10s %10s %9s\n", "workload", "median ms", "min ms", "max ms",
                   "peak MB");
     }
     for (const Workload& w : table) {
       if (!only.empty() && only != w.name) continue;
-      const Timing timing = measure(repeats, w.make());
-      if (w.make_reference != nullptr) {
-        const Timing reference = measure(repeats, w.make_reference());
-        report(w, timing, &reference, json, threads, repeats);
+      const Timing timing = measure(repeats, w.make(device), device);
+      if (w.make_reference != nullptr && device == tg::Device::CPU) {
+        const Timing reference = measure(repeats, w.make_reference(device), device);
+        report(w, timing, &reference, json, device, threads, repeats);
       } else {
-        report(w, timing, nullptr, json, threads, repeats);
+        report(w, timing, nullptr, json, device, threads, repeats);
       }
     }
   } catch (const std::exception& error) {

@@ -27,9 +27,7 @@ Tensor Linear::forward(const Tensor& x) const {
   expect(x.defined(), "expected input [..., ", in_features, "], got an undefined tensor");
   expect(x.dim() >= 1 && x.size(-1) == in_features, "expected input [..., ", in_features, "], got ",
          x.shape());
-  if (x.dim() == 1) return forward(x.unsqueeze(0)).squeeze(0);
-  const Tensor y = matmul(x, weight, /*trans_a=*/false, /*trans_b=*/true);
-  return bias.defined() ? y + bias : y;
+  return linear(x, weight, bias);
 }
 
 }  // namespace tg

@@ -24,15 +24,14 @@ Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
   const int64_t steps = sequence.size(0), features = sequence.size(2);
   const Tensor w_input = narrow(cell.weight, 1, 0, features);                    // [4H, F]
   const Tensor w_hidden = narrow(cell.weight, 1, features, cell.hidden_size());  // [4H, H]
-  Tensor input_gates = matmul(sequence, w_input, false, /*trans_b=*/true);       // [T, B, 4H]
-  if (cell.bias.defined()) input_gates = input_gates + cell.bias;
+  const Tensor input_gates = linear(sequence, w_input, cell.bias);               // [T, B, 4H]
   const std::vector<Tensor> gates_at = unbind(input_gates, 0);
 
   const Tensor zero = zeros({}, DType::Float32, sequence.device());
   std::vector<Tensor> outputs(static_cast<size_t>(steps));
   for (int64_t k = 0; k < steps; ++k) {
     const auto t = static_cast<size_t>(reverse ? steps - 1 - k : k);
-    const Tensor gates = gates_at[t] + matmul(state.h, w_hidden, false, /*trans_b=*/true);
+    const Tensor gates = linear(state.h, w_hidden, gates_at[t]);  // gates_at[t] + h W_h^T
     const LstmPointwise next = lstm_pointwise(gates, state.c);
     if (step_masks.empty()) {
       state = {next.h, next.c};

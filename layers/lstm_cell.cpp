@@ -31,9 +31,7 @@ static Tensor step_gates(const Tensor& x, const LSTMState& state, const Tensor& 
     fail("lstm_cell: expected bias [", 4 * hidden, "], got ", to_string(bias.shape()));
 
   // gates = [x, h] W^T + b: one gemm, W read transposed in place.
-  Tensor gates = matmul(concat({x, state.h}, 1), weight, false, /*trans_b=*/true);
-  if (bias.defined()) gates = gates + bias;
-  return gates;
+  return linear(concat({x, state.h}, 1), weight, bias);
 }
 
 LSTMState lstm_cell(const Tensor& x, const LSTMState& state, const Tensor& weight,

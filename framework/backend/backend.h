@@ -96,6 +96,9 @@ class Backend {
     copy(binary(BinaryOp::Add, dst, src), dst);
   }
   virtual Tensor expand(const Tensor& x, const Shape& shape) = 0;  // broadcast copy
+  // Waits until every kernel launched so far has finished (a GPU runs them asynchronously);
+  // timing code calls it before reading the clock. The CPU computes eagerly: nothing to wait for.
+  virtual void synchronize() {}
 
   // ---- reductions over one dim; the result keeps that dim with size 1 ----
   virtual Tensor reduce(ReduceOp op, const Tensor& x, int64_t dim) = 0;

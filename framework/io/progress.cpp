@@ -49,7 +49,7 @@ std::string ProgressBar::line(const Metrics& metrics) const {
     if (name.find("acc") != std::string::npos)
       std::snprintf(buffer, sizeof buffer, "  %s %.1f%%", name.c_str(), 100.0 * value);
     else
-      std::snprintf(buffer, sizeof buffer, "  %s %.4f", name.c_str(), value);
+      std::snprintf(buffer, sizeof buffer, "  %s %.4g", name.c_str(), value);  // 4 digits
     text += buffer;
   }
   const double elapsed = elapsed_seconds();

@@ -1,7 +1,10 @@
 #include "framework/ops/matmul.h"
 
+#include <algorithm>
+
 #include "framework/backend/backend.h"
 #include "framework/ops/checks.h"
+#include "framework/ops/reduce.h"
 #include "framework/ops/shape.h"
 #include "framework/tape.h"
 
@@ -101,6 +104,54 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
                   }
                   return {ga, gb};
                 });
+}
+
+// y = x W^T + bias. With G = dL/dy and X, G the rows of x and y (all leading dims flattened):
+//   dx = G W,   dW = G^T X,   dbias = G summed over the rows ([out]) or G itself ([..., out]).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_float(x, "linear");
+  check_float(weight, "linear");
+  check_same_device(x, weight, "linear");
+  check(weight.dim() == 2, "linear: expected weight [out, in], got ", weight.shape());
+  const int64_t out = weight.size(0), in = weight.size(1);
+  check(x.dim() >= 1 && x.size(-1) == in, "linear: expected x [..., ", in, "] for weight ",
+        weight.shape(), ", got ", x.shape());
+  Shape y_shape = x.shape();
+  y_shape.back() = out;
+  Backend& backend = backend_of(x);
+  Tensor y;
+  if (bias.defined()) {
+    check_float(bias, "linear");
+    check_same_device(x, bias, "linear");
+    check(bias.shape() == Shape{out} || bias.shape() == y_shape, "linear: expected bias [", out,
+          "] or ", y_shape, ", got ", bias.shape());
+    y = backend.expand(bias, y_shape);  // a fresh tensor holding the bias in every row
+  } else {
+    y = empty(y_shape, DType::Float32, x.device());
+  }
+  const int64_t rows = x.numel() / std::max<int64_t>(in, 1);
+  if (y.numel() > 0) {
+    backend.gemm(false, true, rows, out, in, 1.0f, x, 0, weight, 0, bias.defined() ? 1.0f : 0.0f, y,
+                 0, 1);
+  }
+  Saved saved{weight.requires_grad() ? x : Tensor(), x.requires_grad() ? weight : Tensor()};
+  const bool has_bias = bias.defined(), bias_needs_grad = bias.requires_grad();
+  BackwardFn backward = [x_shape = x.shape(), bias_shape = has_bias ? bias.shape() : Shape{},
+                         has_bias, bias_needs_grad, rows, in,
+                         out](const Saved& s, const Tensor& g) -> Grads {
+    const Tensor& x = s[0];       // defined when the weight needs a gradient
+    const Tensor& weight = s[1];  // defined when x needs a gradient
+    const Tensor g_rows = make_view(g, {rows, out});
+    Grads grads(has_bias ? 3 : 2);
+    if (weight.defined())
+      grads[0] = make_view(matmul_forward(g_rows, weight, false, false), x_shape);
+    if (x.defined()) grads[1] = matmul_forward(g_rows, make_view(x, {rows, in}), true, false);
+    if (bias_needs_grad) grads[2] = sum_to(g, bias_shape);
+    return grads;
+  };
+  if (has_bias)
+    return record("linear", {x, weight, bias}, y, std::move(saved), std::move(backward));
+  return record("linear", {x, weight}, y, std::move(saved), std::move(backward));
 }
 
 }  // namespace tg

@@ -66,3 +66,48 @@ TEST_CASE("matmul errors name the shapes") {
   CHECK_THROWS_WITH_AS(matmul(arange(4).reshape({2, 2}), ones({2, 2})),
                        doctest::Contains("matmul: expected a float32 tensor, got int32"), Error);
 }
+
+TEST_CASE("linear: x W^T + bias by hand, for each bias form") {
+  const Tensor x = from_vector({1, 2, 3, 4}, {2, 2});
+  const Tensor w = from_vector({1, 0, 1, 1, 0, 2}, {3, 2});  // rows: x0, x0 + x1, 2 x1
+  check_values(linear(x, w), {1, 3, 4, 3, 7, 8});
+  check_values(linear(x, w, from_vector({10, 20, 30}, {3})), {11, 23, 34, 13, 27, 38});
+  const Tensor per_element = from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
+  check_values(linear(x, w, per_element), {2, 5, 7, 7, 12, 14});
+  check_values(linear(from_vector({1, 2}, {2}), w), {1, 3, 4});  // 1-D x gives 1-D y
+  const Tensor batched = linear(x.reshape({1, 2, 2}), w);
+  CHECK(batched.shape() == Shape{1, 2, 3});
+  check_values(batched, {1, 3, 4, 3, 7, 8});
+}
+
+TEST_CASE("linear equals matmul plus bias, values and gradients") {
+  Generator gen(5);
+  const Tensor x = randn({4, 3, 6}, gen).set_requires_grad();
+  const Tensor w = randn({5, 6}, gen).set_requires_grad();
+  const Tensor b = randn({5}, gen).set_requires_grad();
+  const Tensor weights = randn({4, 3, 5}, gen);
+  const Tensor y = linear(x, w, b);
+  sum(y * weights).backward();
+  const std::vector<float> gx = x.grad().to_vector<float>(), gw = w.grad().to_vector<float>(),
+                           gb = b.grad().to_vector<float>();
+  const Tensor x2 = x.detach().set_requires_grad(), w2 = w.detach().set_requires_grad(),
+               b2 = b.detach().set_requires_grad();
+  const Tensor reference = matmul(x2, w2, false, true) + b2;
+  sum(reference * weights).backward();
+  tg::testing::check_close(y.to_vector<float>(), reference.to_vector<float>());
+  tg::testing::check_close(gx, x2.grad().to_vector<float>());
+  tg::testing::check_close(gw, w2.grad().to_vector<float>());
+  tg::testing::check_close(gb, b2.grad().to_vector<float>());
+}
+
+TEST_CASE("linear errors name the shapes") {
+  CHECK_THROWS_WITH_AS(linear(ones({2, 3}), ones({4, 5})),
+                       doctest::Contains("linear: expected x [..., 5] for weight [4,5], got [2,3]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(linear(ones({2, 3}), ones({3})),
+                       doctest::Contains("linear: expected weight [out, in], got [3]"), Error);
+  CHECK_THROWS_WITH_AS(linear(ones({2, 3}), ones({4, 3}), ones({3})),
+                       doctest::Contains("linear: expected bias [4] or [2,4], got [3]"), Error);
+  CHECK_THROWS_WITH_AS(linear(arange(6).reshape({2, 3}), ones({4, 3})),
+                       doctest::Contains("linear: expected a float32 tensor, got int32"), Error);
+}

@@ -21,9 +21,12 @@ TEST_CASE("progress: the line shows steps, metrics, throughput and times") {
   ProgressBar bar("epoch 1/2", 4, out, /*interactive=*/false);
   bar.step(32, {{"loss", 0.5}});
   bar.step(32, {{"loss", 0.25}});
-  const std::string text = bar.line({{"loss", 0.25}, {"acc", 0.875}});
+  const std::string text =
+      bar.line({{"loss", 0.25}, {"acc", 0.875}, {"tokens/s", 2956.2094}, {"lr", 1.5e-5}});
   CHECK(text.find("epoch 1/2 [##########..........] 2/4") == 0);
-  CHECK(text.find("loss 0.2500") != std::string::npos);
+  CHECK(text.find("loss 0.25 ") != std::string::npos);  // four significant digits at most
+  CHECK(text.find("tokens/s 2956 ") != std::string::npos);
+  CHECK(text.find("lr 1.5e-05 ") != std::string::npos);
   CHECK(text.find("acc 87.5%") != std::string::npos);
   CHECK(text.find("samples/s") != std::string::npos);
   CHECK(text.find("<") != std::string::npos);

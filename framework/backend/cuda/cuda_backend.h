@@ -19,6 +19,7 @@ namespace tg {
 class CudaBackend final : public Backend {
  public:
   Device device() const override { return Device::CUDA; }
+  void synchronize() override;
 
   void* allocate(size_t bytes) override;
   void deallocate(void* pointer, size_t bytes) override;

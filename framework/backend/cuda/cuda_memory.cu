@@ -162,6 +162,10 @@ void CudaBackend::arange(const Tensor& t, float start, float step) {
     cuda::launch("arange", t.numel(), arange_int_kernel, t.data<int32_t>(), start, step);
 }
 
+void CudaBackend::synchronize() {
+  cuda::check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+}
+
 void CudaBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
                          uint64_t offset) {
   cuda::launch("random", t.numel(), random_kernel, t.data<float>(), kind, a, b, seed, offset);
