@@ -244,11 +244,22 @@ def run_worker(name, threads, repeats):
 
 # ---- the driver ----
 
-def json_line(command):
-    completed = subprocess.run(command, capture_output=True, text=True)
+def json_line(command, env=None):
+    completed = subprocess.run(command, capture_output=True, text=True, env=env)
     if completed.returncode != 0:
         return {"error": (completed.stderr or completed.stdout).strip().splitlines()[-1:]}
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def torch_environment(threads):
+    """The PyTorch worker's environment. torch.set_num_threads sets PyTorch's own loops, not the
+    BLAS it calls: Debian's torch calls the pthread build of OpenBLAS, which starts one thread
+    per core unless told otherwise, so a "1 thread" PyTorch would multiply matrices on 2 cores.
+    The variables must be set before the process starts; OpenBLAS reads them when it loads."""
+    env = dict(os.environ)
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[variable] = str(threads)
+    return env
 
 
 def torch_version():
@@ -322,7 +333,8 @@ def main():
             theirs = None
             if version is not None:
                 theirs = json_line([sys.executable, os.path.abspath(__file__), "--worker", name,
-                                    "--threads", str(threads), "--repeats", str(args.repeats)])
+                                    "--threads", str(threads), "--repeats", str(args.repeats)],
+                                   env=torch_environment(threads))
             both = "error" not in ours and theirs is not None and "error" not in theirs
             ratio = f"{ours['median_ms'] / theirs['median_ms']:.2f}" if both else "-"
             rss = lambda r: f"{r['peak_rss_mb']:.0f}" if r and "error" not in r else "-"
