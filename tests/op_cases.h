@@ -127,7 +127,8 @@ inline const std::vector<OpCase>& op_cases() {
       {"matmul batched", {{2, 3, 4}, {2, 4, 5}}, [](In x) { return matmul(x[0], x[1]); }},
       {"matmul broadcast batch", {{2, 3, 4}, {4, 5}}, [](In x) { return matmul(x[0], x[1]); }},
       {"linear", {{3, 4}, {5, 4}, {5}}, [](In x) { return linear(x[0], x[1], x[2]); }},
-      {"linear batched, per-element bias", {{2, 3, 4}, {5, 4}, {2, 3, 5}},
+      {"linear batched, per-element bias",
+       {{2, 3, 4}, {5, 4}, {2, 3, 5}},
        [](In x) { return linear(x[0], x[1], x[2]); }},
       {"linear 1-D, no bias", {{4}, {5, 4}}, [](In x) { return linear(x[0], x[1]); }},
       // ---- fused nn ----
