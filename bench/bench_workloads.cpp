@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -268,9 +269,9 @@ void report(const Workload& w, const Timing& t, const Timing* reference, bool js
             tg::Device device, int threads, int repeats) {
   if (json) {
     std::printf(
-        "{\"name\": \"%s\", \"device\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": "
-        "%.4f, "
-        "\"peak_rss_mb\": %.1f, \"threads\": %d, \"repeats\": %d, \"steps_per_measurement\": %d",
+        "{\"name\": \"%s\", \"device\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, "
+        "\"max_ms\": %.4f, \"peak_rss_mb\": %.1f, \"threads\": %d, \"repeats\": %d, "
+        "\"steps_per_measurement\": %d",
         w.name, tg::to_string(device), t.median_ms, t.min_ms, t.max_ms, peak_rss_mb(), threads,
         repeats, t.steps_per_measurement);
     if (w.ops_per_step > 0)
@@ -322,12 +323,13 @@ int main(int argc, char** argv) {
       return 0;
     } else if (flag == "--device" && i + 1 < argc) {
       const std::string name = argv[++i];
-      if (name != "cpu" && name != "cuda") {
+      const std::optional<tg::Device> named = tg::device_named(name);
+      if (!named) {
         std::fprintf(stderr, "bench_workloads: --device: expected cpu or cuda, got '%s'\n",
                      name.c_str());
         return 2;
       }
-      device = name == "cuda" ? tg::Device::CUDA : tg::Device::CPU;
+      device = *named;
     } else if (flag == "--only" && i + 1 < argc) {
       only = argv[++i];
     } else if ((flag == "--threads" || flag == "--repeats") && i + 1 < argc) {

@@ -10,6 +10,12 @@ namespace tg {
 
 const char* to_string(Device device) { return device == Device::CPU ? "cpu" : "cuda"; }
 
+std::optional<Device> device_named(const std::string& name) {
+  if (name == "cpu") return Device::CPU;
+  if (name == "cuda") return Device::CUDA;
+  return std::nullopt;
+}
+
 Storage::Storage(size_t bytes, Device device)
     : data_(backend_for(device).allocate(bytes)), bytes_(bytes), device_(device) {}
 

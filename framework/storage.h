@@ -8,11 +8,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace tg {
 
 enum class Device { CPU, CUDA };
 const char* to_string(Device device);
+// The device a name stands for ("cpu", "cuda": to_string's inverse); nullopt for any other name.
+std::optional<Device> device_named(const std::string& name);
 
 class Storage {
  public:

@@ -97,6 +97,11 @@ void Module::to(Device device) {
   }
 }
 
+Device Module::device() const {
+  const NamedTensors parameters = named_parameters();
+  return parameters.empty() ? Device::CPU : parameters.front().second.device();
+}
+
 std::string Module::path() const {
   if (parent_ == nullptr) return type_name_;
   std::string up = parent_->parent_ == nullptr ? "" : parent_->path() + ".";

@@ -47,6 +47,8 @@ class Module {
   bool is_training() const { return training_; }
   void zero_grad();
   void to(Device device);  // moves parameters and buffers in place (handles stay valid)
+  // Where the parameters are (to() moves them together); CPU for a module without any.
+  Device device() const;
 
   // A table of every parameter: name, shape, count; and the total.
   std::string summary() const;

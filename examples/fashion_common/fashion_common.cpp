@@ -92,8 +92,7 @@ Options parse_flags(const std::vector<std::string>& args, const Options& default
   check(o.batch_size >= 1, "--batch-size: must be at least 1, got ", o.batch_size);
   check(o.lr > 0, "--lr: must be positive, got ", o.lr);
   check(o.threads >= 1, "--threads: must be at least 1, got ", o.threads);
-  check(o.device == "cpu" || o.device == "cuda", "--device: expected cpu or cuda, got '", o.device,
-        "'");
+  check(device_named(o.device).has_value(), "--device: expected cpu or cuda, got '", o.device, "'");
   check(o.predict.empty() || !o.checkpoint.empty(),
         "--predict: needs --checkpoint PATH (the model to load)");
   return o;
@@ -155,16 +154,14 @@ static std::string checkpoint_path(const Options& options) {
   return options.save.empty() ? options.out + "/model.tg" : options.save;
 }
 
-static Device device_of(const Options& options) {
-  return options.device == "cuda" ? Device::CUDA : Device::CPU;
-}
+static Device device_of(const Options& options) { return *device_named(options.device); }
 
 // ---- evaluation ----
 
 Evaluation evaluate(const Classifier& model, const Tensor& images, const Tensor& labels,
                     int64_t batch_size) {
   NoGradGuard no_recording;
-  const Device device = model.parameters().front().device();
+  const Device device = model.device();
   Evaluation result;
   double total_loss = 0;
   const int64_t n = images.size(0);

@@ -189,7 +189,7 @@ Flags parse_flags(int argc, char** argv, const ProgramSpec& spec) {
   if (!flags.predict && !flags.predict_words.empty()) {
     bad("unexpected argument '" + flags.predict_words[0] + "' (words go with --predict)");
   }
-  if (flags.device != "cpu" && flags.device != "cuda") {
+  if (!tg::device_named(flags.device)) {
     bad("--device: expected cpu or cuda, got '" + flags.device + "'");
   }
   return flags;
@@ -253,7 +253,7 @@ void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std
   std::vector<int32_t> target{tg::data::kBosId};
   for (int32_t id : data.phonemes.encode(predicted)) target.push_back(id);
   const std::vector<int32_t> source = encode_word(word, data.letters);
-  const tg::Device device = model.parameters().front().device();
+  const tg::Device device = model.device();
   const auto maps =
       model.attention(tg::from_vector(source, {1, static_cast<int64_t>(source.size())}).to(device),
                       tg::from_vector(target, {1, static_cast<int64_t>(target.size())}).to(device));
@@ -282,7 +282,7 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
     if (flags.threads > 0) tg::set_num_threads(static_cast<int>(flags.threads));
     tg::manual_seed(flags.train.seed);
     const int64_t grid_columns = spec.name == "g2p_transformer" ? flags.config.heads : 1;
-    const tg::Device device = flags.device == "cuda" ? tg::Device::CUDA : tg::Device::CPU;
+    const tg::Device device = *tg::device_named(flags.device);
 
     if (flags.predict || flags.evaluate_only) {
       const tg::Checkpoint checkpoint = tg::load_checkpoint(checkpoint_path(flags));

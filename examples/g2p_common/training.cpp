@@ -73,7 +73,7 @@ double teacher_forced_loss(Seq2SeqModel& model, const G2PData& data,
   const auto pairs = tg::data::encode_for_training(entries, data.letters, data.phonemes);
   double total = 0;
   int64_t tokens = 0;
-  const tg::Device device = model.parameters().front().device();
+  const tg::Device device = model.device();
   for (const Seq2SeqBatch& cpu_batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
     const Seq2SeqBatch batch = cpu_batch.to(device);
     const tg::Tensor logits =
@@ -155,7 +155,7 @@ ScoreTotals evaluate(Seq2SeqModel& model, const G2PData& data,
                      const std::vector<PronouncingEntry>& entries, int64_t beam,
                      int64_t batch_size) {
   model.eval();
-  const tg::Device device = model.parameters().front().device();
+  const tg::Device device = model.device();
   const auto pairs = tg::data::encode_for_training(entries, data.letters, data.phonemes);
   ScoreTotals totals;
   for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
@@ -174,7 +174,7 @@ std::vector<Phonemes> predict_words(Seq2SeqModel& model, const G2PData& data,
   std::vector<tg::data::EncodedPair> pairs;
   for (const std::string& word : words) pairs.push_back({encode_word(word, data.letters), {}});
   model.eval();
-  const tg::Device device = model.parameters().front().device();
+  const tg::Device device = model.device();
   std::vector<Phonemes> result(words.size());
   for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, 256, false, 0, 0)) {
     const auto predictions =
@@ -260,7 +260,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
   const std::vector<PronouncingEntry> dev_subset(
       data.dev.begin(), data.dev.begin() + std::min<int64_t>(options.dev_words, data.dev.size()));
   const std::vector<tg::Tensor> parameters = model.parameters();
-  const tg::Device device = parameters.front().device();
+  const tg::Device device = model.device();
   const auto run_start = Clock::now();
 
   for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {

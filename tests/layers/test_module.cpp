@@ -177,3 +177,14 @@ TEST_CASE("gradcheck_module catches a wrong backward and restores gradients") {
   CHECK(layer.scale.grad().to_vector<float>() == before);
   CHECK(before == std::vector<float>{1, 4, 9});
 }
+
+TEST_CASE("device() is where the parameters are; CPU for a module without any") {
+  Generator gen(3);
+  Tiny model(gen);
+  CHECK(model.device() == Device::CPU);
+  model.to(Device::CPU);  // a move to where it already is changes nothing
+  CHECK(model.device() == Device::CPU);
+  ModuleList empty_list;
+  CHECK(empty_list.parameters().empty());
+  CHECK(empty_list.device() == Device::CPU);
+}

@@ -23,8 +23,8 @@ LstmCellResult CpuBackend::lstm_cell(const Tensor& gates, const Tensor& c_prev) 
   float *h = out.h.data<float>(), *c = out.c.data<float>(), *act = out.activations.data<float>();
 #pragma omp parallel for if (batch * hidden >= kParallelThreshold / 8)
   for (int64_t b = 0; b < batch; ++b) {
-    const float* a = act + b * 4 * hidden;
-    gate_activations(pre + b * 4 * hidden, act + b * 4 * hidden, hidden);
+    float* a = act + b * 4 * hidden;
+    gate_activations(pre + b * 4 * hidden, a, hidden);
     const float *i = a, *f = a + hidden, *g = a + 2 * hidden, *o = a + 3 * hidden;
     const float* c_in = c0 + b * hidden;
     float *c_out = c + b * hidden, *h_out = h + b * hidden;

@@ -82,9 +82,8 @@ __global__ void arange_int_kernel(int64_t n, int32_t* out, float start, float st
 // One thread per block of four elements, block j from Philox counter offset + j, exactly like
 // the CPU loop. The affine maps use explicitly rounded operations so that no fused multiply-add
 // makes a uniform or a dropout mask differ from the CPU's in the last bit.
-__global__ void random_kernel(int64_t n, float* out, RandomKind kind, float a, float b,
-                              uint64_t seed, uint64_t offset) {
-  const int64_t blocks = (n + 3) / 4;
+__global__ void random_kernel(int64_t blocks, int64_t n, float* out, RandomKind kind, float a,
+                              float b, uint64_t seed, uint64_t offset) {
   for (int64_t block = cuda::first_index(); block < blocks; block += cuda::index_stride()) {
     const PhiloxWords words = philox4x32(seed, offset + static_cast<uint64_t>(block));
     float values[4];
@@ -168,7 +167,8 @@ void CudaBackend::synchronize() {
 
 void CudaBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
                          uint64_t offset) {
-  cuda::launch("random", t.numel(), random_kernel, t.data<float>(), kind, a, b, seed, offset);
+  const int64_t n = t.numel();
+  cuda::launch("random", (n + 3) / 4, random_kernel, n, t.data<float>(), kind, a, b, seed, offset);
 }
 
 Tensor CudaBackend::cast(const Tensor& x, DType dtype) {
