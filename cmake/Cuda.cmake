@@ -57,11 +57,8 @@ else()
   message(STATUS "tapegrad: CUDA backend: not built (${_tapegrad_cuda_why})")
 endif()
 
-# Swaps the no-CUDA stub of `target` for the .cu kernels and links cudart and cuBLAS.
+# Adds the .cu kernels to `target` and links cudart and cuBLAS.
 function(tapegrad_add_cuda_backend target)
-  get_target_property(sources ${target} SOURCES)
-  list(FILTER sources EXCLUDE REGEX "framework/backend/cuda/no_cuda\\.cpp$")
-  set_property(TARGET ${target} PROPERTY SOURCES ${sources})
   file(GLOB cuda_sources CONFIGURE_DEPENDS
     ${PROJECT_SOURCE_DIR}/framework/backend/cuda/*.cu)
   target_sources(${target} PRIVATE ${cuda_sources})

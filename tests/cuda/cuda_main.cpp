@@ -34,5 +34,10 @@ int main(int argc, char** argv) {
   }
   if (tg::cuda_available()) std::printf("CUDA tests on %s\n", tg::cuda_device_name().c_str());
   doctest::Context context(argc, argv);
+#if defined(TAPEGRAD_CUDA_EMULATOR)
+  // The CPU emulation of CUDA (tests/cuda_emulator) runs each GPU thread as a fiber: the suite
+  // "large grids" (tens of millions of threads) would take hours there. It runs on a GPU only.
+  context.addFilter("test-suite-exclude", "large grids");
+#endif
   return context.run();
 }

@@ -142,7 +142,8 @@ TEST_CASE("parity: creation, casts and transfers") {
   check_matches(sum(zeros({0, 3}) * 2.0f, {0}), sum(empty_gpu * 2.0f, {0}), "empty");
 }
 
-TEST_CASE("parity: large tensors exercise the grid-stride loops and long grids") {
+TEST_CASE("parity: large tensors exercise the grid-stride loops and long grids" *
+          doctest::test_suite("large grids")) {
   Generator gen(5);
   // 70000 rows > 65535 blocks: launch_rows loops; 21M elements > 65535 * 256: launch loops.
   const Tensor x = uniform({70000, 300}, -1.0f, 1.0f, gen);

@@ -21,7 +21,13 @@ namespace tg::cuda {
 
 constexpr int kThreads = 256;
 // Grid-stride loops let a capped grid cover any n; past this many blocks, more buys nothing.
+// The CPU emulation of CUDA used by the tests caps grids at 8 blocks instead, so that every
+// kernel's grid-stride loop (and every row loop) really loops there, on small tensors.
+#if defined(TAPEGRAD_CUDA_EMULATOR)
+constexpr int64_t kMaxBlocks = 8;
+#else
 constexpr int64_t kMaxBlocks = 65535;
+#endif
 
 inline unsigned blocks_for(int64_t n) {
   const int64_t blocks = (n + kThreads - 1) / kThreads;
@@ -33,12 +39,24 @@ __device__ inline int64_t first_index() {
 }
 __device__ inline int64_t index_stride() { return static_cast<int64_t>(blockDim.x) * gridDim.x; }
 
+// kernel<<<blocks, kThreads>>>(args...), then the launch checked. The tests also build this
+// backend with the host compiler against a CPU emulation of CUDA (tests/cuda_emulator), which
+// has no <<<>>> syntax: there the emulator runs the grid.
+template <class... Params, class... Args>
+void launch_grid(const char* name, unsigned blocks, void (*kernel)(Params...), Args&&... args) {
+#if defined(TAPEGRAD_CUDA_EMULATOR)
+  cuda_emulator::launch(name, blocks, kThreads, kernel, std::forward<Args>(args)...);
+#else
+  kernel<<<blocks, kThreads> > >(std::forward<Args>(args)...);
+#endif
+  check_launch(name);
+}
+
 // One thread per element: kernel(n, args...) must loop i = first_index(); i < n; i += stride.
 template <class... Params, class... Args>
 void launch(const char* name, int64_t n, void (*kernel)(int64_t, Params...), Args&&... args) {
   if (n <= 0) return;
-  kernel<<<blocks_for(n), kThreads>>>(n, std::forward<Args>(args)...);
-  check_launch(name);
+  launch_grid(name, blocks_for(n), kernel, n, std::forward<Args>(args)...);
 }
 
 // One block per row: kernel(rows, args...) must loop row = blockIdx.x; row < rows; += gridDim.x.
@@ -47,8 +65,7 @@ void launch_rows(const char* name, int64_t rows, void (*kernel)(int64_t, Params.
                  Args&&... args) {
   if (rows <= 0) return;
   const auto blocks = static_cast<unsigned>(rows < kMaxBlocks ? rows : kMaxBlocks);
-  kernel<<<blocks, kThreads>>>(rows, std::forward<Args>(args)...);
-  check_launch(name);
+  launch_grid(name, blocks, kernel, rows, std::forward<Args>(args)...);
 }
 
 // Sizes of a tensor seen as [outer, n, inner] around dimension dim.

@@ -67,9 +67,9 @@ __global__ void argmax_rows_kernel(int64_t rows, const float* x, int32_t* out, i
     values[threadIdx.x] = best;
     indices[threadIdx.x] = best_index;
     __syncthreads();
-    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+    for (unsigned half = blockDim.x / 2; half > 0; half /= 2) {
       if (threadIdx.x < half) {
-        const int other = threadIdx.x + half;
+        const unsigned other = threadIdx.x + half;
         if (indices[other] != n &&
             (indices[threadIdx.x] == n ||
              better(values[other], indices[other], values[threadIdx.x], indices[threadIdx.x]))) {
