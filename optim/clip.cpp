@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "framework/backend/backend.h"
+#include "framework/ops/elementwise.h"
+#include "framework/ops/reduce.h"
+#include "framework/tape.h"
+
 namespace tg {
 
 namespace {
@@ -14,33 +19,52 @@ NamedTensors unnamed(const std::vector<Tensor>& params) {
   return out;
 }
 
-// The gradient of param as host floats, or nullptr when it has none.
-float* grad_floats(const std::string& who, const std::string& name, const Tensor& param) {
-  const Tensor grad = param.grad();
-  if (!grad.defined()) return nullptr;
-  check(grad.device() == Device::CPU, who, ": ", name, " has its gradient on ",
-        to_string(grad.device()),
-        "; only the cpu device is supported until the CUDA backend "
-        "lands");
-  check(grad.dtype() == DType::Float32, who, ": ", name, " has a ", to_string(grad.dtype()),
-        " gradient");
-  return grad.data<float>();
+// The parameters' gradients, by name, skipping parameters without one.
+NamedTensors gradients(const char* who, const NamedTensors& named_params) {
+  NamedTensors grads;
+  for (const auto& [name, param] : named_params) {
+    const Tensor grad = param.grad();
+    if (!grad.defined()) continue;
+    check(grad.dtype() == DType::Float32, who, ": ", name, " has a ", to_string(grad.dtype()),
+          " gradient");
+    grads.emplace_back(name, grad);
+  }
+  return grads;
+}
+
+// sum of g^2 over one gradient. On the CPU in double, in a fixed order: the norm, and so the
+// clipped gradients, are the same however many threads run (a resumed run must reproduce them
+// bit for bit). On a GPU, a float32 reduction there, read back.
+double squared_norm(const Tensor& g) {
+  if (g.device() != Device::CPU) return sum(g * g).item();
+  const float* values = g.data<float>();
+  double total = 0.0;
+  for (int64_t i = 0; i < g.numel(); ++i) total += static_cast<double>(values[i]) * values[i];
+  return total;
+}
+
+// g = f(g) in place, where the gradient lives: a loop on the CPU; elsewhere the same function
+// through tensor ops, written back over g.
+template <class Elementwise, class TensorOp>
+void update_in_place(const Tensor& g, Elementwise on_float, TensorOp on_tensor) {
+  if (g.device() == Device::CPU) {
+    float* values = g.data<float>();
+    for (int64_t i = 0; i < g.numel(); ++i) values[i] = on_float(values[i]);
+    return;
+  }
+  backend_of(g).copy(on_tensor(g), g);
 }
 
 }  // namespace
 
 double clip_grad_norm(const NamedTensors& named_params, double max_norm, bool error_if_nonfinite) {
   check(max_norm > 0, "clip_grad_norm: max_norm must be > 0, got ", max_norm);
-  // Sum of squares in double, in a fixed order: the norm, and so the clipped gradients, are
-  // the same however many threads run (a resumed run must reproduce them bit for bit).
+  const NoGradGuard no_grad;
+  const NamedTensors grads = gradients("clip_grad_norm", named_params);
   double sum_of_squares = 0.0;
   std::string first_nonfinite;
-  for (const auto& [name, param] : named_params) {
-    const float* g = grad_floats("clip_grad_norm", name, param);
-    if (g == nullptr) continue;
-    double local = 0.0;
-    const int64_t n = param.numel();
-    for (int64_t i = 0; i < n; ++i) local += static_cast<double>(g[i]) * g[i];
+  for (const auto& [name, g] : grads) {
+    const double local = squared_norm(g);
     if (!std::isfinite(local) && first_nonfinite.empty()) first_nonfinite = name;
     sum_of_squares += local;
   }
@@ -54,12 +78,10 @@ double clip_grad_norm(const NamedTensors& named_params, double max_norm, bool er
   const double scale = max_norm / (norm + 1e-6);
   if (scale >= 1.0) return norm;
   const float factor = static_cast<float>(scale);
-  for (const auto& [name, param] : named_params) {
-    float* g = grad_floats("clip_grad_norm", name, param);
-    if (g == nullptr) continue;
-    const int64_t n = param.numel();
-    for (int64_t i = 0; i < n; ++i) g[i] *= factor;
-  }
+  for (const auto& [name, g] : grads)
+    update_in_place(
+        g, [factor](float v) { return v * factor; },
+        [factor](const Tensor& t) { return t * factor; });
   return norm;
 }
 
@@ -69,13 +91,12 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, bool e
 
 void clip_grad_value(const NamedTensors& named_params, double clip_value) {
   check(clip_value > 0, "clip_grad_value: clip_value must be > 0, got ", clip_value);
+  const NoGradGuard no_grad;
   const float limit = static_cast<float>(clip_value);
-  for (const auto& [name, param] : named_params) {
-    float* g = grad_floats("clip_grad_value", name, param);
-    if (g == nullptr) continue;
-    const int64_t n = param.numel();
-    for (int64_t i = 0; i < n; ++i) g[i] = std::clamp(g[i], -limit, limit);
-  }
+  for (const auto& [name, g] : gradients("clip_grad_value", named_params))
+    update_in_place(
+        g, [limit](float v) { return std::clamp(v, -limit, limit); },
+        [limit](const Tensor& t) { return clamp(t, -limit, limit); });
 }
 
 void clip_grad_value(const std::vector<Tensor>& params, double clip_value) {

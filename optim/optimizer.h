@@ -84,7 +84,8 @@ class Optimizer {
   Optimizer(std::string name, ParamGroups groups, double default_lr, double default_weight_decay,
             std::vector<std::string> buffer_names);
 
-  // One parameter's update; state.step already counts this update. CPU float32 only.
+  // One parameter's update; state.step already counts this update. It runs as one backend
+  // kernel (sgd_step, adam_step...) on the device of the parameter and its state.
   virtual void update(const ParamGroup& group, const Tensor& param, const Tensor& grad,
                       ParamState& state) = 0;
   // The optimizer's own options (betas, momentum...) to and from the state. check_options

@@ -12,52 +12,23 @@
 
 #include "../op_cases.h"
 #include "framework/backend/cuda_status.h"
+#include "parity_checks.h"
 
 namespace tg {
 namespace {
 
+using testing::check_matches;
 using testing::op_cases;
 using testing::OpCase;
-
-// Float32 sums may add in another order on the GPU; 1e-4 of the value (or absolute, below 1)
-// is far above that rounding and far below any real mistake.
-constexpr double kTolerance = 1e-4;
-
-// max over elements of |gpu - cpu| / max(1, |cpu|).
-double worst_error(const std::vector<float>& cpu, const std::vector<float>& gpu) {
-  double worst = 0;
-  for (size_t i = 0; i < cpu.size(); ++i) {
-    const double scale = std::max(1.0, std::fabs(static_cast<double>(cpu[i])));
-    const double error = std::fabs(static_cast<double>(gpu[i]) - cpu[i]) / scale;
-    worst = std::isnan(error) ? INFINITY : std::max(worst, error);
-  }
-  return worst;
-}
-
-void check_matches(const Tensor& cpu, const Tensor& gpu, const std::string& what) {
-  INFO(what);
-  REQUIRE(gpu.device() == Device::CUDA);
-  REQUIRE(cpu.shape() == gpu.shape());
-  REQUIRE(cpu.dtype() == gpu.dtype());
-  const Tensor back = gpu.to(Device::CPU);
-  if (cpu.dtype() == DType::Int32) {
-    CHECK(cpu.to_vector<int32_t>() == back.to_vector<int32_t>());
-    return;
-  }
-  const double error = worst_error(cpu.to_vector<float>(), back.to_vector<float>());
-  CHECK_MESSAGE(error <= kTolerance, what, ": worst relative error ", error);
-}
+using testing::weighted_sum;
+using testing::worst_error;
 
 // Runs a case forward and, when its output is differentiable, backward on a weighted sum (as
 // gradcheck does: a plain sum would hide a softmax backward of zeros). Each device runs its own
 // forward and backward in turn: backward() consumes everything the tape recorded.
 Tensor forward_backward(const OpCase& c, const std::vector<Tensor>& inputs, uint64_t seed) {
   const Tensor y = c.f(inputs);
-  if (y.requires_grad()) {
-    Generator weights(seed);
-    const Tensor w = uniform(y.shape(), 0.5f, 1.5f, weights).to(y.device());
-    (y * w).sum().backward();
-  }
+  if (y.requires_grad()) weighted_sum(y, seed).backward();
   return y;
 }
 

@@ -50,7 +50,13 @@ CBLAS_TRANSPOSE to_cblas(cublasOperation_t op) {
 using namespace cuda_emulator;
 
 cublasStatus_t cublasCreate(cublasHandle_t* handle) {
-  *handle = new cublasContext();  // lives as long as the process, as the backend's does
+  *handle = new cublasContext();
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasDestroy(cublasHandle_t handle) {
+  if (handle == nullptr) return fail(CUBLAS_STATUS_NOT_INITIALIZED, "no handle");
+  delete handle;
   return CUBLAS_STATUS_SUCCESS;
 }
 

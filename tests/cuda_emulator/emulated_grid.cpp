@@ -11,6 +11,10 @@
 // twice (every lane publishes its value, all read, then all leave before any publishes again).
 #include <ucontext.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,7 +50,9 @@ struct Run {
   uint64_t moves = 0;         // barrier arrivals and finished threads, to see a round stall
   Barrier block_barrier;
   std::vector<Barrier> warp_barriers;
-  std::vector<uint64_t> lane_values;  // what each thread offers to its warp's shuffle
+  std::vector<uint64_t> lane_values;      // what each thread offers to its warp's shuffle
+  const void* scheduler_stack = nullptr;  // for AddressSanitizer, learned on the first switch
+  size_t scheduler_stack_bytes = 0;
 };
 Run& run() {
   static Run r;
@@ -55,9 +61,35 @@ Run& run() {
 
 bool in_kernel() { return run().kernel != nullptr; }
 
+// AddressSanitizer tracks one stack per thread; it must be told when a switch of context moves
+// execution to another stack (its fiber interface). Without ASan these do nothing.
+void before_switch([[maybe_unused]] void** fake_stack, [[maybe_unused]] const void* stack,
+                   [[maybe_unused]] size_t bytes) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_start_switch_fiber(fake_stack, stack, bytes);
+#endif
+}
+void after_switch([[maybe_unused]] void* fake_stack, [[maybe_unused]] const void** old_stack,
+                  [[maybe_unused]] size_t* old_bytes) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_finish_switch_fiber(fake_stack, old_stack, old_bytes);
+#endif
+}
+
+void resume_thread(unsigned t) {
+  Run& r = run();
+  void* fake_stack = nullptr;
+  before_switch(&fake_stack, r.fibers[t].stack.get(), kStackBytes);
+  swapcontext(&r.scheduler, &r.fibers[t].context);
+  after_switch(fake_stack, nullptr, nullptr);
+}
+
 void yield_to_scheduler() {
   Run& r = run();
+  void* fake_stack = nullptr;
+  before_switch(&fake_stack, r.scheduler_stack, r.scheduler_stack_bytes);
   swapcontext(&r.fibers[r.current].context, &r.scheduler);
+  after_switch(fake_stack, &r.scheduler_stack, &r.scheduler_stack_bytes);
 }
 
 void wait_at(Barrier& barrier) {
@@ -75,9 +107,11 @@ void wait_at(Barrier& barrier) {
 // Where a thread's fiber starts; returning resumes the scheduler (the context's uc_link).
 void thread_entry() {
   Run& r = run();
+  after_switch(nullptr, &r.scheduler_stack, &r.scheduler_stack_bytes);
   (*r.thread_body)();
   r.fibers[r.current].finished = true;
   ++r.moves;
+  before_switch(nullptr, r.scheduler_stack, r.scheduler_stack_bytes);  // this stack is done
 }
 
 std::string describe_stall(unsigned threads) {
@@ -116,7 +150,7 @@ bool run_block(unsigned threads) {
       if (r.fibers[t].finished) continue;
       r.current = t;
       threadIdx = uint3{t, 0, 0};
-      swapcontext(&r.scheduler, &r.fibers[t].context);
+      resume_thread(t);
       if (r.fibers[t].finished) --running;
     }
     if (running > 0 && r.moves == moves_before) {

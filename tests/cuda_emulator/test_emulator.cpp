@@ -157,6 +157,7 @@ TEST_CASE("emulated cuBLAS: column-major products, and cuBLAS's own argument che
                                   2) == CUBLAS_STATUS_EXECUTION_FAILED);
   CHECK(std::string(cublasGetStatusString(CUBLAS_STATUS_EXECUTION_FAILED))
             .find("outside its device buffer") != std::string::npos);
+  CHECK(cublasDestroy(handle) == CUBLAS_STATUS_SUCCESS);
 }
 
 TEST_CASE("a full GPU: the caching allocator frees its cache and retries, then reports") {

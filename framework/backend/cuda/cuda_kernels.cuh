@@ -47,7 +47,10 @@ void launch_grid(const char* name, unsigned blocks, void (*kernel)(Params...), A
 #if defined(TAPEGRAD_CUDA_EMULATOR)
   cuda_emulator::launch(name, blocks, kThreads, kernel, std::forward<Args>(args)...);
 #else
-  kernel<<<blocks, kThreads> > >(std::forward<Args>(args)...);
+  // clang-format would split the launch brackets into "> > >".
+  // clang-format off
+  kernel<<<blocks, kThreads>>>(std::forward<Args>(args)...);
+  // clang-format on
 #endif
   check_launch(name);
 }
