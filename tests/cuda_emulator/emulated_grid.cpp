@@ -1,14 +1,16 @@
 // Running a kernel's grid on the CPU (see emulator.h).
 //
-// Blocks run one after another. A block's threads are fibers: each has its own stack and runs
-// until it must wait for others (a barrier), then hands control back to the scheduler, which
-// resumes the next thread in a round-robin. A barrier opens when all of its threads have
-// arrived; a round in which no thread moved means some thread waits for a barrier that cannot
-// open (a thread returned early, or waits at another one): on a GPU, a hang or undefined
-// behaviour; here, an error that names the kernel and the block.
+// Blocks run one after another. Threads that each work alone (cuda::launch) run as plain calls,
+// one after another. Threads that work together (cuda::launch_rows) are fibers: each has its own
+// stack and runs until it must wait for others (a barrier), then hands control back to the
+// scheduler, which resumes, round after round, each thread that can go on. A barrier opens when
+// all of its threads have arrived; a round in which no thread can go on means one waits for a
+// barrier that cannot open (a thread returned early, or waits at another one): on a GPU, a hang or
+// undefined behaviour; here, an error that names the kernel and the block.
 //
 // Barriers: __syncthreads is one per block; a warp shuffle is one per warp of 32 threads, met
 // twice (every lane publishes its value, all read, then all leave before any publishes again).
+#include <setjmp.h>
 #include <ucontext.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -35,19 +37,23 @@ struct Barrier {
 };
 
 struct Fiber {
-  ucontext_t context{};
   std::unique_ptr<char[]> stack = std::make_unique<char[]>(kStackBytes);
+  ucontext_t start{};  // where the thread begins: thread_entry on this fiber's stack
+  jmp_buf resume;      // where it waits
+  bool started = false;
   bool finished = false;
+  const Barrier* waiting_at = nullptr;  // the barrier it waits for, and how often that had
+  uint64_t waiting_since = 0;           // opened then: it is resumed only once it opens again
 };
 
 // The grid being run, and the block within it.
 struct Run {
   const char* kernel = nullptr;
+  bool together = false;  // the block's threads run as fibers
   const std::function<void()>* thread_body = nullptr;
-  ucontext_t scheduler{};
+  jmp_buf scheduler;          // where the scheduler waits while a thread runs
   std::vector<Fiber> fibers;  // grown to the largest block seen, reused
   unsigned current = 0;       // the thread whose fiber runs
-  uint64_t moves = 0;         // barrier arrivals and finished threads, to see a round stall
   Barrier block_barrier;
   std::vector<Barrier> warp_barriers;
   std::vector<uint64_t> lane_values;      // what each thread offers to its warp's shuffle
@@ -76,42 +82,63 @@ void after_switch([[maybe_unused]] void* fake_stack, [[maybe_unused]] const void
 #endif
 }
 
+// Switching between the scheduler and a thread. A thread is started once with setcontext (on
+// its own stack, at thread_entry); after that, each switch is a _setjmp that saves where this
+// side stands and a _longjmp to where the other side stands, both frames alive on their own
+// stacks. Unlike swapcontext, _setjmp/_longjmp leave the signal mask alone, so a switch costs no
+// system call: the difference between seconds and minutes for a small training step.
 void resume_thread(unsigned t) {
   Run& r = run();
+  Fiber& fiber = r.fibers[t];
   void* fake_stack = nullptr;
-  before_switch(&fake_stack, r.fibers[t].stack.get(), kStackBytes);
-  swapcontext(&r.scheduler, &r.fibers[t].context);
+  before_switch(&fake_stack, fiber.stack.get(), kStackBytes);
+  if (_setjmp(r.scheduler) == 0) {
+    if (!fiber.started) {
+      fiber.started = true;
+      setcontext(&fiber.start);
+    }
+    _longjmp(fiber.resume, 1);
+  }
   after_switch(fake_stack, nullptr, nullptr);
 }
 
 void yield_to_scheduler() {
   Run& r = run();
+  Fiber& fiber = r.fibers[r.current];
   void* fake_stack = nullptr;
   before_switch(&fake_stack, r.scheduler_stack, r.scheduler_stack_bytes);
-  swapcontext(&r.fibers[r.current].context, &r.scheduler);
+  if (_setjmp(fiber.resume) == 0) _longjmp(r.scheduler, 1);
   after_switch(fake_stack, &r.scheduler_stack, &r.scheduler_stack_bytes);
 }
 
 void wait_at(Barrier& barrier) {
   Run& r = run();
-  ++r.moves;
   if (++barrier.arrived == barrier.expected) {
     barrier.arrived = 0;
     ++barrier.opened;
     return;
   }
-  const uint64_t opened = barrier.opened;
-  while (barrier.opened == opened) yield_to_scheduler();
+  Fiber& fiber = r.fibers[r.current];
+  fiber.waiting_at = &barrier;
+  fiber.waiting_since = barrier.opened;
+  yield_to_scheduler();  // the scheduler resumes this thread once the barrier has opened
+  fiber.waiting_at = nullptr;
 }
 
-// Where a thread's fiber starts; returning resumes the scheduler (the context's uc_link).
+bool may_resume(const Fiber& fiber) {
+  return !fiber.finished &&
+         (fiber.waiting_at == nullptr || fiber.waiting_at->opened != fiber.waiting_since);
+}
+
+// Where a thread's fiber starts. It never returns: when the kernel is done, the thread jumps
+// back to the scheduler for good.
 void thread_entry() {
   Run& r = run();
   after_switch(nullptr, &r.scheduler_stack, &r.scheduler_stack_bytes);
   (*r.thread_body)();
   r.fibers[r.current].finished = true;
-  ++r.moves;
   before_switch(nullptr, r.scheduler_stack, r.scheduler_stack_bytes);  // this stack is done
+  _longjmp(r.scheduler, 1);
 }
 
 std::string describe_stall(unsigned threads) {
@@ -136,24 +163,26 @@ bool run_block(unsigned threads) {
   if (threads % kWarpSize != 0) r.warp_barriers.back().expected = threads % kWarpSize;
   for (unsigned t = 0; t < threads; ++t) {
     Fiber& fiber = r.fibers[t];
-    fiber.finished = false;
-    getcontext(&fiber.context);
-    fiber.context.uc_stack.ss_sp = fiber.stack.get();
-    fiber.context.uc_stack.ss_size = kStackBytes;
-    fiber.context.uc_link = &r.scheduler;
-    makecontext(&fiber.context, thread_entry, 0);
+    fiber.started = fiber.finished = false;
+    fiber.waiting_at = nullptr;
+    getcontext(&fiber.start);
+    fiber.start.uc_stack.ss_sp = fiber.stack.get();
+    fiber.start.uc_stack.ss_size = kStackBytes;
+    fiber.start.uc_link = nullptr;  // thread_entry never returns
+    makecontext(&fiber.start, thread_entry, 0);
   }
   unsigned running = threads;
   while (running > 0) {
-    const uint64_t moves_before = r.moves;
+    bool resumed_any = false;
     for (unsigned t = 0; t < threads; ++t) {
-      if (r.fibers[t].finished) continue;
+      if (!may_resume(r.fibers[t])) continue;
+      resumed_any = true;
       r.current = t;
       threadIdx = uint3{t, 0, 0};
       resume_thread(t);
       if (r.fibers[t].finished) --running;
     }
-    if (running > 0 && r.moves == moves_before) {
+    if (!resumed_any) {
       record_error(cudaErrorLaunchFailure, describe_stall(threads));
       return false;
     }
@@ -163,7 +192,7 @@ bool run_block(unsigned threads) {
 
 }  // namespace
 
-void run_grid(const char* kernel, unsigned blocks, unsigned threads,
+void run_grid(const char* kernel, unsigned blocks, unsigned threads, bool together,
               const std::function<void()>& thread_body) {
   Run& r = run();
   if (in_kernel()) {
@@ -178,14 +207,22 @@ void run_grid(const char* kernel, unsigned blocks, unsigned threads,
     return;
   }
   r.kernel = kernel;
+  r.together = together;
   r.thread_body = &thread_body;
-  if (r.fibers.size() < threads) r.fibers.resize(threads);
+  if (together && r.fibers.size() < threads) r.fibers.resize(threads);
   r.lane_values.assign(threads, 0);
   gridDim = dim3{blocks, 1, 1};
   blockDim = dim3{threads, 1, 1};
   for (unsigned block = 0; block < blocks; ++block) {
     blockIdx = uint3{block, 0, 0};
-    if (!run_block(threads)) break;
+    if (together) {
+      if (!run_block(threads)) break;
+      continue;
+    }
+    for (unsigned t = 0; t < threads; ++t) {
+      threadIdx = uint3{t, 0, 0};
+      thread_body();
+    }
   }
   r.kernel = nullptr;
   check_guards((std::string("kernel ") + kernel).c_str());
@@ -206,17 +243,27 @@ void check_device_address(const void* pointer, size_t bytes, const char* what) {
                                               " on an address outside device memory");
 }
 
+// Threads launched to work alone (cuda::launch) run as plain calls, which cannot wait.
+bool may_wait(const char* what) {
+  const Run& r = run();
+  if (!in_kernel())
+    record_error(cudaErrorLaunchFailure, std::string(what) + " called outside a kernel");
+  else if (!r.together)
+    record_error(cudaErrorLaunchFailure,
+                 "kernel " + std::string(r.kernel) + " calls " + what +
+                     ", but was launched with one thread per element (cuda::launch); a kernel "
+                     "whose threads work together is launched with cuda::launch_rows");
+  return in_kernel() && r.together;
+}
+
 void sync_block() {
-  if (!in_kernel()) {
-    record_error(cudaErrorLaunchFailure, "__syncthreads called outside a kernel");
-    return;
-  }
-  wait_at(run().block_barrier);
+  if (may_wait("__syncthreads")) wait_at(run().block_barrier);
 }
 
 uint64_t shuffle_down(unsigned mask, uint64_t bits, unsigned delta) {
   Run& r = run();
-  if (!in_kernel() || mask != 0xffffffffu || blockDim.x % kWarpSize != 0) {
+  if (!may_wait("__shfl_down_sync")) return bits;
+  if (mask != 0xffffffffu || blockDim.x % kWarpSize != 0) {
     record_error(cudaErrorLaunchFailure,
                  "__shfl_down_sync: the emulator handles full warps with a full mask only");
     return bits;

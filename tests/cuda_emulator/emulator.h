@@ -5,9 +5,10 @@
 // include/cublas_v2.h from this folder in place of the toolkit's, and cuda::launch hands each
 // kernel to cuda_emulator::launch instead of the <<<blocks, threads>>> syntax. The emulator then
 // runs the grid the way the GPU defines it:
-//   - blocks one after another; within a block, every thread is a fiber (ucontext) on one OS
-//     thread, switched only where CUDA threads synchronise: __syncthreads and warp shuffles.
-//     So shared memory, barriers, grid-stride loops and block reductions behave as specified.
+//   - blocks one after another. Where a block's threads work together (launch_rows), each
+//     thread is a fiber (its own stack) on one OS thread, switched only where CUDA threads
+//     synchronise: __syncthreads and warp shuffles. So shared memory, barriers and block
+//     reductions behave as specified. Threads that work alone (launch) are plain calls.
 //   - device memory is host memory between guard bytes, filled with 0xFF (NaN as float) when
 //     allocated, as cudaMalloc's memory is garbage; cublasSgemmStridedBatched is cblas_sgemm.
 //
@@ -15,7 +16,8 @@
 //   - a kernel argument that is a host pointer (on a GPU: an illegal address, later);
 //   - a write past either end of a cudaMalloc buffer (guard bytes checked after every kernel);
 //   - cudaMemcpy with a direction that does not match its pointers;
-//   - a barrier some threads of the block never reach (on a GPU: a hang or undefined behaviour);
+//   - a barrier some threads of the block never reach (on a GPU: a hang or undefined behaviour),
+//     and a barrier in a kernel launched one thread per element;
 //   - cuBLAS arguments cuBLAS itself rejects (leading dimensions) and matrices that overrun
 //     their buffers.
 //
@@ -32,8 +34,9 @@
 namespace cuda_emulator {
 
 // Runs `thread_body` once for every thread of a blocks x threads grid (1-D, as tapegrad's
-// kernels are), setting blockIdx, threadIdx, blockDim and gridDim around each call.
-void run_grid(const char* kernel, unsigned blocks, unsigned threads,
+// kernels are), setting blockIdx, threadIdx, blockDim and gridDim around each call. Threads that
+// work `together` run as fibers; otherwise each is a plain call, and a barrier is an error.
+void run_grid(const char* kernel, unsigned blocks, unsigned threads, bool together,
               const std::function<void()>& thread_body);
 
 // Whether an argument may be passed to a kernel: a pointer must be null or device memory.
@@ -48,12 +51,12 @@ bool check_argument(const char* kernel, int position, const T& value) {
 // kernel<<<blocks, threads>>>(args...) on the CPU. The arguments convert to the kernel's
 // parameter types at the call, as with a real launch, and the kernel gets its own copies.
 template <class... Params>
-void launch(const char* kernel_name, unsigned blocks, unsigned threads, void (*kernel)(Params...),
-            std::type_identity_t<Params>... args) {
+void launch(const char* kernel_name, unsigned blocks, unsigned threads, bool together,
+            void (*kernel)(Params...), std::type_identity_t<Params>... args) {
   int position = 0;
   bool arguments_valid = true;  // every argument checked, left to right, so all are reported
   ((arguments_valid = check_argument(kernel_name, position++, args) && arguments_valid), ...);
-  if (arguments_valid) run_grid(kernel_name, blocks, threads, [&] { kernel(args...); });
+  if (arguments_valid) run_grid(kernel_name, blocks, threads, together, [&] { kernel(args...); });
 }
 
 // Makes cudaMalloc fail once this many bytes are in use (SIZE_MAX: never), as a full GPU does.

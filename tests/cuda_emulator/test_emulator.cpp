@@ -63,7 +63,8 @@ __global__ void early_return(int64_t, float* out) {
 
 TEST_CASE("the emulator runs every thread of every block, with block-local shared memory") {
   DeviceFloats out(2 * cuda::kThreads);
-  cuda::launch_grid("rotate_through_shared", 2, rotate_through_shared, int64_t{0}, out.data);
+  cuda::launch_grid("rotate_through_shared", 2, cuda::BlockThreads::Together, rotate_through_shared,
+                    int64_t{0}, out.data);
   const std::vector<float> got = out.to_host();
   for (int block = 0; block < 2; ++block)
     for (int t = 0; t < cuda::kThreads; ++t)
@@ -72,7 +73,8 @@ TEST_CASE("the emulator runs every thread of every block, with block-local share
 
 TEST_CASE("warp shuffles read lane + delta, and lanes past the warp keep their own value") {
   DeviceFloats out(cuda::kThreads);
-  cuda::launch_grid("shuffle_down_by_3", 1, shuffle_down_by_3, int64_t{0}, out.data);
+  cuda::launch_grid("shuffle_down_by_3", 1, cuda::BlockThreads::Together, shuffle_down_by_3,
+                    int64_t{0}, out.data);
   const std::vector<float> got = out.to_host();
   for (int t = 0; t < cuda::kThreads; ++t) {
     const int lane = t % 32;
@@ -82,7 +84,7 @@ TEST_CASE("warp shuffles read lane + delta, and lanes past the warp keep their o
 
 TEST_CASE("block_reduce sums one value per thread: 0 + 1 + ... + 255") {
   DeviceFloats out(3);
-  cuda::launch_grid("block_sum", 3, block_sum, int64_t{0}, out.data);
+  cuda::launch_grid("block_sum", 3, cuda::BlockThreads::Together, block_sum, int64_t{0}, out.data);
   CHECK(out.to_host() == std::vector<float>(3, 255.0f * 256.0f / 2.0f));
 }
 
@@ -93,31 +95,45 @@ TEST_CASE("fresh device memory reads as NaN, as garbage would") {
 
 TEST_CASE("a write past either end of a device buffer is reported with the kernel's name") {
   DeviceFloats out(4);
-  CHECK_NOTHROW(cuda::launch_grid("write_at", 1, write_at, int64_t{1}, out.data, int64_t{3}));
+  CHECK_NOTHROW(cuda::launch_grid("write_at", 1, cuda::BlockThreads::Alone, write_at, int64_t{1},
+                                  out.data, int64_t{3}));
   CHECK_THROWS_WITH_AS(
-      cuda::launch_grid("write_at", 1, write_at, int64_t{1}, out.data, int64_t{4}),
+      cuda::launch_grid("write_at", 1, cuda::BlockThreads::Alone, write_at, int64_t{1}, out.data,
+                        int64_t{4}),
       doctest::Contains("kernel write_at wrote past the end of a 16-byte device buffer"), Error);
   CHECK_THROWS_WITH_AS(
-      cuda::launch_grid("write_at", 1, write_at, int64_t{1}, out.data, int64_t{-1}),
+      cuda::launch_grid("write_at", 1, cuda::BlockThreads::Alone, write_at, int64_t{1}, out.data,
+                        int64_t{-1}),
       doctest::Contains("kernel write_at wrote past the start of a 16-byte device buffer"), Error);
 }
 
 TEST_CASE("a host pointer passed to a kernel is reported, and the kernel does not run") {
   std::vector<float> host(4, 0.0f);
-  CHECK_THROWS_WITH_AS(
-      cuda::launch_grid("write_at", 1, write_at, int64_t{1}, host.data(), int64_t{0}),
-      doctest::Contains("kernel write_at: argument 1 is a pointer to host memory"), Error);
+  CHECK_THROWS_WITH_AS(cuda::launch_grid("write_at", 1, cuda::BlockThreads::Alone, write_at,
+                                         int64_t{1}, host.data(), int64_t{0}),
+                       doctest::Contains("kernel write_at: argument 1 is a pointer to host memory"),
+                       Error);
   CHECK(host[0] == 0.0f);
 }
 
 TEST_CASE("a barrier that some threads never reach is reported, not hung on") {
   DeviceFloats out(cuda::kThreads);
   CHECK_THROWS_WITH_AS(
-      cuda::launch_grid("early_return", 1, early_return, int64_t{0}, out.data),
+      cuda::launch_grid("early_return", 1, cuda::BlockThreads::Together, early_return, int64_t{0},
+                        out.data),
       doctest::Contains("kernel early_return, block 0 of 1: a barrier can never open (of 256 "
                         "threads, waiting at __syncthreads: 255, at a warp shuffle: 0, "
                         "returned: 1)"),
       Error);
+}
+
+TEST_CASE("a kernel launched one thread per element may not wait at a barrier") {
+  DeviceFloats out(cuda::kThreads);
+  CHECK_THROWS_WITH_AS(cuda::launch_grid("rotate_through_shared", 1, cuda::BlockThreads::Alone,
+                                         rotate_through_shared, int64_t{0}, out.data),
+                       doctest::Contains("kernel rotate_through_shared calls __syncthreads, but "
+                                         "was launched with one thread per element"),
+                       Error);
 }
 
 TEST_CASE("cudaMemcpy checks that its pointers match the direction it was given") {

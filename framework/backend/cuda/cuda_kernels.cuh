@@ -39,13 +39,19 @@ __device__ inline int64_t first_index() {
 }
 __device__ inline int64_t index_stride() { return static_cast<int64_t>(blockDim.x) * gridDim.x; }
 
-// kernel<<<blocks, kThreads>>>(args...), then the launch checked. The tests also build this
-// backend with the host compiler against a CPU emulation of CUDA (tests/cuda_emulator), which
-// has no <<<>>> syntax: there the emulator runs the grid.
+// Whether the threads of a block work together (shared memory, __syncthreads, warp shuffles) or
+// each alone. A GPU does not need telling; the CPU emulation of CUDA that the tests build this
+// backend against (tests/cuda_emulator) runs lone threads as plain calls, which is much faster.
+enum class BlockThreads { Alone, Together };
+
+// kernel<<<blocks, kThreads>>>(args...), then the launch checked. The emulator, compiled by the
+// host compiler, has no <<<>>> syntax: there it runs the grid itself.
 template <class... Params, class... Args>
-void launch_grid(const char* name, unsigned blocks, void (*kernel)(Params...), Args&&... args) {
+void launch_grid(const char* name, unsigned blocks, [[maybe_unused]] BlockThreads threads,
+                 void (*kernel)(Params...), Args&&... args) {
 #if defined(TAPEGRAD_CUDA_EMULATOR)
-  cuda_emulator::launch(name, blocks, kThreads, kernel, std::forward<Args>(args)...);
+  cuda_emulator::launch(name, blocks, kThreads, threads == BlockThreads::Together, kernel,
+                        std::forward<Args>(args)...);
 #else
   // clang-format would split the launch brackets into "> > >".
   // clang-format off
@@ -59,7 +65,7 @@ void launch_grid(const char* name, unsigned blocks, void (*kernel)(Params...), A
 template <class... Params, class... Args>
 void launch(const char* name, int64_t n, void (*kernel)(int64_t, Params...), Args&&... args) {
   if (n <= 0) return;
-  launch_grid(name, blocks_for(n), kernel, n, std::forward<Args>(args)...);
+  launch_grid(name, blocks_for(n), BlockThreads::Alone, kernel, n, std::forward<Args>(args)...);
 }
 
 // One block per row: kernel(rows, args...) must loop row = blockIdx.x; row < rows; += gridDim.x.
@@ -68,7 +74,7 @@ void launch_rows(const char* name, int64_t rows, void (*kernel)(int64_t, Params.
                  Args&&... args) {
   if (rows <= 0) return;
   const auto blocks = static_cast<unsigned>(rows < kMaxBlocks ? rows : kMaxBlocks);
-  launch_grid(name, blocks, kernel, rows, std::forward<Args>(args)...);
+  launch_grid(name, blocks, BlockThreads::Together, kernel, rows, std::forward<Args>(args)...);
 }
 
 // Sizes of a tensor seen as [outer, n, inner] around dimension dim.
