@@ -1,6 +1,7 @@
 // What the CUDA suites compare with: a result computed on the GPU, brought back to the CPU,
-// against the same computation on the CPU. Shared by test_parity.cpp (every op) and
-// test_layer_parity.cpp (every layer, the optimizers, whole training steps).
+// against the same computation on the CPU. Shared by test_parity.cpp (every op),
+// test_layer_parity.cpp (every layer) and test_training_parity.cpp (the optimizers, whole
+// training steps).
 #pragma once
 
 #include <doctest/doctest.h>
