@@ -34,13 +34,37 @@ NamedTensors gradients(const char* who, const NamedTensors& named_params) {
 
 // sum of g^2 over one gradient. On the CPU in double, in a fixed order: the norm, and so the
 // clipped gradients, are the same however many threads run (a resumed run must reproduce them
-// bit for bit). On a GPU, a float32 reduction there, read back.
+// bit for bit). Elsewhere a float32 reduction on the device, read back.
 double squared_norm(const Tensor& g) {
   if (g.device() != Device::CPU) return sum(g * g).item();
   const float* values = g.data<float>();
   double total = 0.0;
   for (int64_t i = 0; i < g.numel(); ++i) total += static_cast<double>(values[i]) * values[i];
   return total;
+}
+
+// The sum of squared_norm over all gradients. Gradients on a GPU are summed there and read back
+// once: one wait for the device per step, not one per parameter.
+double total_squared_norm(const NamedTensors& grads) {
+  double total = 0.0;
+  Tensor on_device;
+  for (const auto& [name, g] : grads) {
+    if (g.device() == Device::CPU) {
+      total += squared_norm(g);
+      continue;
+    }
+    const Tensor squares = sum(g * g);
+    on_device = on_device.defined() ? on_device + squares : squares;
+  }
+  if (on_device.defined()) total += on_device.item();
+  return total;
+}
+
+// The first parameter whose gradient's squared norm is not finite (for the error message).
+std::string first_nonfinite(const NamedTensors& grads) {
+  for (const auto& [name, g] : grads)
+    if (!std::isfinite(squared_norm(g))) return name;
+  return "";
 }
 
 // g = f(g) in place, where the gradient lives: a loop on the CPU; elsewhere the same function
@@ -61,17 +85,10 @@ double clip_grad_norm(const NamedTensors& named_params, double max_norm, bool er
   check(max_norm > 0, "clip_grad_norm: max_norm must be > 0, got ", max_norm);
   const NoGradGuard no_grad;
   const NamedTensors grads = gradients("clip_grad_norm", named_params);
-  double sum_of_squares = 0.0;
-  std::string first_nonfinite;
-  for (const auto& [name, g] : grads) {
-    const double local = squared_norm(g);
-    if (!std::isfinite(local) && first_nonfinite.empty()) first_nonfinite = name;
-    sum_of_squares += local;
-  }
-  const double norm = std::sqrt(sum_of_squares);
+  const double norm = std::sqrt(total_squared_norm(grads));
   if (!std::isfinite(norm)) {
     check(!error_if_nonfinite, "clip_grad_norm: the total gradient norm is ", norm,
-          " (first parameter whose squared norm is not finite: '", first_nonfinite,
+          " (first parameter whose squared norm is not finite: '", first_nonfinite(grads),
           "'); gradients left unchanged. Skip this step, lower the lr or check the loss");
     return norm;
   }
@@ -96,7 +113,8 @@ void clip_grad_value(const NamedTensors& named_params, double clip_value) {
   for (const auto& [name, g] : gradients("clip_grad_value", named_params))
     update_in_place(
         g, [limit](float v) { return std::clamp(v, -limit, limit); },
-        [limit](const Tensor& t) { return clamp(t, -limit, limit); });
+        // clamp maps NaN to -limit; std::clamp (and so the CPU) keeps it NaN, visible.
+        [limit](const Tensor& t) { return where(ne(t, t), t, clamp(t, -limit, limit)); });
 }
 
 void clip_grad_value(const std::vector<Tensor>& params, double clip_value) {

@@ -74,6 +74,14 @@ const char* kind_name(cudaMemcpyKind kind) {
   return "of an unknown kind";
 }
 
+// Whether a copy of this kind writes to and reads from device memory.
+bool writes_device(cudaMemcpyKind kind) {
+  return kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+}
+bool reads_device(cudaMemcpyKind kind) {
+  return kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+}
+
 }  // namespace
 
 void record_error(cudaError_t code, std::string message) {
@@ -217,8 +225,7 @@ cudaError_t cudaFree(void* pointer) {
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   if (bytes == 0) return cudaSuccess;
-  const bool dst_on_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
-  const bool src_on_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  const bool dst_on_device = writes_device(kind), src_on_device = reads_device(kind);
   const auto where = [&](bool device) { return device ? "device" : "host"; };
   if (is_device_range(dst, bytes) != dst_on_device)
     return fail(cudaErrorInvalidValue, std::string("cudaMemcpy ") + kind_name(kind) + " of " +
@@ -250,8 +257,7 @@ cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t 
   // Both whole regions first, so a bad call copies nothing.
   const size_t dst_extent = (height - 1) * dpitch + width,
                src_extent = (height - 1) * spitch + width;
-  const bool dst_on_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
-  const bool src_on_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  const bool dst_on_device = writes_device(kind), src_on_device = reads_device(kind);
   if (is_device_range(dst, dst_extent) != dst_on_device ||
       is_device_range(src, src_extent) != src_on_device)
     return fail(cudaErrorInvalidValue, std::string("cudaMemcpy2DAsync ") + kind_name(kind) +
