@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "examples/fashion_common/fashion_common.h"
-#include "framework/data/fashion_mnist.h"
-#include "framework/io/heatmap.h"
+#include "examples/datasets/fashion_mnist.h"
+#include "examples/reporting/heatmap.h"
 #include "framework/tapegrad.h"
 #include "layers/layers.h"
 

@@ -7,11 +7,11 @@
 #include <sstream>
 
 #include "framework/backend/backend.h"
-#include "framework/data/fashion_mnist.h"
-#include "framework/data/loader.h"
-#include "framework/io/heatmap.h"
-#include "framework/io/metrics.h"
-#include "framework/io/progress.h"
+#include "examples/datasets/fashion_mnist.h"
+#include "examples/datasets/loader.h"
+#include "examples/reporting/heatmap.h"
+#include "examples/reporting/metrics.h"
+#include "examples/reporting/progress.h"
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
 #include "optim/optim.h"

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/io/plot.h"
+#include "examples/reporting/plot.h"
 #include "framework/tensor.h"
 #include "layers/module.h"
 

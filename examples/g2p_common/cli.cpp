@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "framework/backend/backend.h"
-#include "framework/io/heatmap.h"
+#include "examples/reporting/heatmap.h"
 #include "framework/random.h"
 #include "framework/serialize.h"
 

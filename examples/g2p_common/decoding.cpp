@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "framework/data/vocabulary.h"
+#include "examples/datasets/vocabulary.h"
 #include "framework/tapegrad.h"
 
 namespace g2p {

@@ -9,10 +9,10 @@
 #include <sstream>
 
 #include "examples/g2p_common/decoding.h"
-#include "framework/data/word_split.h"
-#include "framework/io/colormap.h"
-#include "framework/io/plot.h"
-#include "framework/io/progress.h"
+#include "examples/g2p_common/word_split.h"
+#include "examples/reporting/colormap.h"
+#include "examples/reporting/plot.h"
+#include "examples/reporting/progress.h"
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
 #include "layers/loss.h"

@@ -9,9 +9,9 @@
 
 #include "examples/g2p_common/g2p_metrics.h"
 #include "examples/g2p_common/seq2seq.h"
-#include "framework/data/cmudict.h"
-#include "framework/data/seq_batches.h"
-#include "framework/data/vocabulary.h"
+#include "examples/datasets/cmudict.h"
+#include "examples/g2p_common/seq_batches.h"
+#include "examples/datasets/vocabulary.h"
 
 namespace g2p {
 
@@ -20,7 +20,7 @@ struct G2PData {
   std::vector<tg::data::PronouncingEntry> train, dev, test;
 };
 
-// Reads CMUdict and splits it by word (framework/data/word_split.h): 5% dev, 10% test, with a
+// Reads CMUdict and splits it by word (examples/g2p_common/word_split.h): 5% dev, 10% test, with a
 // fixed split seed so that every run, whatever its training seed, is tested on the same words.
 // The vocabularies come from the training words. limit > 0 reads only that many words.
 G2PData load_g2p_data(const std::string& path, int64_t limit = -1);

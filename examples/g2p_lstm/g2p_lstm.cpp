@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "framework/data/vocabulary.h"
+#include "examples/datasets/vocabulary.h"
 
 namespace g2p {
 

@@ -1,6 +1,6 @@
 #include "examples/g2p_transformer/g2p_transformer.h"
 
-#include "framework/data/vocabulary.h"
+#include "examples/datasets/vocabulary.h"
 
 namespace g2p {
 

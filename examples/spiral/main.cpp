@@ -13,9 +13,9 @@
 #include <string>
 
 #include "examples/spiral/spiral.h"
-#include "framework/io/colormap.h"
-#include "framework/io/font.h"
-#include "framework/io/image.h"
+#include "examples/reporting/colormap.h"
+#include "examples/reporting/font.h"
+#include "examples/reporting/image.h"
 
 namespace {
 

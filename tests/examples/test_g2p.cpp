@@ -11,7 +11,7 @@
 #include "examples/g2p_lstm/g2p_lstm.h"
 #include "examples/g2p_transformer/g2p_transformer.h"
 #include "framework/backend/backend.h"
-#include "framework/data/seq_batches.h"
+#include "examples/g2p_common/seq_batches.h"
 #include "framework/serialize.h"
 
 namespace {
