@@ -66,6 +66,33 @@ NamedTensors Module::named_buffers() const {
   return out;
 }
 
+void Module::collect_state(const std::string& prefix, NamedTensors& out) const {
+  for (const NamedTensors* own : {&parameters_, &buffers_})
+    for (const auto& [name, tensor] : *own) out.emplace_back(prefix + name, tensor.detach());
+  for (const auto& [name, child] : children_) child->collect_state(prefix + name + ".", out);
+}
+
+NamedTensors Module::state_dict() const {
+  NamedTensors out;
+  collect_state("", out);
+  return out;
+}
+
+LoadReport Module::load_state_dict(const NamedTensors& state, bool strict) {
+  // Through a Checkpoint: its host copies make any device a source, and load_named_tensors
+  // checks every key, dtype and shape before it copies anything.
+  Checkpoint source;
+  source.set_source("the state dict");
+  for (const auto& [name, tensor] : state) {
+    check(!source.has_tensor(name), "load_state_dict ", describe(), ": the key '", name,
+          "' appears twice in the state dict");
+    source.add_tensor(name, tensor);
+  }
+  NamedTensors targets;
+  collect_state("", targets);
+  return load_named_tensors(source, "", targets, strict, "load_state_dict " + describe());
+}
+
 std::vector<std::pair<std::string, const Module*>> Module::named_children() const {
   return {children_.begin(), children_.end()};
 }
