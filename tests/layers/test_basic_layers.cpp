@@ -222,11 +222,41 @@ TEST_CASE("activation modules compute relu, gelu, tanh and sigmoid, and pass gra
   }
 }
 
+TEST_CASE("GELU with the tanh approximation and Softplus, as modules and as activations") {
+  const std::vector<float> x{-2.0f, -0.5f, 0.3f, 1.5f};
+  auto each = [&](float (*f)(float)) {
+    std::vector<float> y;
+    for (float v : x) y.push_back(f(v));
+    return y;
+  };
+  const Tensor input = from_vector(x, {4});
+  GELU gelu_tanh_layer(GeluApproximation::Tanh);
+  Softplus softplus_layer(2.0f, 2.0f);
+  float (*gelu_tanh_formula)(float) = [](float v) {
+    return 0.5f * v * (1.0f + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
+  };
+  check_close(gelu_tanh_layer(input), each(gelu_tanh_formula));
+  check_close(activate(Activation::GeluTanh, input), each(gelu_tanh_formula));
+  CHECK(std::string(to_string(Activation::GeluTanh)) == "gelu_tanh");
+  // 2 * 1.5 > 2: the last element is x itself.
+  check_close(softplus_layer(input),
+              {std::log1p(std::exp(-4.0f)) / 2, std::log1p(std::exp(-1.0f)) / 2,
+               std::log1p(std::exp(0.6f)) / 2, 1.5f});
+  CHECK(softplus_layer.type_name() == "Softplus");
+  const Tensor leaf = input.clone().set_requires_grad();
+  for (const UnaryModule* layer :
+       std::initializer_list<const UnaryModule*>{&gelu_tanh_layer, &softplus_layer}) {
+    const GradcheckResult r =
+        gradcheck([&](const std::vector<Tensor>& in) { return (*layer)(in[0]); }, {leaf});
+    CHECK_MESSAGE(r.ok, r.report);
+  }
+}
+
 // ---- FeedForward ----
 
 TEST_CASE("FeedForward is down(act(up(x))) with parameters up.*, down.*") {
   Generator gen(7);
-  for (Activation act : {Activation::Relu, Activation::Gelu}) {
+  for (Activation act : {Activation::Relu, Activation::Gelu, Activation::GeluTanh}) {
     INFO(to_string(act));
     FeedForward ff(4, 6, /*dropout=*/0.0f, act, gen);
     CHECK(parameter_names(ff) ==
