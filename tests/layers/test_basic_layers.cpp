@@ -189,13 +189,15 @@ TEST_CASE("LayerNorm without affine parameters has none and still normalises") {
 
 // ---- activations ----
 
+std::vector<float> apply_each(const std::vector<float>& x, float (*f)(float)) {
+  std::vector<float> y;
+  for (float v : x) y.push_back(f(v));
+  return y;
+}
+
 TEST_CASE("activation modules compute relu, gelu, tanh and sigmoid, and pass gradcheck") {
   const std::vector<float> x{-2.0f, -0.5f, 0.3f, 1.5f};
-  auto each = [&](float (*f)(float)) {
-    std::vector<float> y;
-    for (float v : x) y.push_back(f(v));
-    return y;
-  };
+  auto each = [&](float (*f)(float)) { return apply_each(x, f); };
   const Tensor input = from_vector(x, {2, 2});
   ReLU relu_layer;
   GELU gelu_layer;
@@ -224,11 +226,7 @@ TEST_CASE("activation modules compute relu, gelu, tanh and sigmoid, and pass gra
 
 TEST_CASE("GELU with the tanh approximation and Softplus, as modules and as activations") {
   const std::vector<float> x{-2.0f, -0.5f, 0.3f, 1.5f};
-  auto each = [&](float (*f)(float)) {
-    std::vector<float> y;
-    for (float v : x) y.push_back(f(v));
-    return y;
-  };
+  auto each = [&](float (*f)(float)) { return apply_each(x, f); };
   const Tensor input = from_vector(x, {4});
   GELU gelu_tanh_layer(GeluApproximation::Tanh);
   Softplus softplus_layer(2.0f, 2.0f);
