@@ -11,7 +11,8 @@
 //                    batch 64 words of 4..10 letters and phonemes, AdamW, label smoothing 0.1
 // Rank 0 prints one JSON line per workload: ranks, threads, global batch, the median ms per step
 // over the measurements, samples/s, the allreduce's ms per step and share, and the bytes each
-// rank sends into the allreduce per step (bench/distributed_scaling.py reads them).
+// rank sends into the allreduce per step (bench/distributed_scaling.py reads them). A barrier
+// before each average measures apart the time a rank waits for the slower one ("wait_ms").
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -65,9 +66,14 @@ Tensor random_ids(const std::vector<int32_t>& lengths, int64_t width, float voca
 }
 
 struct Result {
-  double step_ms = 0, allreduce_ms = 0;
+  double step_ms = 0, wait_ms = 0, allreduce_ms = 0;
   size_t bytes = 0;
 };
+
+double median(std::vector<double> values) {
+  std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+  return values[values.size() / 2];
+}
 
 // Times steps of: zero grads, loss of this rank's share, backward, average, AdamW.
 Result time_steps(tg::Module& model, const std::function<Tensor()>& loss, int64_t local_count,
@@ -75,18 +81,25 @@ Result time_steps(tg::Module& model, const std::function<Tensor()>& loss, int64_
   dist::broadcast_parameters(model);
   tg::AdamW optimizer(model.parameters(), {});
   dist::GradientAverager averager(model);
+  // The barrier before the average separates waiting for the slower rank (load imbalance, a
+  // busy machine) from the allreduce itself.
+  double wait_seconds = 0;
   auto step = [&] {
     optimizer.zero_grad();
     loss().backward();
+    const auto arrived = std::chrono::steady_clock::now();
+    dist::barrier();
+    wait_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count();
     averager.average(local_count);
     optimizer.step();
   };
   for (int i = 0; i < 5; ++i) step();  // warm-up: allocator, thread pools, Adam's moments
   constexpr int steps_per_measurement = 10;
-  std::vector<double> step_ms, allreduce_ms;
+  std::vector<double> step_ms, wait_ms, allreduce_ms;
   for (int r = 0; r < repeats; ++r) {
     dist::barrier();
-    const double allreduce_before = averager.allreduce_seconds();
+    const double allreduce_before = averager.allreduce_seconds(), wait_before = wait_seconds;
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < steps_per_measurement; ++i) step();
     const double seconds =
@@ -94,23 +107,20 @@ Result time_steps(tg::Module& model, const std::function<Tensor()>& loss, int64_
     step_ms.push_back(1e3 * seconds / steps_per_measurement);
     allreduce_ms.push_back(1e3 * (averager.allreduce_seconds() - allreduce_before) /
                            steps_per_measurement);
+    wait_ms.push_back(1e3 * (wait_seconds - wait_before) / steps_per_measurement);
   }
-  // Rank 0's median step; its allreduce time includes waiting for the slower rank.
-  std::vector<double> order = step_ms;
-  std::nth_element(order.begin(), order.begin() + repeats / 2, order.end());
-  const double median = order[repeats / 2];
-  std::nth_element(allreduce_ms.begin(), allreduce_ms.begin() + repeats / 2, allreduce_ms.end());
-  return {median, allreduce_ms[repeats / 2], averager.bytes_per_step()};
+  // Rank 0's medians.
+  return {median(step_ms), median(wait_ms), median(allreduce_ms), averager.bytes_per_step()};
 }
 
 void report(const char* name, int64_t global_batch, const Result& r) {
   if (!dist::is_main()) return;
   std::printf(
       "{\"name\": \"%s\", \"ranks\": %d, \"threads\": %d, \"global_batch\": %lld, "
-      "\"step_ms\": %.3f, \"samples_per_s\": %.1f, \"allreduce_ms\": %.3f, "
+      "\"step_ms\": %.3f, \"samples_per_s\": %.1f, \"wait_ms\": %.3f, \"allreduce_ms\": %.3f, "
       "\"allreduce_share\": %.4f, \"allreduce_bytes\": %zu}\n",
       name, dist::world_size(), tg::num_threads(), static_cast<long long>(global_batch), r.step_ms,
-      1e3 * static_cast<double>(global_batch) / r.step_ms, r.allreduce_ms,
+      1e3 * static_cast<double>(global_batch) / r.step_ms, r.wait_ms, r.allreduce_ms,
       r.allreduce_ms / r.step_ms, r.bytes);
   std::fflush(stdout);
 }
