@@ -9,6 +9,7 @@ packages=(
   doctest-dev                  # the test framework
   libstb-dev                   # stb_image_write: PNG pictures
   zlib1g-dev                   # gzipped datasets
+  libopenmpi-dev openmpi-bin   # data-parallel training on several processes (tapegrad::distributed)
   dataset-fashion-mnist        # the classification examples' data
   pocketsphinx-en-us           # the CMU pronouncing dictionary, for the seq2seq examples
 )

@@ -6,12 +6,13 @@
 #include <iostream>
 #include <sstream>
 
-#include "framework/backend/backend.h"
 #include "examples/datasets/fashion_mnist.h"
 #include "examples/datasets/loader.h"
+#include "examples/fashion_common/fashion_distributed.h"
 #include "examples/reporting/heatmap.h"
 #include "examples/reporting/metrics.h"
 #include "examples/reporting/progress.h"
+#include "framework/backend/backend.h"
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
 #include "optim/optim.h"
@@ -77,6 +78,7 @@ Options parse_flags(const std::vector<std::string>& args, const Options& default
     else if (flag == "--resume") o.resume = value();
     else if (flag == "--checkpoint") o.checkpoint = value();
     else if (flag == "--quiet") o.quiet = true;
+    else if (flag == "--distributed") o.distributed = true;
     else if (flag == "--flips") o.random_flips = parse_switch(flag, value());
     // clang-format on
     else if (flag == "--predict") {
@@ -122,6 +124,7 @@ std::string usage(const std::string& program, const std::string& description, co
       << "  --checkpoint PATH --predict I J ...   classify test images I, J, ... with a saved "
          "model\n"
       << "  --quiet           no progress bar\n"
+      << "  --distributed     one process of `mpirun -np R`: batch N per process, R x N in all\n"
       << "  --help            this text\n";
   return out.str();
 }
@@ -139,8 +142,9 @@ Data load_data(const Options& options) {
   const int64_t used = options.limit > 0 ? std::min(options.limit, kept) : kept;
   // Batches are all full (the last partial one is dropped), so fewer images than a batch would
   // train on nothing.
-  check(used >= options.batch_size, "--limit: ", used, " training images make no batch of ",
-        options.batch_size, " (lower --batch-size or raise --limit)");
+  const int64_t global_batch = options.batch_size * tg::distributed::world_size();
+  check(used >= global_batch, "--limit: ", used, " training images make no batch of ",
+        global_batch, " (lower --batch-size or raise --limit)");
   auto normalised = [](const Tensor& x) { return data::normalize(x, kPixelMean, kPixelStd); };
   return {normalised(narrow(train.images, 0, 0, used)),
           narrow(train.labels, 0, 0, used),
@@ -164,8 +168,10 @@ Evaluation evaluate(const Classifier& model, const Tensor& images, const Tensor&
   const Device device = model.device();
   Evaluation result;
   double total_loss = 0;
-  const int64_t n = images.size(0);
-  for (int64_t start = 0; start < n; start += batch_size) {
+  // Distributed, each rank scores its share of the set; the sums below join them.
+  const data::Share share = share_of_set(images.size(0));
+  const int64_t n = share.begin + share.size;
+  for (int64_t start = share.begin; start < n; start += batch_size) {
     const int64_t count = std::min(batch_size, n - start);
     const Tensor x = narrow(images, 0, start, count).to(device);
     const Tensor y = narrow(labels, 0, start, count).to(device);
@@ -174,7 +180,8 @@ Evaluation evaluate(const Classifier& model, const Tensor& images, const Tensor&
     const std::vector<int32_t> predicted = argmax(logits, 1).to(Device::CPU).to_vector<int32_t>();
     result.predictions.insert(result.predictions.end(), predicted.begin(), predicted.end());
   }
-  result.loss = total_loss / static_cast<double>(n);
+  result.predictions = join_shares(result.predictions, share, images.size(0));
+  result.loss = sum_over_ranks(total_loss) / static_cast<double>(images.size(0));
   result.accuracy = accuracy(labels.to_vector<int32_t>(), result.predictions);
   return result;
 }
@@ -241,9 +248,13 @@ Result train(Classifier& model, const Data& data, const Options& options) {
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
   AdamW optimizer(param_groups_no_decay(model, options.weight_decay), adam);
-  const data::DataLoader loader(
-      data.train_images, data.train_labels,
-      {.batch_size = options.batch_size, .shuffle = true, .drop_last = true, .seed = options.seed});
+  const data::DataLoader loader(data.train_images, data.train_labels,
+                                {.batch_size = options.batch_size,
+                                 .shuffle = true,
+                                 .drop_last = true,
+                                 .seed = options.seed,
+                                 .rank = tg::distributed::rank(),
+                                 .world_size = tg::distributed::world_size()});
   const int64_t steps_per_epoch = loader.num_batches();
   // Warm up over the first epoch (at most a fifth of the run), then cosine decay to 0.
   const int64_t total_steps = steps_per_epoch * options.epochs;
@@ -258,8 +269,11 @@ Result train(Classifier& model, const Data& data, const Options& options) {
     restore(checkpoint, state);
     start_epoch = static_cast<int>(checkpoint.get_int("epoch"));
     result.history = parse_history(checkpoint.get_string("history"));
-    std::printf("resumed from %s after epoch %d\n", options.resume.c_str(), start_epoch);
+    if (tg::distributed::is_main())
+      std::printf("resumed from %s after epoch %d\n", options.resume.c_str(), start_epoch);
   }
+  tg::distributed::broadcast_parameters(model);  // distributed: every rank starts from rank 0's
+  tg::distributed::GradientAverager averager(model);
 
   const auto started = std::chrono::steady_clock::now();
   const std::vector<Tensor> parameters = model.parameters();
@@ -271,7 +285,8 @@ Result train(Classifier& model, const Data& data, const Options& options) {
     const auto epoch_started = std::chrono::steady_clock::now();
     model.train();
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs),
-                    steps_per_epoch, options.quiet ? null_output() : stdout);
+                    steps_per_epoch,
+                    options.quiet || !tg::distributed::is_main() ? null_output() : stdout);
     double loss_sum = 0, correct = 0, seen = 0;
     for (const data::Batch& batch : loader.epoch(epoch)) {
       const Tensor inputs = batch.inputs.to(device), y = batch.targets.to(device);
@@ -280,6 +295,7 @@ Result train(Classifier& model, const Data& data, const Options& options) {
       const Tensor logits = model.forward(x);
       const Tensor loss = cross_entropy(logits, y);
       loss.backward();
+      average_gradients(averager, x.size(0));
       clip_grad_norm(parameters, 1.0);
       optimizer.step();
       schedule.step();
@@ -287,14 +303,18 @@ Result train(Classifier& model, const Data& data, const Options& options) {
       loss_sum += loss.item() * static_cast<double>(b);
       correct += sum(eq(argmax(logits, 1), y).to(DType::Float32)).item();
       seen += static_cast<double>(b);
-      bar.step(b, {{"loss", loss_sum / seen}, {"acc", correct / seen}});
+      // Rank 0's figures, but samples/s counts every rank's images.
+      bar.step(b * tg::distributed::world_size(),
+               {{"loss", loss_sum / seen}, {"acc", correct / seen}});
     }
+    sum_epoch_figures(loss_sum, correct, seen);
     bar.finish({{"loss", loss_sum / seen}, {"acc", correct / seen}});
     const Evaluation valid = evaluate(model, data.valid_images, data.valid_labels, 1000);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
     result.history.push_back(
         {epoch + 1, loss_sum / seen, correct / seen, valid.loss, valid.accuracy, seconds});
+    if (!tg::distributed::is_main()) continue;  // only rank 0 prints and writes files
     std::printf("epoch %d: train loss %.4f acc %.2f%% | valid loss %.4f acc %.2f%% | %.1f s\n",
                 epoch + 1, loss_sum / seen, 100 * correct / seen, valid.loss, 100 * valid.accuracy,
                 seconds);
@@ -312,7 +332,8 @@ Result train(Classifier& model, const Data& data, const Options& options) {
     result.train_seconds += result.history[static_cast<size_t>(epoch)].seconds;
   result.test = evaluate(model, data.test_images, data.test_labels, 1000);
   result.test_accuracy = result.test.accuracy;
-  write_confusion(options.out, data.test_labels, result.test.predictions);
+  if (tg::distributed::is_main())
+    write_confusion(options.out, data.test_labels, result.test.predictions);
   return result;
 }
 
@@ -363,15 +384,18 @@ int run_program(const Program& program, int argc, char** argv) {
       return 0;
     }
     if (!options.predict.empty()) return predict(program, options);
+    if (options.distributed) start_distributed(program.name);
 
     manual_seed(options.seed);
     std::unique_ptr<Classifier> model = program.make_model(options);
-    std::printf("%s: %lld parameters, %d epochs, batch %lld, lr %g, %d threads\n",
-                program.name.c_str(), static_cast<long long>(model->parameter_count()),
-                options.epochs, static_cast<long long>(options.batch_size), options.lr,
-                options.threads);
+    if (tg::distributed::is_main())
+      std::printf("%s: %lld parameters, %d epochs, batch %lld, lr %g, %d threads\n",
+                  program.name.c_str(), static_cast<long long>(model->parameter_count()),
+                  options.epochs, static_cast<long long>(options.batch_size), options.lr,
+                  options.threads);
     const Data data = load_data(options);
     const Result result = train(*model, data, options);
+    if (!tg::distributed::is_main()) return 0;
     if (program.after_training) program.after_training(*model, data, options);
     std::printf("test accuracy %.2f%% after %zu epochs, training time %.1f s (%.1f min)\n",
                 100 * result.test_accuracy, result.history.size(), result.train_seconds,
@@ -383,7 +407,9 @@ int run_program(const Program& program, int argc, char** argv) {
                   result.history.size(), options.epochs, checkpoint_path(options).c_str());
     return 0;
   } catch (const Error& error) {
-    std::fprintf(stderr, "%s: %s\n", program.name.c_str(), error.what());
+    const std::string message = program.name + ": " + error.what();
+    if (tg::distributed::world_size() > 1) tg::distributed::abort_job(message);  // ends every rank
+    std::fprintf(stderr, "%s\n", message.c_str());
     return 2;
   }
 }

@@ -5,8 +5,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "framework/backend/backend.h"
+#include "examples/g2p_common/g2p_distributed.h"
 #include "examples/reporting/heatmap.h"
+#include "framework/backend/backend.h"
 #include "framework/random.h"
 #include "framework/serialize.h"
 
@@ -23,7 +24,8 @@ struct Flags {
   int64_t limit = -1;
   int64_t beam = 1;
   bool evaluate_only = false, predict = false;
-  bool show_given = false;  // --show with --predict/--evaluate: draw those words too
+  bool show_given = false;   // --show with --predict/--evaluate: draw those words too
+  bool distributed = false;  // one process of an MPI job (g2p_distributed.h)
   std::vector<std::string> predict_words,
       show_words = {"phoenix", "knight", "thought", "xylophone"};
 };
@@ -73,6 +75,8 @@ void print_usage(const ProgramSpec& spec, const Flags& d, std::ostream& out) {
       << "  --device D           cpu or cuda (default cpu)\n"
       << "  --beam K             beam width for test scoring and --predict (default 1: greedy)\n"
       << "  --show W1,W2,...     words whose attention is drawn (default phoenix,knight,...)\n"
+      << "  --distributed        one process of `mpirun -np R`: --batch N per process, R x N in "
+         "all\n"
       << "  --help               this text\n";
 }
 
@@ -112,6 +116,10 @@ Flags parse_flags(int argc, char** argv, const ProgramSpec& spec) {
     }
     if (flag == "--predict") {
       flags.predict = true;
+      continue;
+    }
+    if (flag == "--distributed") {
+      flags.distributed = true;
       continue;
     }
     if (flag.rfind("--", 0) != 0) {  // a word (or "-") for --predict, wherever it stands
@@ -312,26 +320,34 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
       return 0;
     }
 
+    if (flags.distributed) start_distributed(spec.name);
+    const bool main_rank = tg::distributed::is_main();  // the one that prints and draws
     const G2PData data = load_g2p_data(flags.data_path, flags.limit);
-    std::printf(
-        "%s: %zu train, %zu dev, %zu test words; %lld letters, %lld phonemes "
-        "(specials included)\n",
-        spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
-        static_cast<long long>(data.letters.size()), static_cast<long long>(data.phonemes.size()));
+    if (main_rank)
+      std::printf(
+          "%s: %zu train, %zu dev, %zu test words; %lld letters, %lld phonemes "
+          "(specials included)\n",
+          spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
+          static_cast<long long>(data.letters.size()),
+          static_cast<long long>(data.phonemes.size()));
     auto model = spec.make_model(flags.config, data.letters.size(), data.phonemes.size());
     model->to(device);
-    std::printf("%lld parameters, %s, %d CPU threads\n",
-                static_cast<long long>(model->parameter_count()), flags.device.c_str(),
-                tg::num_threads());
+    if (main_rank)
+      std::printf("%lld parameters, %s, %d CPU threads\n",
+                  static_cast<long long>(model->parameter_count()), flags.device.c_str(),
+                  tg::num_threads());
     const TrainResult result = train_model(*model, flags.config, data, flags.train);
-    std::printf("trained %lld steps in %.0f s%s\n", static_cast<long long>(result.steps),
-                result.seconds, result.stopped_by_time_limit ? " (time limit)" : "");
+    if (main_rank)
+      std::printf("trained %lld steps in %.0f s%s\n", static_cast<long long>(result.steps),
+                  result.seconds, result.stopped_by_time_limit ? " (time limit)" : "");
     std::fflush(stdout);
 
     const ScoreTotals greedy = evaluate(*model, data, data.test, 1);
+    const ScoreTotals beam =
+        flags.beam > 1 ? evaluate(*model, data, data.test, flags.beam) : ScoreTotals{};
+    if (!main_rank) return 0;
     print_scores("test", greedy, 1);
-    if (flags.beam > 1)
-      print_scores("test", evaluate(*model, data, data.test, flags.beam), flags.beam);
+    if (flags.beam > 1) print_scores("test", beam, flags.beam);
     for (const std::string& word : flags.show_words) {
       try {
         save_attention_pictures(*model, data, word, flags.beam, grid_columns, flags.train.out_dir);
@@ -345,7 +361,9 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
         flags.train.out_dir.c_str());
     return 0;
   } catch (const tg::Error& error) {
-    std::fprintf(stderr, "%s: %s\n", spec.name.c_str(), error.what());
+    const std::string message = spec.name + ": " + error.what();
+    if (tg::distributed::world_size() > 1) tg::distributed::abort_job(message, 1);  // every rank
+    std::fprintf(stderr, "%s\n", message.c_str());
     return 1;
   }
 }

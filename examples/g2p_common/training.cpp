@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "examples/g2p_common/decoding.h"
+#include "examples/g2p_common/g2p_distributed.h"
 #include "examples/g2p_common/word_split.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/plot.h"
@@ -156,17 +157,19 @@ ScoreTotals evaluate(Seq2SeqModel& model, const G2PData& data,
                      int64_t batch_size) {
   model.eval();
   const tg::Device device = model.device();
-  const auto pairs = tg::data::encode_for_training(entries, data.letters, data.phonemes);
+  // Distributed, each rank scores its share of the words; the counts are summed.
+  const std::vector<PronouncingEntry> mine = share_of_entries(entries);
+  const auto pairs = tg::data::encode_for_training(mine, data.letters, data.phonemes);
   ScoreTotals totals;
   for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
     const auto predictions =
         decode(model, batch.source.to(device), batch.source_lengths.to(device), beam);
     for (int64_t row = 0; row < batch.size(); ++row) {
-      const PronouncingEntry& entry = entries[batch.entry_indices[row]];
+      const PronouncingEntry& entry = mine[batch.entry_indices[row]];
       totals.add(data.phonemes.decode(predictions[row]), entry.pronunciations);
     }
   }
-  return totals;
+  return sum_over_ranks(totals);
 }
 
 std::vector<Phonemes> predict_words(Seq2SeqModel& model, const G2PData& data,
@@ -232,8 +235,11 @@ void write_curves(const std::string& out_dir, const std::vector<EpochRecord>& hi
 TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2PData& data,
                         const TrainOptions& options) {
   const auto pairs = tg::data::encode_for_training(data.train, data.letters, data.phonemes);
+  // Distributed, batch_size is per rank and a step trains on the global batch of all ranks.
+  const int64_t global_batch = options.batch_size * tg::distributed::world_size();
   const int64_t batches_per_epoch =
-      (static_cast<int64_t>(pairs.size()) + options.batch_size - 1) / options.batch_size;
+      (static_cast<int64_t>(pairs.size()) + global_batch - 1) / global_batch;
+  const bool talk = !options.quiet && tg::distributed::is_main();  // rank 0 prints and writes
   tg::AdamWOptions adam;
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
@@ -252,11 +258,14 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
     tg::restore(checkpoint, state);
     first_epoch = checkpoint.get_int("epoch") + 1;
     result.history = history_from_text(checkpoint.get_string("history"));
-    if (!options.quiet)
+    if (talk)
       std::printf("resumed from %s after epoch %lld\n", checkpoint_path.c_str(),
                   static_cast<long long>(first_epoch - 1));
   }
-  if (!options.out_dir.empty()) std::filesystem::create_directories(options.out_dir);
+  tg::distributed::broadcast_parameters(model);  // every rank starts from rank 0's weights
+  tg::distributed::GradientAverager averager(model);
+  const bool writes = !options.out_dir.empty() && tg::distributed::is_main();
+  if (writes) std::filesystem::create_directories(options.out_dir);
   const std::vector<PronouncingEntry> dev_subset(
       data.dev.begin(), data.dev.begin() + std::min<int64_t>(options.dev_words, data.dev.size()));
   const std::vector<tg::Tensor> parameters = model.parameters();
@@ -266,10 +275,10 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
   for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     model.train();
-    const auto batches =
-        tg::data::bucketed_batches(pairs, options.batch_size, true, options.seed, epoch);
+    const auto batches = shares_of_batches(
+        pairs, tg::data::bucketed_batches(pairs, global_batch, true, options.seed, epoch));
     std::unique_ptr<tg::ProgressBar> bar;
-    if (!options.quiet) {
+    if (talk) {
       bar = std::make_unique<tg::ProgressBar>(
           "epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs),
           static_cast<int64_t>(batches.size()));
@@ -278,38 +287,47 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
     int64_t tokens = 0, batches_done = 0;
     tg::Metrics shown;
     for (const Seq2SeqBatch& cpu_batch : batches) {
-      const Seq2SeqBatch batch = cpu_batch.to(device);
-      const tg::Tensor logits =
-          model.forward(batch.source, batch.source_lengths, batch.target_in, batch.target_lengths);
-      const tg::Tensor loss = tg::sequence_cross_entropy(logits, batch.target_out, tg::data::kPadId,
-                                                         options.label_smoothing);
       optimizer.zero_grad();
-      loss.backward();
+      // A rank whose share of the last global batch is empty still joins the average.
+      double batch_loss = 0;
+      if (cpu_batch.size() > 0) {
+        const Seq2SeqBatch batch = cpu_batch.to(device);
+        const tg::Tensor logits = model.forward(batch.source, batch.source_lengths, batch.target_in,
+                                                batch.target_lengths);
+        const tg::Tensor loss = tg::sequence_cross_entropy(
+            logits, batch.target_out, tg::data::kPadId, options.label_smoothing);
+        loss.backward();
+        batch_loss = loss.item();
+      }
+      averager.average(cpu_batch.size() > 0 ? token_count(cpu_batch) : 0);
       tg::clip_grad_norm(parameters, options.clip_norm);
       optimizer.step();
       schedule->step();
       ++result.steps;
       ++batches_done;
-      loss_sum += loss.item();
-      tokens += token_count(cpu_batch);
+      loss_sum += batch_loss;
+      tokens += cpu_batch.size() > 0 ? token_count(cpu_batch) : 0;
       const double elapsed = seconds_since(epoch_start);
-      if (!options.quiet) {
+      if (talk) {
         shown = {{"loss", loss_sum / batches_done},
-                 {"tokens/s", static_cast<double>(tokens) / elapsed},
+                 {"tokens/s",  // rank 0's, times the ranks
+                  static_cast<double>(tokens * tg::distributed::world_size()) / elapsed},
                  {"lr", schedule->lr()}};
-        bar->step(batch.size(), shown);
+        bar->step(cpu_batch.size() * tg::distributed::world_size(), shown);
       }
       if (options.time_limit_minutes > 0 &&
-          seconds_since(run_start) > 60.0 * options.time_limit_minutes) {
+          decided_by_rank_zero(seconds_since(run_start) > 60.0 * options.time_limit_minutes)) {
         result.stopped_by_time_limit = true;
         break;
       }
     }
-    if (!options.quiet) bar->finish(shown);
+    if (talk) bar->finish(shown);
 
     EpochRecord record;
     record.epoch = epoch;
-    record.train_loss = loss_sum / std::max<int64_t>(1, batches_done);
+    record.train_loss =
+        tg::distributed::sum(loss_sum) /
+        static_cast<double>(std::max<int64_t>(1, batches_done) * tg::distributed::world_size());
     record.seconds = seconds_since(epoch_start);
     if (!dev_subset.empty()) {
       const ScoreTotals dev = evaluate(model, data, dev_subset, 1);
@@ -318,7 +336,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
       record.dev_per = dev.per();
     }
     result.history.push_back(record);
-    if (!options.quiet) {
+    if (talk) {
       std::printf(
           "epoch %lld: train loss %.4f, dev loss %.4f, dev WER %.2f%%, PER %.2f%% "
           "(%lld words), %.0f s%s\n",
@@ -327,7 +345,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
           result.stopped_by_time_limit ? " (stopped by the time limit)" : "");
       std::fflush(stdout);
     }
-    if (!options.out_dir.empty()) {
+    if (writes) {
       tg::Checkpoint checkpoint = tg::capture(state);
       write_header(checkpoint, config, data);
       checkpoint.set_int("epoch", epoch);
