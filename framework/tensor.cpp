@@ -68,6 +68,14 @@ void* Tensor::raw_data() const {
 
 template <class T>
 T* Tensor::data() const {
+  // Emulated GPU memory is host memory, so only this check catches host code reading a CUDA
+  // tensor there; on a real GPU the read would crash or return garbage.
+  check(device() == Device::CPU, "tensor data: data<T>() reads host memory, but the tensor is on ",
+        to_string(device()), "; copy it first with .to(Device::CPU) (or read it with to_vector)");
+  return device_data<T>();
+}
+template <class T>
+T* Tensor::device_data() const {
   constexpr DType wanted = std::is_same_v<T, float> ? DType::Float32 : DType::Int32;
   check(dtype() == wanted, "tensor data: tensor is ", to_string(dtype()), ", asked for ",
         to_string(wanted));
@@ -75,6 +83,8 @@ T* Tensor::data() const {
 }
 template float* Tensor::data<float>() const;
 template int32_t* Tensor::data<int32_t>() const;
+template float* Tensor::device_data<float>() const;
+template int32_t* Tensor::device_data<int32_t>() const;
 
 // ---- autograd ----
 

@@ -62,9 +62,14 @@ class Tensor {
   Device device() const { return checked().storage->device(); }
   uint64_t id() const { return checked().id; }
 
-  // Raw element pointer (host memory only for CPU tensors). Checks the dtype.
+  // The elements, in host memory: CPU tensors only (a CUDA tensor's elements live on the GPU;
+  // bring them over with .to(Device::CPU) or to_vector first). Checks the device and the dtype.
   template <class T>
   T* data() const;
+  // The elements where the tensor's device keeps them (for a CUDA tensor, a device pointer that
+  // host code must not read): for backends' kernels. Checks the dtype.
+  template <class T>
+  T* device_data() const;
   void* raw_data() const;
   const std::shared_ptr<Storage>& storage() const { return checked().storage; }
   int64_t storage_offset() const { return checked().offset; }

@@ -158,6 +158,20 @@ TEST_CASE("errors on the GPU name the op and what came") {
                        doctest::Contains("embedding: id 7"), tg::Error);
 }
 
+// On the emulator a CUDA tensor's memory is host memory, so without this check host code reading
+// it would pass there and crash on a GPU.
+TEST_CASE("data<T>() on a CUDA tensor refuses, and says to copy it to the CPU first") {
+  const Tensor on_gpu = full({2, 3}, 4.0f, DType::Float32, Device::CUDA);
+  CHECK_THROWS_WITH_AS(on_gpu.data<float>(),
+                       doctest::Contains("tensor data: data<T>() reads host memory, but the tensor "
+                                         "is on cuda; copy it first with .to(Device::CPU)"),
+                       tg::Error);
+  const Tensor ids = from_vector(std::vector<int32_t>{3, 1}, {2}, Device::CUDA);
+  CHECK_THROWS_WITH_AS(ids.data<int32_t>(), doctest::Contains("the tensor is on cuda"), tg::Error);
+  CHECK(on_gpu.to(Device::CPU).data<float>()[5] == 4.0f);
+  CHECK(ids.to(Device::CPU).data<int32_t>()[0] == 3);
+}
+
 TEST_CASE("cuda status describes the GPU") {
   CHECK(cuda_built());
   CHECK(cuda_available());

@@ -68,7 +68,7 @@ Tensor CudaBackend::index_select(const Tensor& x, int64_t dim, const Tensor& ind
   Tensor out = empty(out_shape, x.dtype(), Device::CUDA);
   cuda::launch("index_select", out.numel(), index_select_kernel,
                static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(out.raw_data()),
-               index.data<int32_t>(), s.n, count, s.inner);
+               index.device_data<int32_t>(), s.n, count, s.inner);
   return out;
 }
 
@@ -76,8 +76,9 @@ void CudaBackend::index_add(const Tensor& dst, int64_t dim, const Tensor& index,
                             int64_t skip_index) {
   const cuda::Split s = cuda::split_at(dst.shape(), dim);
   const int64_t count = index.numel();
-  cuda::launch("index_add", s.outer * count * s.inner, index_add_kernel, dst.data<float>(),
-               src.data<float>(), index.data<int32_t>(), s.n, count, s.inner, skip_index);
+  cuda::launch("index_add", s.outer * count * s.inner, index_add_kernel, dst.device_data<float>(),
+               src.device_data<float>(), index.device_data<int32_t>(), s.n, count, s.inner,
+               skip_index);
 }
 
 }  // namespace tg

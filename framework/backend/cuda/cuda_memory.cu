@@ -148,17 +148,17 @@ void CudaBackend::copy(const Tensor& src, const Tensor& dst) {
 
 void CudaBackend::fill(const Tensor& t, float value) {
   if (t.dtype() == DType::Float32)
-    cuda::launch("fill", t.numel(), fill_kernel<float>, t.data<float>(), value);
+    cuda::launch("fill", t.numel(), fill_kernel<float>, t.device_data<float>(), value);
   else
-    cuda::launch("fill", t.numel(), fill_kernel<int32_t>, t.data<int32_t>(),
+    cuda::launch("fill", t.numel(), fill_kernel<int32_t>, t.device_data<int32_t>(),
                  static_cast<int32_t>(value));
 }
 
 void CudaBackend::arange(const Tensor& t, float start, float step) {
   if (t.dtype() == DType::Float32)
-    cuda::launch("arange", t.numel(), arange_float_kernel, t.data<float>(), start, step);
+    cuda::launch("arange", t.numel(), arange_float_kernel, t.device_data<float>(), start, step);
   else
-    cuda::launch("arange", t.numel(), arange_int_kernel, t.data<int32_t>(), start, step);
+    cuda::launch("arange", t.numel(), arange_int_kernel, t.device_data<int32_t>(), start, step);
 }
 
 void CudaBackend::synchronize() {
@@ -168,17 +168,18 @@ void CudaBackend::synchronize() {
 void CudaBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
                          uint64_t offset) {
   const int64_t n = t.numel();
-  cuda::launch("random", (n + 3) / 4, random_kernel, n, t.data<float>(), kind, a, b, seed, offset);
+  cuda::launch("random", (n + 3) / 4, random_kernel, n, t.device_data<float>(), kind, a, b, seed,
+               offset);
 }
 
 Tensor CudaBackend::cast(const Tensor& x, DType dtype) {
   Tensor out = empty(x.shape(), dtype, Device::CUDA);
   if (dtype == DType::Float32)
-    cuda::launch("cast", x.numel(), cast_kernel<int32_t, float>, x.data<int32_t>(),
-                 out.data<float>());
+    cuda::launch("cast", x.numel(), cast_kernel<int32_t, float>, x.device_data<int32_t>(),
+                 out.device_data<float>());
   else
-    cuda::launch("cast", x.numel(), cast_kernel<float, int32_t>, x.data<float>(),
-                 out.data<int32_t>());
+    cuda::launch("cast", x.numel(), cast_kernel<float, int32_t>, x.device_data<float>(),
+                 out.device_data<int32_t>());
   return out;
 }
 

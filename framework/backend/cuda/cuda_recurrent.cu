@@ -50,9 +50,9 @@ LstmCellResult CudaBackend::lstm_cell(const Tensor& gates, const Tensor& c_prev)
   LstmCellResult out{empty({batch, hidden}, DType::Float32, gpu),
                      empty({batch, hidden}, DType::Float32, gpu),
                      empty({batch, 4 * hidden}, DType::Float32, gpu)};
-  cuda::launch("lstm_cell", batch * hidden, lstm_cell_kernel, hidden, gates.data<float>(),
-               c_prev.data<float>(), out.h.data<float>(), out.c.data<float>(),
-               out.activations.data<float>());
+  cuda::launch("lstm_cell", batch * hidden, lstm_cell_kernel, hidden, gates.device_data<float>(),
+               c_prev.device_data<float>(), out.h.device_data<float>(), out.c.device_data<float>(),
+               out.activations.device_data<float>());
   return out;
 }
 
@@ -63,11 +63,12 @@ LstmCellGrads CudaBackend::lstm_cell_backward(const Tensor& activations, const T
   const Device gpu = Device::CUDA;
   LstmCellGrads out{empty({batch, 4 * hidden}, DType::Float32, gpu),
                     empty({batch, hidden}, DType::Float32, gpu)};
-  const float* dh = grad_h.defined() ? grad_h.data<float>() : nullptr;
-  const float* dc = grad_c.defined() ? grad_c.data<float>() : nullptr;
+  const float* dh = grad_h.defined() ? grad_h.device_data<float>() : nullptr;
+  const float* dc = grad_c.defined() ? grad_c.device_data<float>() : nullptr;
   cuda::launch("lstm_cell_backward", batch * hidden, lstm_cell_backward_kernel, hidden,
-               activations.data<float>(), c_prev.data<float>(), c.data<float>(), dh, dc,
-               out.gates.data<float>(), out.c_prev.data<float>());
+               activations.device_data<float>(), c_prev.device_data<float>(),
+               c.device_data<float>(), dh, dc, out.gates.device_data<float>(),
+               out.c_prev.device_data<float>());
   return out;
 }
 
