@@ -12,7 +12,7 @@
 namespace tg {
 
 static void* aligned_malloc(size_t bytes) {
-  void* pointer = std::aligned_alloc(64, bytes);  // bytes is already a multiple of 64
+  void* pointer = std::aligned_alloc(64, bytes);  // bytes is a multiple of 512 (a segment)
   if (pointer == nullptr) fail("allocate: out of host memory (", bytes, " bytes)");
   return pointer;
 }
@@ -23,6 +23,10 @@ static CachingAllocator& cpu_allocator() {
   static auto* allocator = new CachingAllocator(aligned_malloc, plain_free);
   return *allocator;
 }
+
+CachingAllocator::Stats cpu_allocator_stats() { return cpu_allocator().stats(); }
+void cpu_release_cache() { cpu_allocator().release_cache(); }
+void cpu_reset_peaks() { cpu_allocator().reset_peaks(); }
 
 void* CpuBackend::allocate(size_t bytes) { return cpu_allocator().allocate(bytes); }
 void CpuBackend::deallocate(void* pointer, size_t bytes) {

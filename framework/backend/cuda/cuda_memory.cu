@@ -9,18 +9,12 @@
 namespace tg {
 namespace {
 
-CachingAllocator& cuda_allocator();
-
-// When cudaMalloc runs out, the cache may hold enough free buffers of other sizes: give them
-// back and try once more before reporting the failure.
+// When cudaMalloc runs out, the caching allocator gives its free segments back and asks again
+// (framework/storage.h); here the failure only becomes a tg::Error naming the size.
 void* device_malloc(size_t bytes) {
   void* pointer = nullptr;
-  cudaError_t status = cudaMalloc(&pointer, bytes);
-  if (status == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
-    cuda_allocator().release_cache();
-    status = cudaMalloc(&pointer, bytes);
-  }
+  const cudaError_t status = cudaMalloc(&pointer, bytes);
+  if (status == cudaErrorMemoryAllocation) cudaGetLastError();
   cuda::check_cuda(status, "cudaMalloc(", bytes, " bytes)");
   return pointer;
 }
