@@ -22,6 +22,7 @@ struct Flags {
   std::string device = "cpu";
   int64_t threads = 0;  // 0: the engine's default
   int64_t limit = -1;
+  uint64_t split_seed = kDefaultSplitSeed;
   int64_t beam = 1;
   bool evaluate_only = false, predict = false;
   bool show_given = false;   // --show with --predict/--evaluate: draw those words too
@@ -38,6 +39,7 @@ void print_usage(const ProgramSpec& spec, const Flags& d, std::ostream& out) {
       << "data and output:\n"
       << "  --data PATH          CMUdict file (default " << d.data_path << ")\n"
       << "  --limit N            read only the first N words (default all)\n"
+      << "  --split-seed N       which words are dev and test (default " << d.split_seed << ")\n"
       << "  --out DIR            model.tg, curves, attention PNGs (default " << d.train.out_dir
       << ")\n"
       << "  --checkpoint PATH    checkpoint to write/resume/read (default DIR/model.tg)\n"
@@ -179,6 +181,8 @@ Flags parse_flags(int argc, char** argv, const ProgramSpec& spec) {
         flags.train.time_limit_minutes = std::stod(value);
       else if (flag == "--seed")
         flags.train.seed = std::stoull(value);
+      else if (flag == "--split-seed")
+        flags.split_seed = std::stoull(value);
       else if (flag == "--threads")
         flags.threads = positive(std::stoll(value));
       else if (flag == "--device")
@@ -297,9 +301,10 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
       LoadedHeader header = read_header(checkpoint);
       G2PData data;
       if (flags.evaluate_only) {
-        data = load_g2p_data(flags.data_path, flags.limit);
+        data = load_g2p_data(flags.data_path, flags.limit, flags.split_seed);
         tg::check(data.letters == header.letters, spec.name, ": ", checkpoint_path(flags),
                   " was trained with other letters than ", flags.data_path, " has");
+        check_same_split(header, data, checkpoint_path(flags));
       }
       data.letters = header.letters;
       data.phonemes = header.phonemes;
@@ -322,7 +327,7 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
 
     if (flags.distributed) start_distributed(spec.name);
     const bool main_rank = tg::distributed::is_main();  // the one that prints and draws
-    const G2PData data = load_g2p_data(flags.data_path, flags.limit);
+    const G2PData data = load_g2p_data(flags.data_path, flags.limit, flags.split_seed);
     if (main_rank)
       std::printf(
           "%s: %zu train, %zu dev, %zu test words; %lld letters, %lld phonemes "

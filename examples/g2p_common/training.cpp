@@ -28,7 +28,6 @@ using tg::data::Vocabulary;
 namespace {
 
 constexpr double kDevFraction = 0.05, kTestFraction = 0.10;
-constexpr uint64_t kSplitSeed = 0;
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
@@ -65,6 +64,7 @@ void write_header(tg::Checkpoint& checkpoint, const ModelConfig& config, const G
   config.save(checkpoint);
   checkpoint.set_string("letters", data.letters.to_text());
   checkpoint.set_string("phonemes", data.phonemes.to_text());
+  checkpoint.set_int("split_seed", static_cast<int64_t>(data.split_seed));
 }
 
 // Mean token loss of entries under teacher forcing (eval mode, nothing recorded).
@@ -127,18 +127,19 @@ ModelConfig ModelConfig::load(const tg::Checkpoint& checkpoint) {
   return config;
 }
 
-G2PData load_g2p_data(const std::string& path, int64_t limit) {
+G2PData load_g2p_data(const std::string& path, int64_t limit, uint64_t split_seed) {
   tg::data::CmudictOptions options;
   options.limit = limit;
   const std::vector<PronouncingEntry> entries = tg::data::read_cmudict(path, options);
   tg::data::SplitResult split =
-      tg::data::split_by_word(entries, kDevFraction, kTestFraction, kSplitSeed);
+      tg::data::split_by_word(entries, kDevFraction, kTestFraction, split_seed);
   G2PData data;
   data.letters = tg::data::letter_vocabulary(split.train);
   data.phonemes = tg::data::phoneme_vocabulary(split.train);
   data.train = std::move(split.train);
   data.dev = std::move(split.dev);
   data.test = std::move(split.test);
+  data.split_seed = split_seed;
   return data;
 }
 
@@ -198,7 +199,15 @@ void save_model(const std::string& path, const Seq2SeqModel& model, const ModelC
 
 LoadedHeader read_header(const tg::Checkpoint& checkpoint) {
   return {ModelConfig::load(checkpoint), Vocabulary::from_text(checkpoint.get_string("letters")),
-          Vocabulary::from_text(checkpoint.get_string("phonemes"))};
+          Vocabulary::from_text(checkpoint.get_string("phonemes")),
+          checkpoint.has("split_seed") ? static_cast<uint64_t>(checkpoint.get_int("split_seed"))
+                                       : kDefaultSplitSeed};
+}
+
+void check_same_split(const LoadedHeader& header, const G2PData& data, const std::string& path) {
+  tg::check(header.split_seed == data.split_seed, "g2p: ", path, " was trained with --split-seed ",
+            header.split_seed, ", not ", data.split_seed,
+            ": its test words would include words it trained on");
 }
 
 void load_weights(const tg::Checkpoint& checkpoint, Seq2SeqModel& model) {
