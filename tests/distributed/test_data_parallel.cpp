@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "examples/datasets/loader.h"
+#include "framework/backend/cuda_status.h"
 #include "framework/tapegrad.h"
 #include "layers/layers.h"
 #include "optim/distributed/distributed.h"
@@ -145,4 +146,31 @@ TEST_CASE("a build without MPI says how to get it") {
   CHECK_THROWS_WITH(dist::init(),
                     doctest::Contains("this build has no MPI (on Debian: apt-get install "
                                       "libopenmpi-dev openmpi-bin"));
+}
+
+TEST_CASE("gradients of CUDA parameters are averaged through host memory") {
+  if (!cuda_available()) {
+    MESSAGE("skipped: no GPU (tests/distributed runs this case on the CUDA emulator)");
+    return;
+  }
+  const Samples data = make_samples();
+  std::vector<int32_t> batch(8);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i] = static_cast<int32_t>(2 * i);
+  const data::Share share = data::share_of_batch(8, dist::rank(), dist::world_size());
+  const std::vector<int32_t> mine(batch.begin() + share.begin,
+                                  batch.begin() + share.begin + share.size);
+  SmallNet on_gpu(0), reference(0);
+  on_gpu.to(Device::CUDA);
+  cross_entropy(on_gpu.forward(rows(data.inputs, mine).to(Device::CUDA)),
+                rows(data.labels, mine).to(Device::CUDA))
+      .backward();
+  dist::GradientAverager(on_gpu, 16).average(share.size);
+  cross_entropy(reference.forward(rows(data.inputs, batch)), rows(data.labels, batch)).backward();
+  const std::vector<Tensor> got = on_gpu.parameters(), want = reference.parameters();
+  for (size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].grad().device() == Device::CUDA);
+    const auto g = got[i].grad().to(Device::CPU).to_vector<float>();
+    const auto w = want[i].grad().to_vector<float>();
+    for (size_t j = 0; j < g.size(); ++j) CHECK(std::abs(g[j] - w[j]) < 1e-5f);
+  }
 }
