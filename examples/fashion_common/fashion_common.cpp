@@ -143,8 +143,8 @@ Data load_data(const Options& options) {
   // Batches are all full (the last partial one is dropped), so fewer images than a batch would
   // train on nothing.
   const int64_t global_batch = options.batch_size * tg::distributed::world_size();
-  check(used >= global_batch, "--limit: ", used, " training images make no batch of ",
-        global_batch, " (lower --batch-size or raise --limit)");
+  check(used >= global_batch, "--limit: ", used, " training images make no batch of ", global_batch,
+        " (lower --batch-size or raise --limit)");
   auto normalised = [](const Tensor& x) { return data::normalize(x, kPixelMean, kPixelStd); };
   return {normalised(narrow(train.images, 0, 0, used)),
           narrow(train.labels, 0, 0, used),
@@ -273,6 +273,7 @@ Result train(Classifier& model, const Data& data, const Options& options) {
       std::printf("resumed from %s after epoch %d\n", options.resume.c_str(), start_epoch);
   }
   tg::distributed::broadcast_parameters(model);  // distributed: every rank starts from rank 0's
+  tg::distributed::separate_random_streams();    // and draws its own dropout masks and flips
   tg::distributed::GradientAverager averager(model);
 
   const auto started = std::chrono::steady_clock::now();

@@ -272,6 +272,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
                   static_cast<long long>(first_epoch - 1));
   }
   tg::distributed::broadcast_parameters(model);  // every rank starts from rank 0's weights
+  tg::distributed::separate_random_streams();    // and draws its own dropout masks
   tg::distributed::GradientAverager averager(model);
   const bool writes = !options.out_dir.empty() && tg::distributed::is_main();
   if (writes) std::filesystem::create_directories(options.out_dir);

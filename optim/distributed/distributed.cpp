@@ -38,6 +38,12 @@ int64_t broadcast_value(int64_t value, int root) {
   return value;
 }
 
+void separate_random_streams(Generator& generator) {
+  constexpr uint64_t kGoldenRatio = 0x9E3779B97F4A7C15ull;  // seeds far apart for Philox's key
+  generator.set_state(generator.seed() + static_cast<uint64_t>(rank()) * kGoldenRatio,
+                      generator.offset());
+}
+
 double sum(double value) { return sum(std::vector<double>{value})[0]; }
 
 std::vector<double> sum(const std::vector<double>& values) {

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "framework/random.h"
 #include "framework/tensor.h"
 #include "layers/module.h"
 
@@ -57,6 +58,14 @@ void broadcast(const std::vector<Tensor>& tensors, int root = 0);
 void broadcast_parameters(const Module& model);
 // A flag or a number chosen on rank 0 (e.g. "a checkpoint exists") for every rank.
 int64_t broadcast_value(int64_t value, int root = 0);
+
+// Gives each rank its own random stream from a generator that every rank holds in the same state
+// (after manual_seed, or a restored checkpoint): rank r's seed becomes seed + r *
+// 0x9E3779B97F4A7C15, the offset stays. Without it, Dropout would draw the same masks on every rank
+// (for different samples). Rank 0 keeps its stream, the one its checkpoints record; since every
+// rank draws as many numbers per step, call it again after restoring and every rank resumes its own
+// stream.
+void separate_random_streams(Generator& generator = default_generator());
 
 // Sums across ranks (a metric's numerators and denominators: correct answers, samples, loss).
 double sum(double value);

@@ -174,3 +174,16 @@ TEST_CASE("gradients of CUDA parameters are averaged through host memory") {
     for (size_t j = 0; j < g.size(); ++j) CHECK(std::abs(g[j] - w[j]) < 1e-5f);
   }
 }
+
+TEST_CASE("separate_random_streams gives each rank its own stream and rank 0 the one it had") {
+  Generator gen(9);
+  (void)uniform({5}, 0, 1, gen);  // offset 5 on every rank
+  Generator reference(9);
+  (void)uniform({5}, 0, 1, reference);
+  dist::separate_random_streams(gen);
+  CHECK(gen.offset() == 5);
+  const double mine = uniform({1}, 0, 1, gen).item();
+  CHECK((mine == uniform({1}, 0, 1, reference).item()) == (dist::rank() == 0));
+  // Every rank's first number differs from every other's: their sum differs from R times any.
+  if (dist::world_size() > 1) CHECK(dist::sum(mine) != doctest::Approx(dist::world_size() * mine));
+}
