@@ -9,8 +9,9 @@
 namespace tg {
 namespace {
 
-// Why a keep-mask cannot be applied to scores of this shape, or "" if it can. It must be
-// defined-or-absent, live on the scores' device, and broadcast to scores without adding dims.
+// Why a keep-mask (AttentionMask::keep_mask) cannot be applied to scores of this shape, or "" if it
+// can. It must be defined-or-absent, live on the scores' device, and broadcast to scores without
+// adding dims.
 std::string mask_problem(const Tensor& mask, const Tensor& scores) {
   if (!mask.defined()) return "";
   if (mask.device() != scores.device())
@@ -25,7 +26,7 @@ std::string mask_problem(const Tensor& mask, const Tensor& scores) {
   }
   if (fits) return "";
   return "mask of shape " + to_string(m) + " does not broadcast to the scores' shape " +
-         to_string(s) + " ([..., Lq, Lk]; 1 = attend)";
+         to_string(s) + " ([..., Lq, Lk])";
 }
 
 void check_float_tensor(const Tensor& t, const char* op, const char* name) {
@@ -78,33 +79,34 @@ Tensor scaled_dot_product_scores(const Tensor& q, const Tensor& k) {
   return matmul(q * scale, k, /*trans_a=*/false, /*trans_b=*/true);
 }
 
-AttentionResult attend(const Tensor& scores, const Tensor& v, const Tensor& mask, float dropout,
-                       bool training, Generator& gen) {
+AttentionResult attend(const Tensor& scores, const Tensor& v, const AttentionMask& mask,
+                       float dropout, bool training, Generator& gen) {
   const char* op = "attend";
   check_float_tensor(scores, op, "scores");
   check_float_tensor(v, op, "v");
   check(scores.dim() >= 2 && v.dim() >= 2 && scores.size(-1) == v.size(-2), op,
         ": expected scores [..., Lq, Lk] and v [..., Lk, dv] with the same Lk, got scores ",
         scores.shape(), " and v ", v.shape());
-  const std::string problem = mask_problem(mask, scores);
+  const Tensor keep = mask.keep_mask(scores.dim(), scores.size(-1));
+  const std::string problem = mask_problem(keep, scores);
   check(problem.empty(), op, ": ", problem);
   check(dropout >= 0.0f && dropout < 1.0f, op, ": dropout must be in [0, 1), got ", dropout);
 
-  const Tensor weights = softmax(scores, -1, mask);
+  const Tensor weights = softmax(scores, -1, keep);
   const Tensor kept = tg::dropout(weights, dropout, training, gen);
   return {matmul(kept, v), weights};
 }
 
 AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                             const Tensor& mask, float dropout, bool training,
-                                             Generator& gen) {
+                                             const AttentionMask& mask, float dropout,
+                                             bool training, Generator& gen) {
   const char* op = "scaled_dot_product_attention";
   check_float_tensor(v, op, "v");
   check(v.dim() >= 2 && k.dim() >= 2 && v.size(-2) == k.size(-2), op,
         ": k [..., Lk, d] and v [..., Lk, dv] must have the same Lk, got k ", k.shape(), " and v ",
         v.shape());
   const Tensor scores = scaled_dot_product_scores(q, k);
-  const std::string problem = mask_problem(mask, scores);
+  const std::string problem = mask_problem(mask.keep_mask(scores.dim(), scores.size(-1)), scores);
   check(problem.empty(), op, ": ", problem);
   return attend(scores, v, mask, dropout, training, gen);
 }
@@ -126,7 +128,7 @@ AdditiveAttention::AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t
 }
 
 AttentionResult AdditiveAttention::forward(const Tensor& queries, const Tensor& keys,
-                                           const Tensor& values, const Tensor& mask) const {
+                                           const Tensor& values, const AttentionMask& mask) const {
   const int64_t query_dim = w_q.in_features, key_dim = w_k.in_features;
   expect(queries.defined() && queries.dim() >= 2 && queries.size(-1) == query_dim,
          "expected queries [..., Lq, ", query_dim, "], got ",
@@ -140,7 +142,7 @@ AttentionResult AdditiveAttention::forward(const Tensor& queries, const Tensor& 
   // [..., Lq, 1, h] + [..., 1, Lk, h] -> [..., Lq, Lk, h] -> w_v -> [..., Lq, Lk]
   const Tensor features = tanh(w_q(queries).unsqueeze(-2) + w_k(keys).unsqueeze(-3));
   const Tensor scores = w_v(features).squeeze(-1);
-  const std::string problem = mask_problem(mask, scores);
+  const std::string problem = mask_problem(mask.keep_mask(scores.dim(), scores.size(-1)), scores);
   expect(problem.empty(), problem);
   return attend(scores, values, mask, dropout_, is_training(), gen_);
 }

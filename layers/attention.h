@@ -10,23 +10,20 @@
 //   score(q, k) = w_v^T tanh(W_q q + W_k k),
 // a small one-hidden-layer network that also works when queries and keys differ in size.
 //
-// MASKS. Every mask in tapegrad's attention is a KEEP-mask: 1 (nonzero) = this query may attend
-// to this key, 0 = it may not. Booleans in tapegrad are Int32 0/1 (what comparisons such as
-// lt() return); a Float32 mask is read the same way, nonzero = keep. A mask broadcasts (NumPy
-// rules) to the scores' shape [..., Lq, Lk] and may not add dimensions to it. Masked keys get
-// exactly zero weight and their values exactly zero gradient. A query row with every key
-// masked gets all-zero weights, so a zero output and zero gradients, never NaN (softmax's own
-// convention; see framework/ops/nn.h).
-//
-// Additive masks (PyTorch's float masks of 0 / -inf) are NOT taken as `mask`: a float mask is
-// a keep-mask here, so a 0/-inf mask would be read inverted. To add a bias to the scores
-// (relative positions, ALiBi), compose the two halves yourself:
-//   attend(scaled_dot_product_scores(q, k) + bias, v, keep_mask, ...)
-// and keep blocking to the keep-mask, which never produces NaN.
+// MASKS. Every mask argument is an AttentionMask (framework/ops/attention_mask.h), which says
+// what its tensor means: AttentionMask::keep(m) (nonzero = attend), AttentionMask::exclude(m)
+// (nonzero = masked out, PyTorch's nn.MultiheadAttention convention), or Int32 [B] valid
+// lengths (d2l.ai's valid_lens), the one bare tensor accepted. key_padding_mask and causal_mask
+// below return keep-mask tensors: pass them as AttentionMask::keep(...). A mask broadcasts
+// (NumPy rules) to the scores' shape [..., Lq, Lk] and may not add dimensions to it. Masked
+// keys get exactly zero weight and their values exactly zero gradient. A query row with every
+// key masked gets all-zero weights, so a zero output and zero gradients, never NaN (softmax's
+// own convention; see framework/ops/nn.h).
 #pragma once
 
 #include <cstdint>
 
+#include "framework/ops/attention_mask.h"
 #include "framework/random.h"
 #include "framework/tensor.h"
 #include "layers/linear.h"
@@ -39,7 +36,7 @@ struct AttentionResult {
   Tensor weights;  // [..., Lq, Lk], before dropout: each row sums to 1 (or is all zero)
 };
 
-// ---- masks (1 = attend) ----
+// ---- keep-masks (1 = attend): pass them as AttentionMask::keep(...) ----
 
 // Keys at positions >= valid_lens[b] are padding (d2l.ai's valid_lens). valid_lens: Int32 [B]
 // with values in [0, key_len]. Returns Int32 [B, 1, 1, key_len], which broadcasts to multi-head
@@ -58,7 +55,7 @@ Tensor scaled_dot_product_scores(const Tensor& q, const Tensor& k);
 // weights = softmax(scores, last dim, mask); output = dropout(weights) v.
 // scores [..., Lq, Lk], v [..., Lk, dv], mask as described at the top (or undefined).
 // Dropout on the weights (p, only when training) drops whole query-key links.
-AttentionResult attend(const Tensor& scores, const Tensor& v, const Tensor& mask = {},
+AttentionResult attend(const Tensor& scores, const Tensor& v, const AttentionMask& mask = {},
                        float dropout = 0.0f, bool training = false,
                        Generator& gen = default_generator());
 
@@ -66,7 +63,7 @@ AttentionResult attend(const Tensor& scores, const Tensor& v, const Tensor& mask
 
 // softmax(q k^T / sqrt(d)) v, with q [..., Lq, d], k [..., Lk, d], v [..., Lk, dv].
 AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                             const Tensor& mask = {}, float dropout = 0.0f,
+                                             const AttentionMask& mask = {}, float dropout = 0.0f,
                                              bool training = false,
                                              Generator& gen = default_generator());
 
@@ -81,12 +78,12 @@ class AdditiveAttention : public Module {
   AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t hidden, float dropout = 0.0f,
                     Generator& gen = default_generator());
 
-  // queries [..., Lq, query_dim], keys [..., Lk, key_dim], values [..., Lk, dv], mask a
-  // keep-mask broadcastable to [..., Lq, Lk]. Dropout on the weights only when training.
+  // queries [..., Lq, query_dim], keys [..., Lk, key_dim], values [..., Lk, dv], mask
+  // broadcastable to [..., Lq, Lk]. Dropout on the weights only when training.
   AttentionResult forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
-                          const Tensor& mask = {}) const;
+                          const AttentionMask& mask = {}) const;
   AttentionResult operator()(const Tensor& queries, const Tensor& keys, const Tensor& values,
-                             const Tensor& mask = {}) const {
+                             const AttentionMask& mask = {}) const {
     return forward(queries, keys, values, mask);
   }
 

@@ -7,6 +7,8 @@
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/feed_forward.h"
+#include "layers/gru.h"
+#include "layers/gru_cell.h"
 #include "layers/init.h"
 #include "layers/layer_norm.h"
 #include "layers/linear.h"

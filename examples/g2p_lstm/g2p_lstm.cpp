@@ -92,10 +92,11 @@ void LstmG2P::step(const tg::Tensor& embedded, Recurrent& state, const tg::Tenso
   const tg::LSTMState next =
       decoder(tg::concat({embedded, state.attentional}, 1), {state.h, state.c});
   const tg::Tensor query = next.h.unsqueeze(1);  // [N, 1, hidden]
+  const tg::AttentionMask keep = tg::AttentionMask::keep(mask);
   const tg::AttentionResult attended =
       additive_attention
-          ? (*additive_attention)(query, memory, memory, mask)
-          : tg::scaled_dot_product_attention((*query_projection)(query), memory, memory, mask);
+          ? (*additive_attention)(query, memory, memory, keep)
+          : tg::scaled_dot_product_attention((*query_projection)(query), memory, memory, keep);
   const tg::Tensor context = attended.output.squeeze(1);  // [N, hidden]
   state.h = next.h;
   state.c = next.c;

@@ -28,6 +28,11 @@ struct TransformerDecodeState : DecodeState {
   }
 };
 
+// Pre-norm, GELU in the feed-forward networks.
+tg::TransformerOptions transformer_options(const ModelConfig& config) {
+  return {.dropout = config.dropout, .norm_first = true, .activation = tg::Activation::Gelu};
+}
+
 }  // namespace
 
 TransformerG2P::TransformerG2P(const ModelConfig& config, int64_t letters, int64_t phonemes,
@@ -38,9 +43,9 @@ TransformerG2P::TransformerG2P(const ModelConfig& config, int64_t letters, int64
       source_positions(config.embed_dim, kMaxPositions, config.dropout, gen),
       target_positions(config.embed_dim, kMaxPositions, config.dropout, gen),
       encoder(config.encoder_layers, config.embed_dim, config.heads, config.ff_hidden,
-              config.dropout, /*norm_first=*/true, gen),
+              transformer_options(config), gen),
       decoder(config.decoder_layers, config.embed_dim, config.heads, config.ff_hidden,
-              config.dropout, /*norm_first=*/true, gen),
+              transformer_options(config), gen),
       output(config.embed_dim, phonemes, true, gen) {
   register_module("source_embedding", source_embedding);
   register_module("target_embedding", target_embedding);
