@@ -4,6 +4,7 @@
 #include "framework/backend/backend.h"
 #include "framework/error.h"
 #include "framework/gradcheck.h"
+#include "framework/ops/attention.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/index.h"
 #include "framework/ops/matmul.h"

@@ -16,21 +16,15 @@
 #include <vector>
 
 #include "framework/error.h"
+#include "framework/shape.h"
 #include "framework/storage.h"
 
 namespace tg {
 
 enum class DType { Float32, Int32 };
 
-using Shape = std::vector<int64_t>;
-
 const char* to_string(DType dtype);
-std::string to_string(const Shape& shape);  // "[2,3]"
-int64_t numel_of(const Shape& shape);
 size_t dtype_size(DType dtype);
-// The shape a and b broadcast to (NumPy rules: align from the right, sizes equal or 1), or a
-// tg::Error naming op and both shapes.
-Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 class Generator;
 class Tensor;

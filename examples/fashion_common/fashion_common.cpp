@@ -6,14 +6,15 @@
 #include <iostream>
 #include <sstream>
 
-#include "framework/backend/backend.h"
 #include "examples/datasets/fashion_mnist.h"
 #include "examples/datasets/loader.h"
 #include "examples/reporting/heatmap.h"
 #include "examples/reporting/metrics.h"
 #include "examples/reporting/progress.h"
+#include "framework/backend/backend.h"
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
+#include "layers/model_checkpoint.h"
 #include "optim/optim.h"
 
 namespace fashion {
@@ -240,7 +241,7 @@ Result train(Classifier& model, const Data& data, const Options& options) {
   AdamWOptions adam;
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
-  AdamW optimizer(param_groups_no_decay(model, options.weight_decay), adam);
+  AdamW optimizer(param_groups_no_decay(model.named_parameters(), options.weight_decay), adam);
   const data::DataLoader loader(
       data.train_images, data.train_labels,
       {.batch_size = options.batch_size, .shuffle = true, .drop_last = true, .seed = options.seed});

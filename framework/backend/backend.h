@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "framework/backend/optimizer_steps.h"
+#include "framework/backend/threads.h"
 #include "framework/tensor.h"
 
 namespace tg {
@@ -36,36 +38,17 @@ struct LstmCellResult {
 struct LstmCellGrads {
   Tensor gates, c_prev;  // [B, 4H] (before the nonlinearities), [B, H]
 };
-// The scalars of one optimizer update, worked out once per parameter by the optimizer.
-struct SgdStep {
-  float lr, weight_decay, momentum, keep;  // keep = 1 - dampening
-  bool nesterov, first;                    // first: the momentum buffer starts as the gradient
-};
-struct AdamStep {
-  float step_size;             // lr / (1 - beta1^t)
-  float inv_sqrt_correction2;  // 1 / sqrt(1 - beta2^t)
-  float beta1, beta2, eps;
-  float l2;      // Adam's weight decay, added to the gradient
-  float shrink;  // AdamW's decoupled decay: p *= 1 - lr * weight_decay
-  bool amsgrad;
-};
-struct RmspropStep {
-  float lr, weight_decay, alpha, eps, momentum;
-  bool centered;
-};
 struct CrossEntropyResult {
   Tensor loss;   // [N] per row, 0 where the target is ignored
   Tensor probs;  // [N, C] softmax of the logits, kept for backward
 };
 
-class Backend {
+class Backend : public DeviceAllocator {
  public:
   virtual ~Backend() = default;
   virtual Device device() const = 0;
 
-  // ---- memory ----
-  virtual void* allocate(size_t bytes) = 0;
-  virtual void deallocate(void* pointer, size_t bytes) = 0;
+  // ---- memory (allocate and deallocate come from DeviceAllocator, framework/storage.h) ----
   virtual void copy_from_host(const Tensor& dst, const void* src) = 0;  // dst.nbytes() bytes
   virtual void copy_to_host(const Tensor& src, void* dst) = 0;
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same device, same size
@@ -166,11 +149,8 @@ class Backend {
                                              const Tensor& rstd, bool need_weight_grads) = 0;
 };
 
+// The backend of each device, created on first use (backend/registry.cpp).
 Backend& backend_for(Device device);
 inline Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
-
-// Threads used by tapegrad's own loops and by BLAS (one pool, never oversubscribed).
-void set_num_threads(int threads);
-int num_threads();
 
 }  // namespace tg
