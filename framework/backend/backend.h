@@ -19,7 +19,23 @@
 
 namespace tg {
 
-enum class UnaryOp { Neg, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Pow, Clamp };
+// The elementwise functions a device computes. Ops compose their derivatives from these and the
+// binary kernels (framework/ops/unary.cpp).
+enum class UnaryOp {
+  Neg,
+  Exp,
+  Log,
+  Sqrt,
+  Tanh,
+  Sigmoid,
+  Relu,
+  Gelu,
+  Abs,
+  Pow,
+  Clamp,
+  Sign,            // -1, 0 or 1: abs's derivative
+  GeluDerivative,  // Phi(x) + x phi(x) in one pass, where tensor ops would take six
+};
 // Comparisons return Int32 0/1; the others keep their inputs' dtype.
 enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
 enum class ReduceOp { Sum, Max, Min };
@@ -62,11 +78,9 @@ class Backend : public DeviceAllocator {
                       uint64_t offset) = 0;
 
   // ---- elementwise ----
-  // a, b are the op's scalar parameters (pow: a = exponent; clamp: [a, b]).
+  // y = f(x) for float32 x; a, b are f's scalar parameters (pow: a = exponent; clamp: [a, b]).
+  // Derivatives are the ops' business (framework/ops/unary.cpp), not the backend's.
   virtual Tensor unary(UnaryOp op, const Tensor& x, float a, float b) = 0;
-  // gx = gy * f'(x), given x and y = f(x).
-  virtual Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                                float a, float b) = 0;
   // NumPy broadcasting between a and b (the op has checked the shapes are compatible).
   virtual Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) = 0;
   // out = cond != 0 ? a : b, all three broadcast to out_shape.

@@ -1,4 +1,4 @@
-// Elementwise kernels: unary functions and their derivatives, broadcasting binary ops, where.
+// Elementwise kernels: unary functions, broadcasting binary ops, where.
 #include <cmath>
 
 #include "framework/backend/cpu/cpu_backend.h"
@@ -59,54 +59,14 @@ Tensor CpuBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
     case UnaryOp::Clamp:
       parallel_map(n, [&](int64_t i) { y[i] = std::fmin(std::fmax(in[i], a), b); });
       break;
-  }
-  return out;
-}
-
-Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                                  float a, float b) {
-  Tensor out = empty(gy.shape(), DType::Float32, Device::CPU);
-  const float* xs = x.defined() ? x.data<float>() : nullptr;
-  const float* ys = y.defined() ? y.data<float>() : nullptr;
-  const float* g = gy.data<float>();
-  float* gx = out.data<float>();
-  const int64_t n = gy.numel();
-  switch (op) {
-    case UnaryOp::Neg:
-      parallel_map(n, [&](int64_t i) { gx[i] = -g[i]; });
+    case UnaryOp::Sign:
+      parallel_map(n, [&](int64_t i) { y[i] = static_cast<float>((in[i] > 0) - (in[i] < 0)); });
       break;
-    case UnaryOp::Exp:
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * ys[i]; });
-      break;  // e^x
-    case UnaryOp::Log:
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] / xs[i]; });
-      break;             // 1/x
-    case UnaryOp::Sqrt:  // 1 / (2 sqrt x)
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * 0.5f / ys[i]; });
-      break;
-    case UnaryOp::Tanh:  // 1 - tanh^2
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * (1.0f - ys[i] * ys[i]); });
-      break;
-    case UnaryOp::Sigmoid:  // s (1 - s)
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * ys[i] * (1.0f - ys[i]); });
-      break;
-    case UnaryOp::Relu:
-      parallel_map(n, [&](int64_t i) { gx[i] = xs[i] > 0 ? g[i] : 0.0f; });
-      break;
-    case UnaryOp::Gelu:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
+    case UnaryOp::GeluDerivative:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
       parallel_map(n, [&](int64_t i) {
-        const NormalCdfPdf normal = normal_cdf_pdf(xs[i]);
-        gx[i] = g[i] * (normal.cdf + xs[i] * normal.pdf);
+        const NormalCdfPdf normal = normal_cdf_pdf(in[i]);
+        y[i] = normal.cdf + in[i] * normal.pdf;
       });
-      break;
-    case UnaryOp::Abs:  // sign(x), 0 at 0
-      parallel_map(n, [&](int64_t i) { gx[i] = xs[i] > 0 ? g[i] : (xs[i] < 0 ? -g[i] : 0.0f); });
-      break;
-    case UnaryOp::Pow:  // a x^(a-1)
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * a * std::pow(xs[i], a - 1.0f); });
-      break;
-    case UnaryOp::Clamp:  // 1 inside [a, b], 0 outside
-      parallel_map(n, [&](int64_t i) { gx[i] = xs[i] >= a && xs[i] <= b ? g[i] : 0.0f; });
       break;
   }
   return out;
