@@ -5,6 +5,11 @@
 // Tensor copies the handle, not the data. Data is always row-major and contiguous, so a view
 // (reshape, unsqueeze, narrow along dim 0) is just another TensorImpl over the same storage.
 //
+// tensor.h declares the whole Tensor API, so one include gives it; tensor.cpp defines only the
+// handle (accessors, autograd flags, empty, make_view). What computes or moves data is defined
+// above the core: the methods in ops/tensor_methods.cpp, the creation functions in
+// ops/creation.cpp, backward() in tape.cpp (README, "The arrows point one way").
+//
 // Two dtypes: Float32, the one differentiable dtype, and Int32 for token ids, labels, lengths
 // and masks (comparisons return Int32 0/1). Int32 tensors never carry gradients.
 #pragma once
