@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "framework/backend/backend.h"
+#include "framework/error.h"
 
 namespace tg {
 
@@ -19,10 +19,23 @@ std::optional<Device> device_named(const std::string& name) {
   return std::nullopt;
 }
 
-Storage::Storage(size_t bytes, Device device)
-    : data_(backend_for(device).allocate(bytes)), bytes_(bytes), device_(device) {}
+static AllocatorSource allocator_source = nullptr;
 
-Storage::~Storage() { backend_for(device_).deallocate(data_, bytes_); }
+void set_allocator_source(AllocatorSource source) { allocator_source = source; }
+
+static DeviceAllocator& allocator_for(Device device) {
+  check(allocator_source != nullptr, "storage: no device allocator is registered (",
+        "framework/backend/registry.cpp registers them; is it linked?)");
+  return allocator_source(device);
+}
+
+Storage::Storage(size_t bytes, Device device)
+    : allocator_(allocator_for(device)),
+      data_(allocator_.allocate(bytes)),
+      bytes_(bytes),
+      device_(device) {}
+
+Storage::~Storage() { allocator_.deallocate(data_, bytes_); }
 
 namespace {
 

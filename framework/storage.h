@@ -1,8 +1,11 @@
 // Storage: a reference-counted buffer on one device.
 //
-// Buffers come from the device's caching allocator (CachingAllocator below): a freed buffer
-// stays with the allocator and serves later requests, so once a training step is warm it calls
-// neither malloc nor cudaMalloc for tensor data, even when batch shapes vary from step to step.
+// The core knows no device: a Storage takes its memory from the DeviceAllocator registered for
+// its device, and backend/registry.cpp registers each backend (a Backend is a DeviceAllocator)
+// before main runs. Buffers come from the device's caching allocator (CachingAllocator below): a
+// freed buffer stays with the allocator and serves later requests, so once a training step is
+// warm it calls neither malloc nor cudaMalloc for tensor data, even when batch shapes vary from
+// step to step.
 #pragma once
 
 #include <cstddef>
@@ -18,9 +21,22 @@ const char* to_string(Device device);
 // The device a name stands for ("cpu", "cuda": to_string's inverse); nullopt for any other name.
 std::optional<Device> device_named(const std::string& name);
 
+// Where a device's memory comes from; every Backend is one.
+class DeviceAllocator {
+ public:
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* pointer, size_t bytes) = 0;
+
+ protected:
+  ~DeviceAllocator() = default;
+};
+// The allocator of each device, looked up when a Storage is made (set once, at startup).
+using AllocatorSource = DeviceAllocator& (*)(Device device);
+void set_allocator_source(AllocatorSource source);
+
 class Storage {
  public:
-  Storage(size_t bytes, Device device);
+  Storage(size_t bytes, Device device);  // bytes from device's allocator
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -30,6 +46,7 @@ class Storage {
   Device device() const { return device_; }
 
  private:
+  DeviceAllocator& allocator_;
   void* data_ = nullptr;
   size_t bytes_ = 0;
   Device device_;

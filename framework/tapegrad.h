@@ -5,6 +5,7 @@
 #include "framework/error.h"
 #include "framework/gradcheck.h"
 #include "framework/ops/activation.h"
+#include "framework/ops/attention.h"
 #include "framework/ops/attention_mask.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/index.h"

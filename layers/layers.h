@@ -15,6 +15,7 @@
 #include "layers/loss.h"
 #include "layers/lstm.h"
 #include "layers/lstm_cell.h"
+#include "layers/model_checkpoint.h"
 #include "layers/module.h"
 #include "layers/module_gradcheck.h"
 #include "layers/module_unary.h"

@@ -20,11 +20,12 @@ ParamGroups::ParamGroups(const NamedTensors& named_params) {
   groups.push_back(std::move(group));
 }
 
-std::vector<ParamGroup> param_groups_no_decay(const Module& module, double weight_decay) {
+std::vector<ParamGroup> param_groups_no_decay(const NamedTensors& named_params,
+                                              double weight_decay) {
   ParamGroup decay, no_decay;
   decay.weight_decay = weight_decay;
   no_decay.weight_decay = 0.0;
-  for (const auto& [name, tensor] : module.named_parameters()) {
+  for (const auto& [name, tensor] : named_params) {
     // Decay shrinks weights toward 0; for a bias or a LayerNorm gain that only fights the
     // normalisation and the offset the layer needs, so they are left free.
     const bool exempt = name.ends_with("bias") || tensor.dim() <= 1;

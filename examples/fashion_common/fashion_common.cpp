@@ -15,6 +15,7 @@
 #include "framework/backend/backend.h"
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
+#include "layers/model_checkpoint.h"
 #include "optim/optim.h"
 
 namespace fashion {
@@ -247,7 +248,7 @@ Result train(Classifier& model, const Data& data, const Options& options) {
   AdamWOptions adam;
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
-  AdamW optimizer(param_groups_no_decay(model, options.weight_decay), adam);
+  AdamW optimizer(param_groups_no_decay(model.named_parameters(), options.weight_decay), adam);
   const data::DataLoader loader(data.train_images, data.train_labels,
                                 {.batch_size = options.batch_size,
                                  .shuffle = true,

@@ -17,6 +17,7 @@
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
 #include "layers/loss.h"
+#include "layers/model_checkpoint.h"
 #include "optim/optim.h"
 
 namespace g2p {
@@ -252,7 +253,8 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
   tg::AdamWOptions adam;
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
-  tg::AdamW optimizer(tg::param_groups_no_decay(model, options.weight_decay), adam);
+  tg::AdamW optimizer(tg::param_groups_no_decay(model.named_parameters(), options.weight_decay),
+                      adam);
   auto schedule = make_schedule(optimizer, options, config, options.epochs * batches_per_epoch);
   const tg::TrainingState state{&model, &optimizer, schedule.get()};
   const std::string checkpoint_path =

@@ -13,11 +13,29 @@
 #include <cstdint>
 #include <vector>
 
+#include "framework/backend/optimizer_steps.h"
+#include "framework/backend/threads.h"
 #include "framework/tensor.h"
 
 namespace tg {
 
-enum class UnaryOp { Neg, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Pow, Clamp };
+// The elementwise functions a device computes. Ops compose their derivatives from these and the
+// binary kernels (framework/ops/unary.cpp).
+enum class UnaryOp {
+  Neg,
+  Exp,
+  Log,
+  Sqrt,
+  Tanh,
+  Sigmoid,
+  Relu,
+  Gelu,
+  Abs,
+  Pow,
+  Clamp,
+  Sign,            // -1, 0 or 1: abs's derivative
+  GeluDerivative,  // Phi(x) + x phi(x) in one pass, where tensor ops would take six
+};
 // Comparisons return Int32 0/1; the others keep their inputs' dtype.
 enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
 enum class ReduceOp { Sum, Max, Min };
@@ -36,36 +54,17 @@ struct LstmCellResult {
 struct LstmCellGrads {
   Tensor gates, c_prev;  // [B, 4H] (before the nonlinearities), [B, H]
 };
-// The scalars of one optimizer update, worked out once per parameter by the optimizer.
-struct SgdStep {
-  float lr, weight_decay, momentum, keep;  // keep = 1 - dampening
-  bool nesterov, first;                    // first: the momentum buffer starts as the gradient
-};
-struct AdamStep {
-  float step_size;             // lr / (1 - beta1^t)
-  float inv_sqrt_correction2;  // 1 / sqrt(1 - beta2^t)
-  float beta1, beta2, eps;
-  float l2;      // Adam's weight decay, added to the gradient
-  float shrink;  // AdamW's decoupled decay: p *= 1 - lr * weight_decay
-  bool amsgrad;
-};
-struct RmspropStep {
-  float lr, weight_decay, alpha, eps, momentum;
-  bool centered;
-};
 struct CrossEntropyResult {
   Tensor loss;   // [N] per row, 0 where the target is ignored
   Tensor probs;  // [N, C] softmax of the logits, kept for backward
 };
 
-class Backend {
+class Backend : public DeviceAllocator {
  public:
   virtual ~Backend() = default;
   virtual Device device() const = 0;
 
-  // ---- memory ----
-  virtual void* allocate(size_t bytes) = 0;
-  virtual void deallocate(void* pointer, size_t bytes) = 0;
+  // ---- memory (allocate and deallocate come from DeviceAllocator, framework/storage.h) ----
   virtual void copy_from_host(const Tensor& dst, const void* src) = 0;  // dst.nbytes() bytes
   virtual void copy_to_host(const Tensor& src, void* dst) = 0;
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same device, same size
@@ -79,11 +78,9 @@ class Backend {
                       uint64_t offset) = 0;
 
   // ---- elementwise ----
-  // a, b are the op's scalar parameters (pow: a = exponent; clamp: [a, b]).
+  // y = f(x) for float32 x; a, b are f's scalar parameters (pow: a = exponent; clamp: [a, b]).
+  // Derivatives are the ops' business (framework/ops/unary.cpp), not the backend's.
   virtual Tensor unary(UnaryOp op, const Tensor& x, float a, float b) = 0;
-  // gx = gy * f'(x), given x and y = f(x).
-  virtual Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                                float a, float b) = 0;
   // NumPy broadcasting between a and b (the op has checked the shapes are compatible).
   virtual Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) = 0;
   // out = cond != 0 ? a : b, all three broadcast to out_shape.
@@ -166,11 +163,8 @@ class Backend {
                                              const Tensor& rstd, bool need_weight_grads) = 0;
 };
 
+// The backend of each device, created on first use (backend/registry.cpp).
 Backend& backend_for(Device device);
 inline Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
-
-// Threads used by tapegrad's own loops and by BLAS (one pool, never oversubscribed).
-void set_num_threads(int threads);
-int num_threads();
 
 }  // namespace tg

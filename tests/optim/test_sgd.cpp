@@ -107,7 +107,7 @@ struct TinyBlock : Module {
 
 TEST_CASE("param_groups_no_decay keeps biases and 1-D weights out of weight decay") {
   TinyBlock block;
-  const std::vector<ParamGroup> groups = param_groups_no_decay(block, 0.1);
+  const std::vector<ParamGroup> groups = param_groups_no_decay(block.named_parameters(), 0.1);
   REQUIRE(groups.size() == 2);
   CHECK(groups[0].names == std::vector<std::string>{"weight"});
   CHECK(*groups[0].weight_decay == 0.1);

@@ -1,4 +1,4 @@
-// Elementwise kernels: unary functions and their derivatives, broadcasting binary ops, where.
+// Elementwise kernels: unary functions, broadcasting binary ops, where.
 #include <algorithm>
 #include <cmath>
 
@@ -59,50 +59,14 @@ TG_VECTOR_KERNEL static void unary_span(UnaryOp op, const float* in, float* y, i
     case UnaryOp::Clamp:
       for (int64_t i = 0; i < n; ++i) y[i] = std::fmin(std::fmax(in[i], a), b);
       break;
-  }
-}
-
-// gx = gy * op'(x) over n contiguous floats, from x or from the forward output y (whichever
-// the derivative is cheaper in).
-TG_VECTOR_KERNEL static void unary_backward_span(UnaryOp op, const float* xs, const float* ys,
-                                                 const float* g, float* gx, int64_t n, float a,
-                                                 float b) {
-  switch (op) {
-    case UnaryOp::Neg:
-      for (int64_t i = 0; i < n; ++i) gx[i] = -g[i];
+    case UnaryOp::Sign:
+      for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>((in[i] > 0) - (in[i] < 0));
       break;
-    case UnaryOp::Exp:  // e^x
-      for (int64_t i = 0; i < n; ++i) gx[i] = g[i] * ys[i];
-      break;
-    case UnaryOp::Log:  // 1/x
-      for (int64_t i = 0; i < n; ++i) gx[i] = g[i] / xs[i];
-      break;
-    case UnaryOp::Sqrt:  // 1 / (2 sqrt x)
-      for (int64_t i = 0; i < n; ++i) gx[i] = g[i] * 0.5f / ys[i];
-      break;
-    case UnaryOp::Tanh:  // 1 - tanh^2
-      for (int64_t i = 0; i < n; ++i) gx[i] = g[i] * (1.0f - ys[i] * ys[i]);
-      break;
-    case UnaryOp::Sigmoid:  // s (1 - s)
-      for (int64_t i = 0; i < n; ++i) gx[i] = g[i] * ys[i] * (1.0f - ys[i]);
-      break;
-    case UnaryOp::Relu:
-      for (int64_t i = 0; i < n; ++i) gx[i] = xs[i] > 0 ? g[i] : 0.0f;
-      break;
-    case UnaryOp::Gelu:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
+    case UnaryOp::GeluDerivative:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
       for (int64_t i = 0; i < n; ++i) {
-        const NormalCdfPdf normal = normal_cdf_pdf(xs[i]);
-        gx[i] = g[i] * (normal.cdf + xs[i] * normal.pdf);
+        const NormalCdfPdf normal = normal_cdf_pdf(in[i]);
+        y[i] = normal.cdf + in[i] * normal.pdf;
       }
-      break;
-    case UnaryOp::Abs:  // sign(x), 0 at 0
-      for (int64_t i = 0; i < n; ++i) gx[i] = xs[i] > 0 ? g[i] : (xs[i] < 0 ? -g[i] : 0.0f);
-      break;
-    case UnaryOp::Pow:  // a x^(a-1)
-      for (int64_t i = 0; i < n; ++i) gx[i] = g[i] * a * std::pow(xs[i], a - 1.0f);
-      break;
-    case UnaryOp::Clamp:  // 1 inside [a, b], 0 outside
-      for (int64_t i = 0; i < n; ++i) gx[i] = xs[i] >= a && xs[i] <= b ? g[i] : 0.0f;
       break;
   }
 }
@@ -125,21 +89,6 @@ Tensor CpuBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
   float* y = out.data<float>();
   parallel_spans(x.numel(), [&](int64_t begin, int64_t end) {
     unary_span(op, in + begin, y + begin, end - begin, a, b);
-  });
-  return out;
-}
-
-Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                                  float a, float b) {
-  Tensor out = empty(gy.shape(), DType::Float32, Device::CPU);
-  const float* xs = x.defined() ? x.data<float>() : nullptr;
-  const float* ys = y.defined() ? y.data<float>() : nullptr;
-  const float* g = gy.data<float>();
-  float* gx = out.data<float>();
-  parallel_spans(gy.numel(), [&](int64_t begin, int64_t end) {
-    unary_backward_span(op, xs != nullptr ? xs + begin : nullptr,
-                        ys != nullptr ? ys + begin : nullptr, g + begin, gx + begin, end - begin, a,
-                        b);
   });
   return out;
 }

@@ -1,8 +1,4 @@
-// CPU memory, filling, random numbers and casts; the backend registry and thread count.
-#include <omp.h>
-
-#include <cblas.h>
-
+// CPU memory, filling, random numbers and casts.
 #include <cstdlib>
 #include <cstring>
 
@@ -120,23 +116,5 @@ Tensor CpuBackend::cast(const Tensor& x, DType dtype) {
   }
   return out;
 }
-
-// ---- registry and threads ----
-
-Backend& cuda_backend();  // defined in backend/cuda when built with CUDA, else a stub
-
-Backend& backend_for(Device device) {
-  static auto* cpu = new CpuBackend();
-  if (device == Device::CPU) return *cpu;
-  return cuda_backend();
-}
-
-void set_num_threads(int threads) {
-  check(threads >= 1, "set_num_threads: need at least 1 thread, got ", threads);
-  omp_set_num_threads(threads);
-  openblas_set_num_threads(threads);
-}
-
-int num_threads() { return omp_get_max_threads(); }
 
 }  // namespace tg

@@ -33,8 +33,6 @@ class CudaBackend final : public Backend {
               uint64_t offset) override;
 
   Tensor unary(UnaryOp op, const Tensor& x, float a, float b) override;
-  Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, float a,
-                        float b) override;
   Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) override;
   Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b,
                const Shape& out_shape) override;

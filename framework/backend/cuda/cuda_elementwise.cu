@@ -1,4 +1,4 @@
-// Elementwise kernels: unary functions and their derivatives, broadcasting binary ops, where,
+// Elementwise kernels: unary functions, broadcasting binary ops, where,
 // and broadcast copies (expand). The math matches backend/cpu/cpu_elementwise.cpp line by line.
 #include <type_traits>
 
@@ -35,37 +35,10 @@ __device__ float unary_value(UnaryOp op, float x, float a, float b) {
       return powf(x, a);
     case UnaryOp::Clamp:
       return fminf(fmaxf(x, a), b);
-  }
-  return 0.0f;
-}
-
-// gy * f'(x), given x and y = f(x) (each op reads the one its derivative is cheapest from).
-__device__ float unary_derivative(UnaryOp op, float x, float y, float g, float a, float b) {
-  switch (op) {
-    case UnaryOp::Neg:
-      return -g;
-    case UnaryOp::Exp:
-      return g * y;  // e^x
-    case UnaryOp::Log:
-      return g / x;  // 1/x
-    case UnaryOp::Sqrt:
-      return g * 0.5f / y;  // 1 / (2 sqrt x)
-    case UnaryOp::Tanh:
-      return g * (1.0f - y * y);
-    case UnaryOp::Sigmoid:
-      return g * y * (1.0f - y);
-    case UnaryOp::Relu:
-      return x > 0 ? g : 0.0f;
-    case UnaryOp::Gelu: {  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
-      const float cdf = 0.5f * (1.0f + erff(x * kInvSqrt2));
-      return g * (cdf + x * kInvSqrt2Pi * expf(-0.5f * x * x));
-    }
-    case UnaryOp::Abs:
-      return x > 0 ? g : (x < 0 ? -g : 0.0f);
-    case UnaryOp::Pow:
-      return g * a * powf(x, a - 1.0f);
-    case UnaryOp::Clamp:
-      return x >= a && x <= b ? g : 0.0f;
+    case UnaryOp::Sign:
+      return static_cast<float>((x > 0) - (x < 0));
+    case UnaryOp::GeluDerivative:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
+      return 0.5f * (1.0f + erff(x * kInvSqrt2)) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
   }
   return 0.0f;
 }
@@ -73,13 +46,6 @@ __device__ float unary_derivative(UnaryOp op, float x, float y, float g, float a
 __global__ void unary_kernel(int64_t n, UnaryOp op, const float* x, float* y, float a, float b) {
   for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride())
     y[i] = unary_value(op, x[i], a, b);
-}
-
-// x or y may be null: the op passes only what its derivative reads.
-__global__ void unary_backward_kernel(int64_t n, UnaryOp op, const float* x, const float* y,
-                                      const float* gy, float* gx, float a, float b) {
-  for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride())
-    gx[i] = unary_derivative(op, x ? x[i] : 0.0f, y ? y[i] : 0.0f, gy[i], a, b);
 }
 
 template <class T>
@@ -181,16 +147,6 @@ Tensor CudaBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
   Tensor out = empty(x.shape(), DType::Float32, Device::CUDA);
   cuda::launch("unary", x.numel(), unary_kernel, op, x.device_data<float>(),
                out.device_data<float>(), a, b);
-  return out;
-}
-
-Tensor CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                                   float a, float b) {
-  Tensor out = empty(gy.shape(), DType::Float32, Device::CUDA);
-  const float* xs = x.defined() ? x.device_data<float>() : nullptr;
-  const float* ys = y.defined() ? y.device_data<float>() : nullptr;
-  cuda::launch("unary_backward", gy.numel(), unary_backward_kernel, op, xs, ys,
-               gy.device_data<float>(), out.device_data<float>(), a, b);
   return out;
 }
 
