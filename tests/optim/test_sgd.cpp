@@ -2,6 +2,7 @@
 // momentum, dampening, Nesterov), parameter groups, convergence, state round trip, errors.
 #include <doctest/doctest.h>
 
+#include "layers/module.h"
 #include "optim/optim.h"
 #include "optim_test_helpers.h"
 
