@@ -30,11 +30,21 @@ Tensor first_positions(const Tensor& x, int64_t b, int64_t len) {
   return narrow(narrow(x, 0, b, 1), 1, 0, len);
 }
 
+// A key projection's bias adds q . b_k to every score of a query's row, which softmax ignores:
+// its gradient is zero but for rounding, and may come out exactly zero (it does with the FMA
+// kernels of an AVX2 CPU). It must still have arrived.
+bool is_key_bias(const std::string& name) {
+  return name.size() >= 8 && name.compare(name.size() - 8, 8, "w_k.bias") == 0;
+}
+
 void check_every_parameter_has_gradient(const Module& module) {
   for (const auto& [name, p] : module.named_parameters()) {
     INFO("parameter ", name);
     REQUIRE(p.grad().defined());
-    CHECK(sum(abs(p.grad())).item() > 0.0f);
+    if (is_key_bias(name))
+      CHECK(sum(abs(p.grad())).item() < 1e-4f);
+    else
+      CHECK(sum(abs(p.grad())).item() > 0.0f);
   }
 }
 
