@@ -1,12 +1,23 @@
 #include "examples/g2p_transformer/g2p_transformer.h"
 
+#include <cmath>
+
 #include "examples/datasets/vocabulary.h"
+#include "layers/init.h"
 
 namespace g2p {
 
 namespace {
 
 constexpr int64_t kMaxPositions = 128;
+
+// Vaswani et al.'s embedding: weights N(0, 1/d), read multiplied by sqrt(d).
+void init_scaled_embedding(tg::Embedding& embedding, tg::Generator& gen) {
+  const auto d = static_cast<float>(embedding.embedding_dim);
+  tg::init::normal_(embedding.weight, 0.0f, 1.0f / std::sqrt(d), gen);
+  tg::Tensor padding_row = tg::narrow(embedding.weight, 0, embedding.padding_idx, 1);
+  tg::init::zeros_(padding_row);
+}
 
 // The decoder's input so far, kept on the host: each step appends one column.
 struct TransformerDecodeState : DecodeState {
@@ -54,18 +65,21 @@ TransformerG2P::TransformerG2P(const ModelConfig& config, int64_t letters, int64
   register_module("encoder", encoder);
   register_module("decoder", decoder);
   register_module("output", output);
+  init_scaled_embedding(source_embedding, gen);
+  init_scaled_embedding(target_embedding, gen);
+  embedding_scale_ = std::sqrt(static_cast<float>(config.embed_dim));
 }
 
 tg::Tensor TransformerG2P::encode(const tg::Tensor& source,
                                   const tg::Tensor& source_lengths) const {
-  return encoder(source_positions(source_embedding(source)), source_lengths);
+  return encoder(source_positions(source_embedding(source) * embedding_scale_), source_lengths);
 }
 
 tg::Tensor TransformerG2P::decode(const tg::Tensor& target_in, const tg::Tensor& memory,
                                   const tg::Tensor& target_lengths,
                                   const tg::Tensor& source_lengths) {
-  return decoder(target_positions(target_embedding(target_in)), memory, target_lengths,
-                 source_lengths);
+  return decoder(target_positions(target_embedding(target_in) * embedding_scale_), memory,
+                 target_lengths, source_lengths);
 }
 
 tg::Tensor TransformerG2P::forward(const tg::Tensor& source, const tg::Tensor& source_lengths,
