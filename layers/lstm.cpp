@@ -32,7 +32,7 @@ Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
   for (int64_t k = 0; k < steps; ++k) {
     const auto t = static_cast<size_t>(reverse ? steps - 1 - k : k);
     const Tensor gates = linear(state.h, w_hidden, gates_at[t]);  // gates_at[t] + h W_h^T
-    const LstmPointwise next = lstm_pointwise(gates, state.c);
+    const LSTMPointwise next = lstm_pointwise(gates, state.c);
     if (step_masks.empty()) {
       state = {next.h, next.c};
       outputs[t] = next.h;

@@ -36,7 +36,7 @@ static Tensor step_gates(const Tensor& x, const LSTMState& state, const Tensor& 
 
 LSTMState lstm_cell(const Tensor& x, const LSTMState& state, const Tensor& weight,
                     const Tensor& bias) {
-  const LstmPointwise next = lstm_pointwise(step_gates(x, state, weight, bias), state.c);
+  const LSTMPointwise next = lstm_pointwise(step_gates(x, state, weight, bias), state.c);
   return {next.h, next.c};
 }
 

@@ -29,11 +29,11 @@ struct LayerNormResult {
 struct LayerNormGrads {
   Tensor x, weight, bias;
 };
-struct LstmCellResult {
+struct LSTMCellResult {
   Tensor h, c;         // [B, H]
   Tensor activations;  // [B, 4H]: sigmoid(i), sigmoid(f), tanh(g), sigmoid(o), kept for backward
 };
-struct LstmCellGrads {
+struct LSTMCellGrads {
   Tensor gates, c_prev;  // [B, 4H] (before the nonlinearities), [B, H]
 };
 // The scalars of one optimizer update, worked out once per parameter by the optimizer.
@@ -156,9 +156,9 @@ class Backend {
 
   // The pointwise part of an LSTM step. gates [B, 4H] are the pre-activations in the order
   // i, f, g, o; c = sigmoid(f) c_prev + sigmoid(i) tanh(g), h = sigmoid(o) tanh(c).
-  virtual LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) = 0;
+  virtual LSTMCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) = 0;
   // grad_h and grad_c may be undefined (no gradient reached that output).
-  virtual LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
+  virtual LSTMCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
                                            const Tensor& c, const Tensor& grad_h,
                                            const Tensor& grad_c) = 0;
   virtual LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x,

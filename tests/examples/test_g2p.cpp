@@ -7,11 +7,11 @@
 
 #include "examples/g2p_common/decoding.h"
 #include "examples/g2p_common/g2p_metrics.h"
+#include "examples/g2p_common/seq_batches.h"
 #include "examples/g2p_common/training.h"
 #include "examples/g2p_lstm/g2p_lstm.h"
 #include "examples/g2p_transformer/g2p_transformer.h"
 #include "framework/backend/backend.h"
-#include "examples/g2p_common/seq_batches.h"
 #include "framework/serialize.h"
 
 namespace {
@@ -73,7 +73,7 @@ std::unique_ptr<g2p::Seq2SeqModel> make_model(const std::string& kind,
     return std::make_unique<g2p::TransformerG2P>(config, data.letters.size(), data.phonemes.size(),
                                                  gen);
   }
-  return std::make_unique<g2p::LstmG2P>(config, data.letters.size(), data.phonemes.size(), gen);
+  return std::make_unique<g2p::LSTMG2P>(config, data.letters.size(), data.phonemes.size(), gen);
 }
 
 std::vector<float> logits_row(const tg::Tensor& logits, int64_t row, int64_t steps) {
@@ -217,7 +217,7 @@ TEST_CASE("the LSTM learns 64 words by heart") {
   config.encoder_layers = 1;
   config.dropout = 0.0f;
   tg::Generator gen(7);
-  g2p::LstmG2P model(config, data.letters.size(), data.phonemes.size(), gen);
+  g2p::LSTMG2P model(config, data.letters.size(), data.phonemes.size(), gen);
   g2p::TrainOptions options;
   options.epochs = 60;
   options.batch_size = 16;
