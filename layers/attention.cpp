@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "framework/ops/checks.h"
 #include "framework/tapegrad.h"
 
 namespace tg {
@@ -44,13 +45,9 @@ Tensor key_padding_mask(const Tensor& valid_lens, int64_t key_len) {
         "key_padding_mask: valid_lens must be int32 [B], got ", to_string(valid_lens.dtype()), " ",
         valid_lens.shape());
   check(key_len >= 0, "key_padding_mask: key_len must be >= 0, got ", key_len);
-  // A length outside [0, key_len] is almost always lengths that belong to another batch; the
-  // copy to the host is B integers.
-  const std::vector<int32_t> lens = valid_lens.to(Device::CPU).to_vector<int32_t>();
-  for (size_t b = 0; b < lens.size(); ++b) {
-    check(lens[b] >= 0 && lens[b] <= key_len, "key_padding_mask: valid length ", lens[b],
-          " at batch index ", b, " is outside [0, ", key_len, "]");
-  }
+  // A length outside [0, key_len] is almost always lengths that belong to another batch.
+  // Checked where the lengths live, without a copy to the host (check_values).
+  check_values(valid_lens, {"key_padding_mask", "valid length", "batch index", 0, key_len, true});
   const int64_t batch = valid_lens.size(0);
   // keep[b, j] = j < valid_lens[b]
   const Tensor positions = arange(key_len, DType::Int32, valid_lens.device());
@@ -119,7 +116,7 @@ AdditiveAttention::AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t
       w_v(hidden, 1, /*bias=*/false, gen),
       dropout_(dropout),
       gen_(gen) {
-  expect(dropout >= 0.0f && dropout < 1.0f, "dropout must be in [0, 1), got ", dropout);
+  check(dropout >= 0.0f && dropout < 1.0f, *this, ": dropout must be in [0, 1), got ", dropout);
   register_module("w_q", w_q);
   register_module("w_k", w_k);
   register_module("w_v", w_v);
@@ -128,20 +125,21 @@ AdditiveAttention::AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t
 AttentionResult AdditiveAttention::forward(const Tensor& queries, const Tensor& keys,
                                            const Tensor& values, const Tensor& mask) const {
   const int64_t query_dim = w_q.in_features, key_dim = w_k.in_features;
-  expect(queries.defined() && queries.dim() >= 2 && queries.size(-1) == query_dim,
-         "expected queries [..., Lq, ", query_dim, "], got ",
-         queries.defined() ? to_string(queries.shape()) : "undefined");
-  expect(keys.defined() && keys.dim() >= 2 && keys.size(-1) == key_dim, "expected keys [..., Lk, ",
-         key_dim, "], got ", keys.defined() ? to_string(keys.shape()) : "undefined");
-  expect(values.defined() && values.dim() >= 2 && values.size(-2) == keys.size(-2),
-         "expected values [..., Lk, dv] with Lk = ", keys.size(-2), " as in keys, got ",
-         values.defined() ? to_string(values.shape()) : "undefined");
+  check(queries.defined() && queries.dim() >= 2 && queries.size(-1) == query_dim, *this,
+        ": expected queries [..., Lq, ", query_dim, "], got ",
+        [&] { return queries.defined() ? to_string(queries.shape()) : "undefined"; });
+  check(keys.defined() && keys.dim() >= 2 && keys.size(-1) == key_dim, *this,
+        ": expected keys [..., Lk, ", key_dim, "], got ",
+        [&] { return keys.defined() ? to_string(keys.shape()) : "undefined"; });
+  check(values.defined() && values.dim() >= 2 && values.size(-2) == keys.size(-2), *this,
+        ": expected values [..., Lk, dv] with Lk = ", keys.size(-2), " as in keys, got ",
+        [&] { return values.defined() ? to_string(values.shape()) : "undefined"; });
 
   // [..., Lq, 1, h] + [..., 1, Lk, h] -> [..., Lq, Lk, h] -> w_v -> [..., Lq, Lk]
   const Tensor features = tanh(w_q(queries).unsqueeze(-2) + w_k(keys).unsqueeze(-3));
   const Tensor scores = w_v(features).squeeze(-1);
   const std::string problem = mask_problem(mask, scores);
-  expect(problem.empty(), problem);
+  check(problem.empty(), *this, ": ", problem);
   return attend(scores, values, mask, dropout_, is_training(), gen_);
 }
 

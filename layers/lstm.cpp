@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "framework/ops/checks.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/matmul.h"
 #include "framework/ops/nn.h"
@@ -59,67 +60,60 @@ LSTM::Layer::Layer(int64_t input_size, int64_t hidden_size, bool bidirectional, 
   }
 }
 
-void LSTM::LayerList::append(std::unique_ptr<Layer> layer) {
-  register_module(std::to_string(items.size()), *layer);
-  items.push_back(std::move(layer));
-}
-
 LSTM::LSTM(int64_t input_size, int64_t hidden_size, LSTMOptions options, Generator& gen)
     : Module("LSTM"),
       input_size_(input_size),
       hidden_size_(hidden_size),
       options_(options),
       dropout_generator_(&gen) {
-  expect(input_size > 0 && hidden_size > 0, "input_size and hidden_size must be positive, got ",
-         input_size, " and ", hidden_size);
-  expect(options.num_layers >= 1, "num_layers must be at least 1, got ", options.num_layers);
-  expect(options.dropout >= 0.0f && options.dropout < 1.0f, "dropout must be in [0, 1), got ",
-         options.dropout);
+  check(input_size > 0 && hidden_size > 0, *this,
+        ": input_size and hidden_size must be positive, got ", input_size, " and ", hidden_size);
+  check(options.num_layers >= 1, *this, ": num_layers must be at least 1, got ",
+        options.num_layers);
+  check(options.dropout >= 0.0f && options.dropout < 1.0f, *this,
+        ": dropout must be in [0, 1), got ", options.dropout);
   register_module("layers", layers_);
   for (int64_t l = 0; l < options.num_layers; ++l) {
     const int64_t layer_input = l == 0 ? input_size : num_directions() * hidden_size;
-    layers_.append(std::make_unique<Layer>(layer_input, hidden_size, options.bidirectional,
-                                           options.bias, gen));
+    layers_.emplace_back(layer_input, hidden_size, options.bidirectional, options.bias, gen);
   }
 }
 
 const LSTMCell& LSTM::cell(int64_t layer, int64_t direction) const {
-  expect(layer >= 0 && layer < options_.num_layers, "no layer ", layer, " (it has ",
-         options_.num_layers, ")");
-  expect(direction >= 0 && direction < num_directions(), "no direction ", direction,
-         options_.bidirectional ? " (0 forward, 1 backward)" : " (unidirectional: only 0)");
-  const Layer& chosen = *layers_.items[static_cast<size_t>(layer)];
+  check(layer >= 0 && layer < options_.num_layers, *this, ": no layer ", layer, " (it has ",
+        options_.num_layers, ")");
+  check(direction >= 0 && direction < num_directions(), *this, ": no direction ", direction,
+        options_.bidirectional ? " (0 forward, 1 backward)" : " (unidirectional: only 0)");
+  const Layer& chosen = layers_[static_cast<size_t>(layer)];
   return direction == 0 ? chosen.forward_cell : *chosen.backward_cell;
 }
 
 void LSTM::check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState& initial) const {
   const char* layout = options_.batch_first ? "[batch, time, " : "[time, batch, ";
-  expect(x.defined(), "expected input ", layout, input_size_, "], got an undefined tensor");
-  expect(x.dim() == 3 && x.size(2) == input_size_, "expected input ", layout, input_size_,
-         "], got ", x.shape());
-  expect(x.dtype() == DType::Float32, "expected a float32 input, got ", to_string(x.dtype()));
+  check(x.defined(), *this, ": expected input ", layout, input_size_, "], got an undefined tensor");
+  check(x.dim() == 3 && x.size(2) == input_size_, *this, ": expected input ", layout, input_size_,
+        "], got ", x.shape());
+  check(x.dtype() == DType::Float32, *this, ": expected a float32 input, got ",
+        to_string(x.dtype()));
   const int64_t batch = x.size(options_.batch_first ? 0 : 1);
   const int64_t steps = x.size(options_.batch_first ? 1 : 0);
-  expect(batch > 0 && steps > 0, "expected at least one sequence of at least one step, got ",
-         x.shape());
+  check(batch > 0 && steps > 0, *this,
+        ": expected at least one sequence of at least one step, got ", x.shape());
 
   if (lengths.defined()) {
-    expect(lengths.dtype() == DType::Int32 && lengths.shape() == Shape{batch},
-           "expected lengths int32 [", batch, "], got ", to_string(lengths.dtype()), " ",
-           lengths.shape());
-    const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
-    for (size_t b = 0; b < values.size(); ++b)
-      expect(values[b] >= 1 && values[b] <= steps, "lengths must be in [1, ", steps,
-             "] (the time steps of ", x.shape(), "), got ", values[b], " for sequence ", b);
+    check(lengths.dtype() == DType::Int32 && lengths.shape() == Shape{batch}, *this,
+          ": expected lengths int32 [", batch, "], got ", to_string(lengths.dtype()), " ",
+          lengths.shape());
+    check_values(lengths, {"LSTM", "length", "sequence", 1, steps, true});
   }
 
-  expect(initial.h.defined() == initial.c.defined(),
-         "initial state: h0 and c0 must be both given or both left out");
+  check(initial.h.defined() == initial.c.defined(), *this,
+        ": initial state: h0 and c0 must be both given or both left out");
   if (initial.h.defined()) {
     const Shape want{options_.num_layers * num_directions(), batch, hidden_size_};
-    expect(initial.h.shape() == want && initial.c.shape() == want,
-           "expected initial h0 and c0 [layers*directions, batch, hidden] = ", to_string(want),
-           ", got ", initial.h.shape(), " and ", initial.c.shape());
+    check(initial.h.shape() == want && initial.c.shape() == want, *this,
+          ": expected initial h0 and c0 [layers*directions, batch, hidden] = ", want, ", got ",
+          initial.h.shape(), " and ", initial.c.shape());
   }
 }
 
@@ -130,12 +124,13 @@ LSTMOutput LSTM::forward(const Tensor& x, const Tensor& lengths, const LSTMState
   const int64_t steps = sequence.size(0), batch = sequence.size(1);
   const Device device = x.device();
 
-  // step_masks[t] = (t < lengths) as Int32 [B, 1]; none when no sequence is padded.
+  // step_masks[t] = (t < lengths) as Int32 [B, 1]; none when no sequence is padded. Whether
+  // one is padded is read only where the lengths are already on the host: on a GPU, reading
+  // them would make the host wait for the device, and masks that keep every step cost little.
   std::vector<Tensor> step_masks;
   if (lengths.defined()) {
-    const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
-    bool padded = false;
-    for (int32_t length : values) padded = padded || length < steps;
+    bool padded = lengths.device() != Device::CPU;
+    for (int64_t b = 0; b < batch && !padded; ++b) padded = lengths.data<int32_t>()[b] < steps;
     if (padded) {
       const Tensor masks = gt(lengths.to(device).reshape({1, batch, 1}),
                               arange(steps, DType::Int32, device).reshape({steps, 1, 1}));

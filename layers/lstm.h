@@ -35,6 +35,7 @@
 #include "framework/tensor.h"
 #include "layers/lstm_cell.h"
 #include "layers/module.h"
+#include "layers/sequential.h"
 
 namespace tg {
 
@@ -82,19 +83,13 @@ class LSTM : public Module {
     std::unique_ptr<LSTMCell> backward_cell;
     Layer(int64_t input_size, int64_t hidden_size, bool bidirectional, bool bias, Generator& gen);
   };
-  // The numbered children "0", "1", ... that give the names "layers.<l>.".
-  struct LayerList : Module {
-    std::vector<std::unique_ptr<Layer>> items;
-    LayerList() : Module("LayerList") {}
-    void append(std::unique_ptr<Layer> layer);
-  };
 
   void check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState& initial) const;
 
   int64_t input_size_, hidden_size_;
   LSTMOptions options_;
   Generator* dropout_generator_;
-  LayerList layers_;
+  ModuleList<Layer> layers_;  // "layers.<l>."
 };
 
 }  // namespace tg

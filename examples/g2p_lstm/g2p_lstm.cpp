@@ -17,23 +17,15 @@ tg::LSTMOptions encoder_options(const ModelConfig& config) {
   return options;
 }
 
+// Everything on the model's device, so that a decoding step copies nothing to the host but
+// the log-probabilities it returns.
 struct LSTMDecodeState : DecodeState {
-  tg::Tensor memory;
-  std::vector<int32_t> lengths;
+  tg::Tensor memory, mask;  // mask: the source lengths as a keep-mask [N, S]
   tg::Tensor h, c, attentional;
   void reorder(const tg::Tensor& rows) override {
-    memory = tg::index_select(memory, 0, rows);
-    h = tg::index_select(h, 0, rows);
-    c = tg::index_select(c, 0, rows);
-    attentional = tg::index_select(attentional, 0, rows);
-    std::vector<int32_t> kept;
-    for (int32_t row : rows.to_vector<int32_t>()) kept.push_back(lengths[row]);
-    lengths = std::move(kept);
-  }
-  tg::Tensor mask() const {
-    const auto n = static_cast<int64_t>(lengths.size());
-    return tg::key_padding_mask(tg::from_vector(lengths, {n}).to(memory.device()), memory.size(1))
-        .squeeze(1);
+    const tg::Tensor on_device = rows.to(memory.device());
+    for (tg::Tensor* kept : {&memory, &mask, &h, &c, &attentional})
+      *kept = tg::index_select(*kept, 0, on_device);
   }
 };
 
@@ -105,9 +97,9 @@ void LSTMG2P::step(const tg::Tensor& embedded, Recurrent& state, const tg::Tenso
 
 tg::Tensor LSTMG2P::forward(const tg::Tensor& source, const tg::Tensor& source_lengths,
                             const tg::Tensor& target_in, const tg::Tensor& /*target_lengths*/) {
-  expect(source.dim() == 2 && target_in.dim() == 2 && source.size(0) == target_in.size(0),
-         "expected source [B, S] and target_in [B, T], got ", tg::to_string(source.shape()),
-         " and ", tg::to_string(target_in.shape()));
+  tg::check(source.dim() == 2 && target_in.dim() == 2 && source.size(0) == target_in.size(0), *this,
+            ": expected source [B, S] and target_in [B, T], got ", source.shape(), " and ",
+            target_in.shape());
   Encoded encoded = encode(source, source_lengths);
   const tg::Tensor embedded = dropout(target_embedding(target_in));  // [B, T, E]
   std::vector<tg::Tensor> attentional;
@@ -123,7 +115,7 @@ std::unique_ptr<DecodeState> LSTMG2P::start_decoding(const tg::Tensor& source,
   Encoded encoded = encode(source, source_lengths);
   auto state = std::make_unique<LSTMDecodeState>();
   state->memory = encoded.memory;
-  state->lengths = source_lengths.to_vector<int32_t>();
+  state->mask = encoded.mask;
   state->h = encoded.start.h;
   state->c = encoded.start.c;
   state->attentional = encoded.start.attentional;
@@ -133,7 +125,7 @@ std::unique_ptr<DecodeState> LSTMG2P::start_decoding(const tg::Tensor& source,
 tg::Tensor LSTMG2P::decode_step(DecodeState& base, const tg::Tensor& previous) {
   auto& state = dynamic_cast<LSTMDecodeState&>(base);
   Recurrent recurrent{state.h, state.c, state.attentional};
-  step(target_embedding(previous), recurrent, state.memory, state.mask(), nullptr);
+  step(target_embedding(previous), recurrent, state.memory, state.mask, nullptr);
   state.h = recurrent.h;
   state.c = recurrent.c;
   state.attentional = recurrent.attentional;

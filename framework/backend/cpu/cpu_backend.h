@@ -20,6 +20,7 @@ class CpuBackend final : public Backend {
   void deallocate(void* pointer, size_t bytes) override;
   void copy_from_host(const Tensor& dst, const void* src) override;
   void copy_to_host(const Tensor& src, void* dst) override;
+  void check_range(const Tensor& values, const RangeCheck& range) override;
   void copy(const Tensor& src, const Tensor& dst) override;
 
   void fill(const Tensor& t, float value) override;

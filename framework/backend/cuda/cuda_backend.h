@@ -25,6 +25,7 @@ class CudaBackend final : public Backend {
   void deallocate(void* pointer, size_t bytes) override;
   void copy_from_host(const Tensor& dst, const void* src) override;
   void copy_to_host(const Tensor& src, void* dst) override;
+  void check_range(const Tensor& values, const RangeCheck& range) override;
   void copy(const Tensor& src, const Tensor& dst) override;
 
   void fill(const Tensor& t, float value) override;
@@ -80,5 +81,8 @@ class CudaBackend final : public Backend {
                                      const Tensor& mean, const Tensor& rstd,
                                      bool need_weight_grads) override;
 };
+
+// Throws if a check_range queued before the last wait for the GPU found a bad value.
+void report_range_checks();
 
 }  // namespace tg
