@@ -4,6 +4,7 @@
 // (framework/backend/host_copies.h); on the emulator they are the real device-to-host copies.
 #include <doctest/doctest.h>
 
+#include <string>
 #include <utility>
 
 #include "framework/backend/host_copies.h"
@@ -77,7 +78,7 @@ std::pair<int64_t, int64_t> host_copies_of_a_step(Module& model, Optimizer& opti
 }
 
 template <class Model, class Forward>
-void check_no_host_copies(const char* name, Model& model, Forward forward) {
+void check_no_host_copies(const std::string& name, Model& model, Forward forward) {
   model.to(Device::CUDA);
   AdamW optimizer(model.parameters(), {});
   const Seq2SeqBatch batch = seq2seq_batch().to(Device::CUDA);
