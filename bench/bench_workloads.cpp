@@ -211,8 +211,8 @@ Step g2p_lstm(tg::Device device) {
   const Tensor target_out = padded_ids(target_lengths, 9, 43, 13).to(device);
   const Tensor lengths = int_tensor(source_lengths).to(device);
   return training_step(
-      std::make_shared<bench::G2PLstm>(gen),
-      [=](bench::G2PLstm& m) { return m.loss(source, lengths, target_in, target_out); }, device);
+      std::make_shared<bench::G2PLSTM>(gen),
+      [=](bench::G2PLSTM& m) { return m.loss(source, lengths, target_in, target_out); }, device);
 }
 
 Step g2p_transformer(tg::Device device) {

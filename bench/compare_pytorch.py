@@ -134,7 +134,7 @@ def torch_workload(name):
         source = padded_ids(source_lengths, 10, 40)
         target_in, target_out = padded_ids(target_lengths, 9, 43), padded_ids(target_lengths, 9, 43)
 
-        class G2PLstm(nn.Module):
+        class G2PLSTM(nn.Module):
             def __init__(self):
                 super().__init__()
                 self.source_embedding = nn.Embedding(40, 64, padding_idx=0)
@@ -163,7 +163,7 @@ def torch_workload(name):
                     logits.append(self.output(torch.cat([h, context], 1)))
                 return F.cross_entropy(torch.stack(logits, 1).reshape(-1, 43),
                                        target_out.reshape(-1), ignore_index=0)
-        return training_step(G2PLstm(), lambda m: m.loss())
+        return training_step(G2PLSTM(), lambda m: m.loss())
 
     if name == "g2p_transformer":
         source_lengths, target_lengths = cycling_lengths(64, 4, 10), cycling_lengths(64, 4, 10)

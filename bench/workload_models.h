@@ -42,14 +42,14 @@ struct Mlp : tg::Module {
 //            score_s = memory_s . h_t, weights = softmax over the real source positions,
 //            context_t = sum_s weights_s memory_s, logits_t = out([h_t, context_t]).
 // The decoder is stepped by hand, as a beam search would have to.
-struct G2PLstm : tg::Module {
+struct G2PLSTM : tg::Module {
   static constexpr int64_t pad_id = 0;
   tg::Embedding source_embedding, target_embedding;
   tg::LSTM encoder;
   tg::LSTMCell decoder;
   tg::Linear output;
-  explicit G2PLstm(tg::Generator& gen)
-      : Module("G2PLstm"),
+  explicit G2PLSTM(tg::Generator& gen)
+      : Module("G2PLSTM"),
         source_embedding(40, 64, pad_id, gen),
         target_embedding(43, 64, pad_id, gen),
         encoder(64, 128, tg::LSTMOptions{.bidirectional = true}, gen),

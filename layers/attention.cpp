@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "framework/ops/checks.h"
 #include "framework/tapegrad.h"
 
 namespace tg {
@@ -16,7 +17,7 @@ AdditiveAttention::AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t
       w_v(hidden, 1, /*bias=*/false, gen),
       dropout_(dropout),
       gen_(gen) {
-  expect(dropout >= 0.0f && dropout < 1.0f, "dropout must be in [0, 1), got ", dropout);
+  check(dropout >= 0.0f && dropout < 1.0f, *this, ": dropout must be in [0, 1), got ", dropout);
   register_module("w_q", w_q);
   register_module("w_k", w_k);
   register_module("w_v", w_v);
@@ -25,21 +26,22 @@ AdditiveAttention::AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t
 AttentionResult AdditiveAttention::forward(const Tensor& queries, const Tensor& keys,
                                            const Tensor& values, const AttentionMask& mask) const {
   const int64_t query_dim = w_q.in_features, key_dim = w_k.in_features;
-  expect(queries.defined() && queries.dim() >= 2 && queries.size(-1) == query_dim,
-         "expected queries [..., Lq, ", query_dim, "], got ",
-         queries.defined() ? to_string(queries.shape()) : "undefined");
-  expect(keys.defined() && keys.dim() >= 2 && keys.size(-1) == key_dim, "expected keys [..., Lk, ",
-         key_dim, "], got ", keys.defined() ? to_string(keys.shape()) : "undefined");
-  expect(values.defined() && values.dim() >= 2 && values.size(-2) == keys.size(-2),
-         "expected values [..., Lk, dv] with Lk = ", keys.size(-2), " as in keys, got ",
-         values.defined() ? to_string(values.shape()) : "undefined");
+  check(queries.defined() && queries.dim() >= 2 && queries.size(-1) == query_dim, *this,
+        ": expected queries [..., Lq, ", query_dim, "], got ",
+        [&] { return queries.defined() ? to_string(queries.shape()) : "undefined"; });
+  check(keys.defined() && keys.dim() >= 2 && keys.size(-1) == key_dim, *this,
+        ": expected keys [..., Lk, ", key_dim, "], got ",
+        [&] { return keys.defined() ? to_string(keys.shape()) : "undefined"; });
+  check(values.defined() && values.dim() >= 2 && values.size(-2) == keys.size(-2), *this,
+        ": expected values [..., Lk, dv] with Lk = ", keys.size(-2), " as in keys, got ",
+        [&] { return values.defined() ? to_string(values.shape()) : "undefined"; });
 
   // [..., Lq, 1, h] + [..., 1, Lk, h] -> [..., Lq, Lk, h] -> w_v -> [..., Lq, Lk]
   const Tensor features = tanh(w_q(queries).unsqueeze(-2) + w_k(keys).unsqueeze(-3));
   const Tensor scores = w_v(features).squeeze(-1);
   const std::string problem =
       attention_mask_problem(mask.keep_mask(scores.dim(), scores.size(-1)), scores);
-  expect(problem.empty(), problem);
+  check(problem.empty(), *this, ": ", problem);
   return attend(scores, values, mask, dropout_, is_training(), gen_);
 }
 

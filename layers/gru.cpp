@@ -48,7 +48,7 @@ GRU::GRU(int64_t input_size, int64_t hidden_size, GRUOptions options, Generator&
       dropout_generator_(&gen) {
   const std::string problem =
       recurrent_options_problem(input_size, hidden_size, options.num_layers, options.dropout);
-  expect(problem.empty(), problem);
+  check(problem.empty(), *this, ": ", problem);
   register_module("layers", layers_);
   for (int64_t l = 0; l < options.num_layers; ++l) {
     const int64_t layer_input = l == 0 ? input_size : num_directions() * hidden_size;
@@ -60,25 +60,26 @@ GRU::GRU(int64_t input_size, int64_t hidden_size, GRUOptions options, Generator&
 const GRUCell& GRU::cell(int64_t layer, int64_t direction) const {
   const std::string problem =
       cell_index_problem(layer, direction, options_.num_layers, options_.bidirectional);
-  expect(problem.empty(), problem);
+  check(problem.empty(), *this, ": ", problem);
   return layers_.at<Layer>(static_cast<size_t>(layer)).cell(direction);
 }
 
 void GRU::check_inputs(const Tensor& x, const Tensor& h0, const Tensor& lengths) const {
   const char* layout = options_.batch_first ? "[batch, time, " : "[time, batch, ";
-  expect(x.defined(), "expected input ", layout, input_size_, "], got an undefined tensor");
-  expect(x.dim() == 3 && x.size(2) == input_size_ && x.dtype() == DType::Float32,
+  check(x.defined(), *this, ": expected input ", layout, input_size_, "], got an undefined tensor");
+  check(x.dim() == 3 && x.size(2) == input_size_ && x.dtype() == DType::Float32, *this, ": ",
          "expected a float32 input ", layout, input_size_, "], got ", to_string(x.dtype()), " ",
          x.shape());
   const int64_t batch = x.size(options_.batch_first ? 0 : 1);
   const int64_t steps = x.size(options_.batch_first ? 1 : 0);
-  expect(batch > 0 && steps > 0, "expected at least one sequence of at least one step, got ",
+  check(batch > 0 && steps > 0, *this, ": expected at least one sequence of at least one step, got ",
          x.shape());
-  const std::string lengths_wrong = lengths_problem(lengths, batch, steps, x.shape());
-  expect(lengths_wrong.empty(), lengths_wrong);
+  const std::string lengths_wrong = lengths_problem(lengths, batch);
+  check(lengths_wrong.empty(), *this, ": ", lengths_wrong);
+  check_length_values(lengths, steps, "GRU");
   if (h0.defined()) {
     const Shape want{options_.num_layers * num_directions(), batch, hidden_size_};
-    expect(h0.dtype() == DType::Float32 && h0.shape() == want,
+    check(h0.dtype() == DType::Float32 && h0.shape() == want, *this, ": ",
            "expected h0 float32 [layers*directions, batch, hidden] = ", to_string(want), ", got ",
            to_string(h0.dtype()), " ", h0.shape());
   }

@@ -21,7 +21,7 @@ Tensor gru_step(const Tensor& input_gates, const Tensor& hidden_gates, const Ten
 
 GRUCell::GRUCell(int64_t input_size, int64_t hidden_size, bool bias, Generator& gen)
     : Module("GRUCell"), input_size_(input_size), hidden_size_(hidden_size) {
-  expect(input_size > 0 && hidden_size > 0, "input_size and hidden_size must be positive, got ",
+  check(input_size > 0 && hidden_size > 0, *this, ": input_size and hidden_size must be positive, got ",
          input_size, " and ", hidden_size);
   const float bound = 1.0f / std::sqrt(static_cast<float>(hidden_size));
   const int64_t gates = 3 * hidden_size;
@@ -35,12 +35,12 @@ GRUCell::GRUCell(int64_t input_size, int64_t hidden_size, bool bias, Generator& 
 
 Tensor GRUCell::forward(const Tensor& x, const Tensor& h) const {
   if (!x.defined() || x.dim() != 2 || x.size(1) != input_size_ || x.dtype() != DType::Float32)
-    expect(false, "expected a float32 input [batch, ", input_size_, "], got ",
+    check(false, *this, ": expected a float32 input [batch, ", input_size_, "], got ",
            x.defined() ? std::string(to_string(x.dtype())) + " " + to_string(x.shape())
                        : std::string("an undefined tensor"));
   const Shape state_shape{x.size(0), hidden_size_};
   if (h.defined() && h.shape() != state_shape)
-    expect(false, "expected h ", state_shape, ", got ", h.shape());
+    check(false, *this, ": expected h ", state_shape, ", got ", h.shape());
   const Tensor state = h.defined() ? h : zeros(state_shape, DType::Float32, x.device());
   return gru_step(linear(x, weight_ih, bias_ih), linear(state, weight_hh, bias_hh), state);
 }

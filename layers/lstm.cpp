@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "framework/ops/checks.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/matmul.h"
 #include "framework/ops/nn.h"
@@ -33,7 +34,7 @@ Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
   for (int64_t k = 0; k < steps; ++k) {
     const auto t = static_cast<size_t>(reverse ? steps - 1 - k : k);
     const Tensor gates = linear(state.h, w_hidden, gates_at[t]);  // gates_at[t] + h W_h^T
-    const LstmPointwise next = lstm_pointwise(gates, state.c);
+    const LSTMPointwise next = lstm_pointwise(gates, state.c);
     if (step_masks.empty()) {
       state = {next.h, next.c};
       outputs[t] = next.h;
@@ -50,11 +51,6 @@ Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
 
 }  // namespace
 
-void LSTM::LayerList::append(std::unique_ptr<Layer> layer) {
-  register_module(std::to_string(items.size()), *layer);
-  items.push_back(std::move(layer));
-}
-
 LSTM::LSTM(int64_t input_size, int64_t hidden_size, LSTMOptions options, Generator& gen)
     : Module("LSTM"),
       input_size_(input_size),
@@ -63,43 +59,45 @@ LSTM::LSTM(int64_t input_size, int64_t hidden_size, LSTMOptions options, Generat
       dropout_generator_(&gen) {
   const std::string problem =
       recurrent_options_problem(input_size, hidden_size, options.num_layers, options.dropout);
-  expect(problem.empty(), problem);
+  check(problem.empty(), *this, ": ", problem);
   register_module("layers", layers_);
   for (int64_t l = 0; l < options.num_layers; ++l) {
     const int64_t layer_input = l == 0 ? input_size : num_directions() * hidden_size;
-    layers_.append(std::make_unique<Layer>("LSTMLayer", layer_input, hidden_size,
-                                           options.bidirectional, options.bias, gen));
+    layers_.emplace_back("LSTMLayer", layer_input, hidden_size, options.bidirectional, options.bias,
+                         gen);
   }
 }
 
 const LSTMCell& LSTM::cell(int64_t layer, int64_t direction) const {
   const std::string problem =
       cell_index_problem(layer, direction, options_.num_layers, options_.bidirectional);
-  expect(problem.empty(), problem);
-  return layers_.items[static_cast<size_t>(layer)]->cell(direction);
+  check(problem.empty(), *this, ": ", problem);
+  return layers_[static_cast<size_t>(layer)].cell(direction);
 }
 
 void LSTM::check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState& initial) const {
   const char* layout = options_.batch_first ? "[batch, time, " : "[time, batch, ";
-  expect(x.defined(), "expected input ", layout, input_size_, "], got an undefined tensor");
-  expect(x.dim() == 3 && x.size(2) == input_size_, "expected input ", layout, input_size_,
-         "], got ", x.shape());
-  expect(x.dtype() == DType::Float32, "expected a float32 input, got ", to_string(x.dtype()));
+  check(x.defined(), *this, ": expected input ", layout, input_size_, "], got an undefined tensor");
+  check(x.dim() == 3 && x.size(2) == input_size_, *this, ": expected input ", layout, input_size_,
+        "], got ", x.shape());
+  check(x.dtype() == DType::Float32, *this, ": expected a float32 input, got ",
+        to_string(x.dtype()));
   const int64_t batch = x.size(options_.batch_first ? 0 : 1);
   const int64_t steps = x.size(options_.batch_first ? 1 : 0);
-  expect(batch > 0 && steps > 0, "expected at least one sequence of at least one step, got ",
-         x.shape());
+  check(batch > 0 && steps > 0, *this,
+        ": expected at least one sequence of at least one step, got ", x.shape());
 
-  const std::string lengths_wrong = lengths_problem(lengths, batch, steps, x.shape());
-  expect(lengths_wrong.empty(), lengths_wrong);
+  const std::string lengths_wrong = lengths_problem(lengths, batch);
+  check(lengths_wrong.empty(), *this, ": ", lengths_wrong);
+  check_length_values(lengths, steps, "LSTM");
 
-  expect(initial.h.defined() == initial.c.defined(),
-         "initial state: h0 and c0 must be both given or both left out");
+  check(initial.h.defined() == initial.c.defined(), *this,
+        ": initial state: h0 and c0 must be both given or both left out");
   if (initial.h.defined()) {
     const Shape want{options_.num_layers * num_directions(), batch, hidden_size_};
-    expect(initial.h.shape() == want && initial.c.shape() == want,
-           "expected initial h0 and c0 [layers*directions, batch, hidden] = ", to_string(want),
-           ", got ", initial.h.shape(), " and ", initial.c.shape());
+    check(initial.h.shape() == want && initial.c.shape() == want, *this,
+          ": expected initial h0 and c0 [layers*directions, batch, hidden] = ", want, ", got ",
+          initial.h.shape(), " and ", initial.c.shape());
   }
 }
 

@@ -36,6 +36,7 @@
 #include "layers/lstm_cell.h"
 #include "layers/module.h"
 #include "layers/sequence_steps.h"
+#include "layers/sequential.h"
 
 namespace tg {
 
@@ -92,19 +93,13 @@ class LSTM : public Module {
 
  private:
   using Layer = BidirectionalCells<LSTMCell>;
-  // The numbered children "0", "1", ... that give the names "layers.<l>.".
-  struct LayerList : Module {
-    std::vector<std::unique_ptr<Layer>> items;
-    LayerList() : Module("LayerList") {}
-    void append(std::unique_ptr<Layer> layer);
-  };
 
   void check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState& initial) const;
 
   int64_t input_size_, hidden_size_;
   LSTMOptions options_;
   Generator* dropout_generator_;
-  LayerList layers_;
+  ModuleList<Layer> layers_;  // "layers.<l>."
 };
 
 }  // namespace tg

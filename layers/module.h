@@ -79,13 +79,11 @@ class Module {
     return child;
   }
 
-  // Throws tg::Error prefixed with this layer's type and path when condition is false:
-  //   "Linear 'encoder.proj': expected input [..., 64], got [32,10]".
-  template <class... Parts>
-  void expect(bool condition, const Parts&... parts) const {
-    if (!condition) fail(describe(), ": ", parts...);
-  }
   std::string describe() const;  // "Linear 'encoder.proj'"
+  // Prints describe(), so that a layer's checks name it, formatted only when one fails:
+  //   check(ok, *this, ": expected input [..., ", in, "], got ", x.shape())
+  //   -> "Linear 'encoder.proj': expected input [..., 64], got [32,10]"
+  friend std::ostream& operator<<(std::ostream& out, const Module& module);
 
  private:
   void add_child(const std::string& name, Module& child);

@@ -35,10 +35,10 @@ MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t num_heads,
       vdim_(or_embed_dim(options.vdim, embed_dim)),
       dropout_(options.dropout),
       gen_(gen) {
-  expect(num_heads > 0, "num_heads must be positive, got ", num_heads);
-  expect(embed_dim % num_heads == 0, "embed_dim ", embed_dim, " is not divisible by num_heads ",
-         num_heads);
-  expect(dropout_ >= 0.0f && dropout_ < 1.0f, "dropout must be in [0, 1), got ", dropout_);
+  check(num_heads > 0, *this, ": num_heads must be positive, got ", num_heads);
+  check(embed_dim % num_heads == 0, *this, ": embed_dim ", embed_dim,
+        " is not divisible by num_heads ", num_heads);
+  check(dropout_ >= 0.0f && dropout_ < 1.0f, *this, ": dropout must be in [0, 1), got ", dropout_);
   register_module("w_q", w_q);
   register_module("w_k", w_k);
   register_module("w_v", w_v);
@@ -52,16 +52,17 @@ Tensor MultiHeadAttention::combined_keep_mask(const AttentionMask& key_padding,
   Tensor padding_keep;  // broadcastable to [B, 1, 1, Lk]
   if (key_padding.kind() == AttentionMask::Kind::ValidLengths) {
     const Tensor& lens = key_padding.tensor();
-    expect(lens.size(0) == batch, "key_padding as valid lengths must be int32 [B] = [", batch,
-           "], got ", describe_tensor(lens));
-    const std::vector<int32_t> values = lens.to(Device::CPU).to_vector<int32_t>();
-    for (size_t b = 0; b < values.size(); ++b) {
-      expect(values[b] >= 0 && values[b] <= key_len, "key_padding: valid length ", values[b],
-             " at batch index ", b, " is outside [0, ", key_len, "] (the key length)");
+    check(lens.size(0) == batch, *this, ": key_padding as valid lengths must be int32 [B] = [",
+          batch, "], got ", [&] { return describe_tensor(lens); });
+    // key_padding_mask checks the lengths where they live; one on the host fails at once, and
+    // then the message gets this layer's path too.
+    try {
+      padding_keep = key_padding_mask(lens, key_len);
+    } catch (const Error& e) {
+      fail(*this, ": ", e.what());
     }
-    padding_keep = key_padding.keep_mask(4, key_len);
   } else if (key_padding.defined()) {
-    expect(key_padding.tensor().shape() == Shape{batch, key_len},
+    check(key_padding.tensor().shape() == Shape{batch, key_len}, *this, ": ",
            "key_padding must be valid lengths int32 [B] or a mask [B, Lk] = [", batch, ",", key_len,
            "], got the ", key_padding.describe(), " ", describe_tensor(key_padding.tensor()));
     padding_keep = key_padding.keep_mask(2, key_len).reshape({batch, 1, 1, key_len});
@@ -70,24 +71,25 @@ Tensor MultiHeadAttention::combined_keep_mask(const AttentionMask& key_padding,
   Tensor pair_keep;  // broadcastable to [B, 1, Lq, Lk]
   if (attn_mask.defined()) {
     const Tensor& mask = attn_mask.tensor();
-    expect(attn_mask.kind() != AttentionMask::Kind::ValidLengths,
+    check(attn_mask.kind() != AttentionMask::Kind::ValidLengths, *this, ": ",
            "attn_mask takes AttentionMask::keep or AttentionMask::exclude of [Lq, Lk] or [B, Lq, "
            "Lk]; valid lengths belong in key_padding, got int32 ",
            to_string(mask.shape()));
     if (mask.shape() == Shape{query_len, key_len}) {
       pair_keep = attn_mask.keep_mask(2, key_len);
     } else {
-      expect(mask.shape() == Shape{batch, query_len, key_len},
-             "attn_mask must be a mask [Lq, Lk] = [", query_len, ",", key_len,
-             "] or [B, Lq, Lk] = [", batch, ",", query_len, ",", key_len, "], got the ",
-             attn_mask.describe(), " ", describe_tensor(mask));
+      check(mask.shape() == Shape{batch, query_len, key_len}, *this,
+            ": attn_mask must be a mask [Lq, Lk] = [", query_len, ",", key_len,
+            "] or [B, Lq, Lk] = [", batch, ",", query_len, ",", key_len, "], got the ",
+            attn_mask.describe(), " ", [&] { return describe_tensor(mask); });
       pair_keep = attn_mask.keep_mask(3, key_len).reshape({batch, 1, query_len, key_len});
     }
   }
 
   for (const Tensor* mask : {&padding_keep, &pair_keep}) {
-    expect(!mask->defined() || mask->device() == device, "masks must be on the query's device (",
-           to_string(device), "), got one on ", mask->defined() ? to_string(mask->device()) : "");
+    check(!mask->defined() || mask->device() == device, *this,
+          ": masks must be on the query's device (", to_string(device), "), got one on ",
+          mask->defined() ? to_string(mask->device()) : "");
   }
   if (padding_keep.defined() && pair_keep.defined())
     return as_zero_one(padding_keep) * as_zero_one(pair_keep);  // [B, 1, Lq, Lk]
@@ -97,16 +99,17 @@ Tensor MultiHeadAttention::combined_keep_mask(const AttentionMask& key_padding,
 AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& key,
                                             const Tensor& value, const AttentionMask& key_padding,
                                             const AttentionMask& attn_mask) const {
-  expect(query.defined() && query.dim() == 3 && query.size(2) == embed_dim_,
-         "expected query [B, Lq, ", embed_dim_, "], got ", describe_tensor(query));
+  check(query.defined() && query.dim() == 3 && query.size(2) == embed_dim_, *this,
+        ": expected query [B, Lq, ", embed_dim_, "], got ", [&] { return describe_tensor(query); });
   const int64_t batch = query.size(0), query_len = query.size(1);
-  expect(key.defined() && key.dim() == 3 && key.size(0) == batch && key.size(2) == kdim_,
-         "expected key [", batch, ", Lk, ", kdim_, "], got ", describe_tensor(key));
+  check(key.defined() && key.dim() == 3 && key.size(0) == batch && key.size(2) == kdim_, *this,
+        ": expected key [", batch, ", Lk, ", kdim_, "], got ",
+        [&] { return describe_tensor(key); });
   const int64_t key_len = key.size(1);
-  expect(value.defined() && value.dim() == 3 && value.size(0) == batch &&
-             value.size(1) == key_len && value.size(2) == vdim_,
-         "expected value [", batch, ",", key_len, ",", vdim_, "] (Lk as in key), got ",
-         describe_tensor(value));
+  check(value.defined() && value.dim() == 3 && value.size(0) == batch && value.size(1) == key_len &&
+            value.size(2) == vdim_,
+        *this, ": expected value [", batch, ",", key_len, ",", vdim_, "] (Lk as in key), got ",
+        [&] { return describe_tensor(value); });
   const Tensor keep =
       combined_keep_mask(key_padding, attn_mask, batch, query_len, key_len, query.device());
 

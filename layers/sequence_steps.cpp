@@ -1,5 +1,6 @@
 #include "layers/sequence_steps.h"
 
+#include "framework/ops/checks.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/shape.h"
 
@@ -39,27 +40,28 @@ std::string cell_index_problem(int64_t layer, int64_t direction, int64_t num_lay
   return "";
 }
 
-std::string lengths_problem(const Tensor& lengths, int64_t batch, int64_t steps, const Shape& x) {
+std::string lengths_problem(const Tensor& lengths, int64_t batch) {
   if (!lengths.defined()) return "";
   if (lengths.dtype() != DType::Int32 || lengths.shape() != Shape{batch})
     return format_message("expected lengths int32 [", batch, "], got ", to_string(lengths.dtype()),
                           " ", lengths.shape());
-  const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
-  for (size_t b = 0; b < values.size(); ++b)
-    if (values[b] < 1 || values[b] > steps)
-      return format_message("lengths must be in [1, ", steps, "] (the time steps of ", x, "), got ",
-                            values[b], " for sequence ", b);
   return "";
+}
+
+void check_length_values(const Tensor& lengths, int64_t steps, const char* layer_type) {
+  if (lengths.defined()) check_values(lengths, {layer_type, "length", "sequence", 1, steps, true});
 }
 
 std::vector<Tensor> step_masks(const Tensor& lengths, int64_t steps, Device device) {
   if (!lengths.defined()) return {};
-  const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
-  bool padded = false;
-  for (int32_t length : values) padded = padded || length < steps;
+  // Whether a sequence is padded is read only where the lengths are already on the host: on a
+  // GPU, reading them would make the host wait for the device, and masks that keep every step
+  // cost little.
+  const int64_t batch = lengths.size(0);
+  bool padded = lengths.device() != Device::CPU;
+  for (int64_t b = 0; b < batch && !padded; ++b) padded = lengths.data<int32_t>()[b] < steps;
   if (!padded) return {};
   // masks[t, b, 0] = lengths[b] > t
-  const auto batch = static_cast<int64_t>(values.size());
   const Tensor masks = gt(lengths.to(device).reshape({1, batch, 1}),
                           arange(steps, DType::Int32, device).reshape({steps, 1, 1}));
   return unbind(masks, 0);

@@ -39,9 +39,12 @@ std::string recurrent_options_problem(int64_t input_size, int64_t hidden_size, i
 // What is wrong with asking a stack for the cell of (layer, direction), or "".
 std::string cell_index_problem(int64_t layer, int64_t direction, int64_t num_layers,
                                bool bidirectional);
-// What is wrong with lengths (if defined) for an input x of `batch` sequences of `steps` steps:
-// they must be int32 [batch] with values in [1, steps]; "" when fine. Copies them to the host.
-std::string lengths_problem(const Tensor& lengths, int64_t batch, int64_t steps, const Shape& x);
+// What is wrong with the form of lengths (if defined) for `batch` sequences: they must be int32
+// [batch]; "" when fine. Their values are checked by check_length_values.
+std::string lengths_problem(const Tensor& lengths, int64_t batch);
+// Every length (if defined) in [1, steps], checked where the lengths live (no copy to the host):
+// "<layer_type>: length <v> at sequence <b> is out of range [1, steps]".
+void check_length_values(const Tensor& lengths, int64_t steps, const char* layer_type);
 
 // For lengths Int32 [B] (checked by the layer: values in [1, steps]) over `steps` time steps:
 // one Int32 [B, 1] mask per step, nonzero where step t is real (t < lengths[b]). Empty when

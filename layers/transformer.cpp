@@ -41,8 +41,8 @@ TransformerEncoderLayer::TransformerEncoderLayer(int64_t d_model, int64_t num_he
 Tensor TransformerEncoderLayer::forward(const Tensor& x, const AttentionMask& key_padding,
                                         const AttentionMask& attn_mask) const {
   const int64_t d_model = self_attn.embed_dim();
-  expect(x.defined() && x.dim() == 3 && x.size(2) == d_model, "expected x [B, L, ", d_model,
-         "], got ", shape_or_undefined(x));
+  check(x.defined() && x.dim() == 3 && x.size(2) == d_model, *this, ": expected x [B, L, ", d_model,
+        "], got ", [&] { return shape_or_undefined(x); });
   auto attend_to_self = [&](const Tensor& h) {
     AttentionResult result = self_attn(h, h, h, key_padding, attn_mask);
     if (keep_self_attention) last_self_attention = result.weights.detach();
@@ -83,12 +83,12 @@ Tensor TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory,
                                         const AttentionMask& tgt_key_padding,
                                         const AttentionMask& memory_key_padding) {
   const int64_t d_model = self_attn.embed_dim();
-  expect(x.defined() && x.dim() == 3 && x.size(2) == d_model, "expected x [B, Lt, ", d_model,
-         "], got ", shape_or_undefined(x));
-  expect(memory.defined() && memory.dim() == 3 && memory.size(0) == x.size(0) &&
-             memory.size(2) == d_model,
-         "expected memory [", x.size(0), ", Ls, ", d_model, "] (batch as in x), got ",
-         shape_or_undefined(memory));
+  check(x.defined() && x.dim() == 3 && x.size(2) == d_model, *this, ": expected x [B, Lt, ",
+        d_model, "], got ", [&] { return shape_or_undefined(x); });
+  check(memory.defined() && memory.dim() == 3 && memory.size(0) == x.size(0) &&
+            memory.size(2) == d_model,
+        *this, ": expected memory [", x.size(0), ", Ls, ", d_model, "] (batch as in x), got ",
+        [&] { return shape_or_undefined(memory); });
   const AttentionMask causal = AttentionMask::keep(causal_mask(x.size(1), x.device()));
 
   auto attend_to_self = [&](const Tensor& h) {
@@ -115,11 +115,10 @@ TransformerEncoder::TransformerEncoder(int64_t num_layers, int64_t d_model, int6
                                        int64_t ff_hidden, const TransformerOptions& options,
                                        Generator& gen)
     : Module("TransformerEncoder") {
-  expect(num_layers >= 1, "num_layers must be at least 1, got ", num_layers);
+  check(num_layers >= 1, *this, ": num_layers must be at least 1, got ", num_layers);
   register_module("layers", layers);
   for (int64_t i = 0; i < num_layers; ++i) {
-    layers_.push_back(
-        &layers.emplace_back<TransformerEncoderLayer>(d_model, num_heads, ff_hidden, options, gen));
+    layers.emplace_back(d_model, num_heads, ff_hidden, options, gen);
   }
   if (options.norm_first) {
     norm_ = std::make_unique<LayerNorm>(d_model);
@@ -130,7 +129,7 @@ TransformerEncoder::TransformerEncoder(int64_t num_layers, int64_t d_model, int6
 Tensor TransformerEncoder::forward(const Tensor& x, const AttentionMask& key_padding,
                                    const AttentionMask& attn_mask) const {
   Tensor h = x;
-  for (const TransformerEncoderLayer* layer : layers_) h = (*layer)(h, key_padding, attn_mask);
+  for (const TransformerEncoderLayer& layer : layers) h = layer(h, key_padding, attn_mask);
   return norm_ ? (*norm_)(h) : h;
 }
 
@@ -138,11 +137,10 @@ TransformerDecoder::TransformerDecoder(int64_t num_layers, int64_t d_model, int6
                                        int64_t ff_hidden, const TransformerOptions& options,
                                        Generator& gen)
     : Module("TransformerDecoder") {
-  expect(num_layers >= 1, "num_layers must be at least 1, got ", num_layers);
+  check(num_layers >= 1, *this, ": num_layers must be at least 1, got ", num_layers);
   register_module("layers", layers);
   for (int64_t i = 0; i < num_layers; ++i) {
-    layers_.push_back(
-        &layers.emplace_back<TransformerDecoderLayer>(d_model, num_heads, ff_hidden, options, gen));
+    layers.emplace_back(d_model, num_heads, ff_hidden, options, gen);
   }
   if (options.norm_first) {
     norm_ = std::make_unique<LayerNorm>(d_model);
@@ -154,17 +152,17 @@ Tensor TransformerDecoder::forward(const Tensor& x, const Tensor& memory,
                                    const AttentionMask& tgt_key_padding,
                                    const AttentionMask& memory_key_padding) {
   Tensor h = x;
-  for (TransformerDecoderLayer* layer : layers_)
-    h = (*layer)(h, memory, tgt_key_padding, memory_key_padding);
+  for (TransformerDecoderLayer& layer : layers)
+    h = layer(h, memory, tgt_key_padding, memory_key_padding);
   return norm_ ? (*norm_)(h) : h;
 }
 
 void TransformerEncoder::keep_self_attention(bool on) {
-  for (TransformerEncoderLayer* layer : layers_) layer->keep_self_attention = on;
+  for (TransformerEncoderLayer& layer : layers) layer.keep_self_attention = on;
 }
 
 void TransformerDecoder::keep_cross_attention(bool on) {
-  for (TransformerDecoderLayer* layer : layers_) layer->keep_cross_attention = on;
+  for (TransformerDecoderLayer& layer : layers) layer.keep_cross_attention = on;
 }
 
 }  // namespace tg

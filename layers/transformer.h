@@ -118,16 +118,15 @@ class TransformerEncoder : public Module {
     return forward(x, key_padding, attn_mask);
   }
 
-  TransformerEncoderLayer& layer(size_t i) const { return *layers_[i]; }
-  size_t num_layers() const { return layers_.size(); }
+  TransformerEncoderLayer& layer(size_t i) const { return layers[i]; }
+  size_t num_layers() const { return layers.size(); }
   bool has_final_norm() const { return norm_ != nullptr; }
   // Turns last_self_attention on or off in every layer.
   void keep_self_attention(bool on);
 
-  ModuleList layers;
+  ModuleList<TransformerEncoderLayer> layers;
 
  private:
-  std::vector<TransformerEncoderLayer*> layers_;  // typed views of the children of `layers`
   std::unique_ptr<LayerNorm> norm_;
 };
 
@@ -145,16 +144,15 @@ class TransformerDecoder : public Module {
     return forward(x, memory, tgt_key_padding, memory_key_padding);
   }
 
-  TransformerDecoderLayer& layer(size_t i) const { return *layers_[i]; }
-  size_t num_layers() const { return layers_.size(); }
+  TransformerDecoderLayer& layer(size_t i) const { return layers[i]; }
+  size_t num_layers() const { return layers.size(); }
   bool has_final_norm() const { return norm_ != nullptr; }
   // Turns last_cross_attention on or off in every layer.
   void keep_cross_attention(bool on);
 
-  ModuleList layers;
+  ModuleList<TransformerDecoderLayer> layers;
 
  private:
-  std::vector<TransformerDecoderLayer*> layers_;
   std::unique_ptr<LayerNorm> norm_;
 };
 

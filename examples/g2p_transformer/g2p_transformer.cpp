@@ -24,17 +24,11 @@ struct TransformerDecodeState : DecodeState {
   tg::Tensor memory, source_lengths;
   std::vector<std::vector<int32_t>> prefixes;  // one per row, starting with <bos> once fed
   void reorder(const tg::Tensor& rows) override {
-    memory = tg::index_select(memory, 0, rows);
-    const std::vector<int32_t> kept_rows = rows.to_vector<int32_t>();
-    const std::vector<int32_t> lengths = source_lengths.to_vector<int32_t>();
-    std::vector<int32_t> kept_lengths;
+    const tg::Tensor on_device = rows.to(memory.device());
+    memory = tg::index_select(memory, 0, on_device);
+    source_lengths = tg::index_select(source_lengths, 0, on_device);
     std::vector<std::vector<int32_t>> kept_prefixes;
-    for (int32_t row : kept_rows) {
-      kept_lengths.push_back(lengths[row]);
-      kept_prefixes.push_back(prefixes[row]);
-    }
-    source_lengths = tg::from_vector(kept_lengths, {static_cast<int64_t>(kept_lengths.size())})
-                         .to(memory.device());
+    for (int32_t row : rows.to_vector<int32_t>()) kept_prefixes.push_back(prefixes[row]);
     prefixes = std::move(kept_prefixes);
   }
 };
@@ -84,9 +78,9 @@ tg::Tensor TransformerG2P::decode(const tg::Tensor& target_in, const tg::Tensor&
 
 tg::Tensor TransformerG2P::forward(const tg::Tensor& source, const tg::Tensor& source_lengths,
                                    const tg::Tensor& target_in, const tg::Tensor& target_lengths) {
-  expect(source.dim() == 2 && target_in.dim() == 2 && source.size(0) == target_in.size(0),
-         "expected source [B, S] and target_in [B, T], got ", tg::to_string(source.shape()),
-         " and ", tg::to_string(target_in.shape()));
+  tg::check(source.dim() == 2 && target_in.dim() == 2 && source.size(0) == target_in.size(0), *this,
+            ": expected source [B, S] and target_in [B, T], got ", source.shape(), " and ",
+            target_in.shape());
   const tg::Tensor memory = encode(source, source_lengths);
   return output(decode(target_in, memory, target_lengths, source_lengths));
 }

@@ -47,13 +47,30 @@ struct LayerNormResult {
 struct LayerNormGrads {
   Tensor x, weight, bias;
 };
-struct LstmCellResult {
+struct LSTMCellResult {
   Tensor h, c;         // [B, H]
   Tensor activations;  // [B, 4H]: sigmoid(i), sigmoid(f), tanh(g), sigmoid(o), kept for backward
 };
-struct LstmCellGrads {
+struct LSTMCellGrads {
   Tensor gates, c_prev;  // [B, 4H] (before the nonlinearities), [B, H]
 };
+// A check that every value of an int32 tensor (ids, targets, lengths) is allowed, and the
+// message it throws: "<op>: <what> <value> at <where> <i> is out of range [low, high)", or
+// "[low, high]" when high_inclusive. The strings are literals: a GPU reports the check later.
+struct RangeCheck {
+  const char* op;     // "embedding"
+  const char* what;   // "id"
+  const char* where;  // "position"
+  int64_t low, high;
+  bool high_inclusive = false;
+  int64_t exempt = INT64_MIN;  // a value allowed whatever the range (a loss's ignore_index)
+  bool allows(int64_t value) const {
+    return value == exempt || (value >= low && (high_inclusive ? value <= high : value < high));
+  }
+};
+[[noreturn]] void fail_out_of_range(const RangeCheck& range, int64_t value, int64_t index,
+                                    const char* note = "");
+
 struct CrossEntropyResult {
   Tensor loss;   // [N] per row, 0 where the target is ignored
   Tensor probs;  // [N, C] softmax of the logits, kept for backward
@@ -68,6 +85,11 @@ class Backend : public DeviceAllocator {
   virtual void copy_from_host(const Tensor& dst, const void* src) = 0;  // dst.nbytes() bytes
   virtual void copy_to_host(const Tensor& src, void* dst) = 0;
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same device, same size
+  // Throws fail_out_of_range for the first value of `values` (Int32) that `range` does not
+  // allow. The CPU checks at once. A GPU checks in a kernel and throws at its next host copy
+  // or synchronize: validating ids must not make the host wait for the GPU. Kernels that take
+  // indices skip a bad one meanwhile, so nothing is read or written out of bounds.
+  virtual void check_range(const Tensor& values, const RangeCheck& range) = 0;
 
   // ---- filling ----
   virtual void fill(const Tensor& t, float value) = 0;
@@ -153,9 +175,9 @@ class Backend : public DeviceAllocator {
 
   // The pointwise part of an LSTM step. gates [B, 4H] are the pre-activations in the order
   // i, f, g, o; c = sigmoid(f) c_prev + sigmoid(i) tanh(g), h = sigmoid(o) tanh(c).
-  virtual LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) = 0;
+  virtual LSTMCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) = 0;
   // grad_h and grad_c may be undefined (no gradient reached that output).
-  virtual LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
+  virtual LSTMCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
                                            const Tensor& c, const Tensor& grad_h,
                                            const Tensor& grad_c) = 0;
   virtual LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x,

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "framework/ops/checks.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/matmul.h"
 #include "framework/ops/nn.h"
@@ -45,13 +46,9 @@ Tensor key_padding_mask(const Tensor& valid_lens, int64_t key_len) {
         "key_padding_mask: valid_lens must be int32 [B], got ", to_string(valid_lens.dtype()), " ",
         valid_lens.shape());
   check(key_len >= 0, "key_padding_mask: key_len must be >= 0, got ", key_len);
-  // A length outside [0, key_len] is almost always lengths that belong to another batch; the
-  // copy to the host is B integers.
-  const std::vector<int32_t> lens = valid_lens.to(Device::CPU).to_vector<int32_t>();
-  for (size_t b = 0; b < lens.size(); ++b) {
-    check(lens[b] >= 0 && lens[b] <= key_len, "key_padding_mask: valid length ", lens[b],
-          " at batch index ", b, " is outside [0, ", key_len, "]");
-  }
+  // A length outside [0, key_len] is almost always lengths that belong to another batch.
+  // Checked where the lengths live, without a copy to the host (check_values).
+  check_values(valid_lens, {"key_padding_mask", "valid length", "batch index", 0, key_len, true});
   const int64_t batch = valid_lens.size(0);
   // keep[b, j] = j < valid_lens[b]
   const Tensor positions = arange(key_len, DType::Int32, valid_lens.device());

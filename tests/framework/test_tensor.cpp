@@ -108,3 +108,16 @@ TEST_CASE("device names: to_string and device_named are inverses; other names gi
   CHECK_FALSE(device_named("CPU").has_value());
   CHECK_FALSE(device_named("").has_value());
 }
+
+TEST_CASE("check formats its parts only when the condition fails") {
+  int calls = 0;
+  const auto costly = [&calls] {
+    ++calls;
+    return std::string("a costly part");
+  };
+  check(true, "op: expected ", 3, ", got ", costly);
+  CHECK(calls == 0);
+  CHECK_THROWS_WITH_AS(check(false, "op: expected ", 3, ", got ", Shape{2, 5}, " and ", costly),
+                       "op: expected 3, got [2,5] and a costly part", Error);
+  CHECK(calls == 1);
+}

@@ -56,11 +56,15 @@ TEST_CASE("causal_mask is lower triangular: query t attends to keys 0..t") {
 TEST_CASE("mask helpers reject bad input with a message") {
   CHECK_THROWS_WITH_AS(key_padding_mask(from_vector(std::vector<float>{1, 2}, {2}), 3),
                        doctest::Contains("key_padding_mask: valid_lens must be int32 [B]"), Error);
-  CHECK_THROWS_WITH_AS(key_padding_mask(from_vector(std::vector<int32_t>{1, 4}, {2}), 3),
-                       doctest::Contains("valid length 4 at batch index 1 is outside [0, 3]"),
-                       Error);
-  CHECK_THROWS_WITH_AS(key_padding_mask(from_vector(std::vector<int32_t>{-1}, {1}), 3),
-                       doctest::Contains("valid length -1 at batch index 0"), Error);
+  CHECK_THROWS_WITH_AS(
+      key_padding_mask(from_vector(std::vector<int32_t>{1, 4}, {2}), 3),
+      doctest::Contains("key_padding_mask: valid length 4 at batch index 1 is out of range [0, 3]"),
+      Error);
+  CHECK_THROWS_WITH_AS(
+      key_padding_mask(from_vector(std::vector<int32_t>{-1}, {1}), 3),
+      doctest::Contains(
+          "key_padding_mask: valid length -1 at batch index 0 is out of range [0, 3]"),
+      Error);
   CHECK_THROWS_WITH_AS(causal_mask(-2), doctest::Contains("causal_mask: len must be >= 0"), Error);
 }
 

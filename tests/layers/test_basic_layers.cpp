@@ -120,7 +120,8 @@ TEST_CASE("Embedding errors name the layer, or the op for ids out of range") {
   CHECK_THROWS_WITH_AS(table(zeros({2})),
                        doctest::Contains("Embedding: expected int32 ids, got float32 [2]"), Error);
   CHECK_THROWS_WITH_AS(table(from_vector(std::vector<int32_t>{1, 4}, {2})),
-                       doctest::Contains("embedding: id 4 is out of range [0, 4)"), Error);
+                       doctest::Contains("embedding: id 4 at position 1 is out of range [0, 4)"),
+                       Error);
   CHECK_THROWS_WITH_AS(Embedding(4, 2, 4),
                        doctest::Contains("Embedding: padding_idx 4 is out of range [0, 4)"), Error);
 }
@@ -339,7 +340,7 @@ TEST_CASE("Sequential nests, is the identity when empty, and reports bad access"
 }
 
 TEST_CASE("ModuleList holds any modules under their index") {
-  ModuleList list;
+  ModuleList<> list;
   Linear& a = list.emplace_back<Linear>(2, 3);
   list.emplace_back<LayerNorm>(3);
   CHECK(list.size() == 2);

@@ -305,8 +305,8 @@ TEST_CASE("MultiHeadAttention errors name the layer path, what was expected and 
                                       "= [2], got int32 [3]"),
                        Error);
   CHECK_THROWS_WITH_AS(mha(x, x, x, lengths({1, 4})),
-                       contains(who + "key_padding: valid length 4 at batch index 1 is "
-                                      "outside [0, 3]"),
+                       contains(who + "key_padding_mask: valid length 4 at batch index 1 "
+                                      "is out of range [0, 3]"),
                        Error);
   CHECK_THROWS_WITH_AS(mha(x, x, x, AttentionMask::keep(ones({2, 4}, DType::Int32))),
                        contains(who + "key_padding must be valid lengths int32 [B] or a "

@@ -343,6 +343,7 @@ TEST_CASE("transformer errors name the layer path, what was expected and what ca
                        Error);
   CHECK_THROWS_WITH_AS(model.decoder(tgt, src, {}, lengths({3, 4})),
                        doctest::Contains("MultiHeadAttention 'decoder.layers.0.cross_attn': "
-                                         "key_padding: valid length 4 at batch index 1"),
+                                         "key_padding_mask: valid length 4 at batch index 1 is "
+                                         "out of range [0, 3]"),
                        Error);
 }

@@ -68,6 +68,13 @@ void CpuBackend::copy_block(const Tensor& src, int64_t src_n, int64_t src_start,
   }
 }
 
+// The host already holds the values: a plain loop, no copy.
+void CpuBackend::check_range(const Tensor& values, const RangeCheck& range) {
+  const int32_t* value = values.data<int32_t>();
+  for (int64_t i = 0; i < values.numel(); ++i)
+    if (!range.allows(value[i])) fail_out_of_range(range, value[i], i);
+}
+
 Tensor CpuBackend::index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   const auto [outer, n, inner] = split_at(x.shape(), dim);
   Shape out_shape = x.shape();

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "framework/backend/cpu/cpu_backend.h"
+#include "framework/backend/host_copies.h"
 #include "framework/random.h"
 
 namespace tg {
@@ -32,6 +33,7 @@ void CpuBackend::copy_from_host(const Tensor& dst, const void* src) {
   std::memcpy(dst.raw_data(), src, dst.nbytes());
 }
 void CpuBackend::copy_to_host(const Tensor& src, void* dst) {
+  count_host_copy();
   std::memcpy(dst, src.raw_data(), src.nbytes());
 }
 void CpuBackend::copy(const Tensor& src, const Tensor& dst) {

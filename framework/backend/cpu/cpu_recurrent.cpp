@@ -25,9 +25,9 @@ TG_VECTOR_KERNEL static void lstm_cell_row(const float* pre, const float* c_in, 
   }
 }
 
-LstmCellResult CpuBackend::lstm_cell(const Tensor& gates, const Tensor& c_prev) {
+LSTMCellResult CpuBackend::lstm_cell(const Tensor& gates, const Tensor& c_prev) {
   const int64_t batch = c_prev.size(0), hidden = c_prev.size(1);
-  LstmCellResult out{empty({batch, hidden}), empty({batch, hidden}), empty({batch, 4 * hidden})};
+  LSTMCellResult out{empty({batch, hidden}), empty({batch, hidden}), empty({batch, 4 * hidden})};
   const float* pre = gates.data<float>();
   const float* c0 = c_prev.data<float>();
   float *h = out.h.data<float>(), *c = out.c.data<float>(), *act = out.activations.data<float>();
@@ -63,7 +63,7 @@ TG_VECTOR_KERNEL static void lstm_cell_backward_row(const float* a, const float*
   }
 }
 
-LstmCellGrads CpuBackend::lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
+LSTMCellGrads CpuBackend::lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
                                              const Tensor& c, const Tensor& grad_h,
                                              const Tensor& grad_c) {
   const int64_t batch = c_prev.size(0), hidden = c_prev.size(1);
@@ -74,7 +74,7 @@ LstmCellGrads CpuBackend::lstm_cell_backward(const Tensor& activations, const Te
     return zeros;
   };
   const Tensor dh_tensor = or_zeros(grad_h), dc_tensor = or_zeros(grad_c);
-  LstmCellGrads out{empty({batch, 4 * hidden}), empty({batch, hidden})};
+  LSTMCellGrads out{empty({batch, 4 * hidden}), empty({batch, hidden})};
   const float* act = activations.data<float>();
   const float *c0 = c_prev.data<float>(), *c1 = c.data<float>();
   const float *dh = dh_tensor.data<float>(), *dc = dc_tensor.data<float>();

@@ -10,7 +10,8 @@ __global__ void index_select_kernel(int64_t total, const uint32_t* x, uint32_t* 
                                     const int32_t* index, int64_t n, int64_t count, int64_t inner) {
   for (int64_t e = cuda::first_index(); e < total; e += cuda::index_stride()) {
     const int64_t c = e % inner, i = (e / inner) % count, r = e / (inner * count);
-    out[e] = x[(r * n + index[i]) * inner + c];
+    // A bad index (the op queued its check) reads nothing: zeros until the error is reported.
+    out[e] = index[i] >= 0 && index[i] < n ? x[(r * n + index[i]) * inner + c] : 0u;
   }
 }
 
@@ -20,7 +21,7 @@ __global__ void index_add_kernel(int64_t total, float* dst, const float* src, co
                                  int64_t n, int64_t count, int64_t inner, int64_t skip_index) {
   for (int64_t e = cuda::first_index(); e < total; e += cuda::index_stride()) {
     const int64_t c = e % inner, i = (e / inner) % count, r = e / (inner * count);
-    if (index[i] == skip_index) continue;
+    if (index[i] == skip_index || index[i] < 0 || index[i] >= n) continue;
     atomicAdd(dst + (r * n + index[i]) * inner + c, src[e]);
   }
 }

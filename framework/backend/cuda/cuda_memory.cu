@@ -4,6 +4,7 @@
 #include "framework/backend/cuda/cuda_backend.h"
 #include "framework/backend/cuda/cuda_kernels.cuh"
 #include "framework/backend/cuda_status.h"
+#include "framework/backend/host_copies.h"
 #include "framework/random.h"
 
 namespace tg {
@@ -127,8 +128,10 @@ void CudaBackend::copy_from_host(const Tensor& dst, const void* src) {
 // final, and an error raised inside an earlier kernel is reported here.
 void CudaBackend::copy_to_host(const Tensor& src, void* dst) {
   if (src.nbytes() == 0) return;
+  count_host_copy();
   cuda::check_cuda(cudaMemcpy(dst, src.raw_data(), src.nbytes(), cudaMemcpyDeviceToHost),
                    "cudaMemcpy device to host (", src.nbytes(), " bytes)");
+  report_range_checks();
 }
 
 void CudaBackend::copy(const Tensor& src, const Tensor& dst) {
@@ -157,6 +160,7 @@ void CudaBackend::arange(const Tensor& t, float start, float step) {
 
 void CudaBackend::synchronize() {
   cuda::check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  report_range_checks();
 }
 
 void CudaBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
@@ -214,7 +218,9 @@ void cuda_release_cache() {
 }
 
 void cuda_synchronize() {
-  if (cuda_available()) cuda::check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  if (!cuda_available()) return;
+  cuda::check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  report_range_checks();
 }
 
 }  // namespace tg

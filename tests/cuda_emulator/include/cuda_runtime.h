@@ -65,6 +65,14 @@ T atomicAdd(T* address, T value) {
   return old;
 }
 
+template <class T>
+T atomicMin(T* address, T value) {
+  cuda_emulator::check_device_address(address, sizeof(T), "atomicMin");
+  const T old = *address;
+  if (value < old) *address = value;
+  return old;
+}
+
 // CUDA's integer and float min/max overloads (same-typed arguments here).
 template <class T>
 constexpr T min(T a, T b) {
