@@ -52,7 +52,7 @@ GRU::GRU(int64_t input_size, int64_t hidden_size, GRUOptions options, Generator&
   register_module("layers", layers_);
   for (int64_t l = 0; l < options.num_layers; ++l) {
     const int64_t layer_input = l == 0 ? input_size : num_directions() * hidden_size;
-    layers_.emplace_back<Layer>("GRULayer", layer_input, hidden_size, options.bidirectional,
+    layers_.emplace_back("GRULayer", layer_input, hidden_size, options.bidirectional,
                                 options.bias, gen);
   }
 }
@@ -61,7 +61,7 @@ const GRUCell& GRU::cell(int64_t layer, int64_t direction) const {
   const std::string problem =
       cell_index_problem(layer, direction, options_.num_layers, options_.bidirectional);
   check(problem.empty(), *this, ": ", problem);
-  return layers_.at<Layer>(static_cast<size_t>(layer)).cell(direction);
+  return layers_[static_cast<size_t>(layer)].cell(direction);
 }
 
 void GRU::check_inputs(const Tensor& x, const Tensor& h0, const Tensor& lengths) const {

@@ -89,7 +89,7 @@ class GRU : public Module {
   int64_t input_size_, hidden_size_;
   GRUOptions options_;
   Generator* dropout_generator_;
-  ModuleList layers_;  // "layers.<l>": Layer
+  ModuleList<Layer> layers_;  // "layers.<l>."
 };
 
 }  // namespace tg

@@ -70,7 +70,7 @@ std::unique_ptr<g2p::Seq2SeqModel> make_model(const std::string& kind, const g2p
     model = std::make_unique<g2p::TransformerG2P>(config, data.letters.size(), data.phonemes.size(),
                                                   gen);
   } else {
-    model = std::make_unique<g2p::LstmG2P>(config, data.letters.size(), data.phonemes.size(), gen);
+    model = std::make_unique<g2p::LSTMG2P>(config, data.letters.size(), data.phonemes.size(), gen);
   }
   model->eval();
   return model;

@@ -99,7 +99,7 @@ TEST_CASE("the LSTM pronounces held-out words after a short training") {
   config.encoder_layers = 1;
   config.dropout = 0.1f;
   tg::Generator gen(1);
-  g2p::LstmG2P model(config, data.letters.size(), data.phonemes.size(), gen);
+  g2p::LSTMG2P model(config, data.letters.size(), data.phonemes.size(), gen);
   const double per = held_out_per(model, config, data, short_training(6, 3e-3, 100));
   // Measured (one thread, 2026-12-01, about 25 s of CPU): 16.7% PER (60% WER); untrained
   // 280-300%. Padding bugs barely move the LSTM's score here (the encoder without lengths,
@@ -130,7 +130,7 @@ TEST_CASE("the split seed chooses other dev and test words, and checkpoints reme
   config.hidden = 16;
   config.embed_dim = 8;
   tg::Generator gen(1);
-  g2p::LstmG2P model(config, other.letters.size(), other.phonemes.size(), gen);
+  g2p::LSTMG2P model(config, other.letters.size(), other.phonemes.size(), gen);
   const std::string path =
       (std::filesystem::temp_directory_path() / "test_g2p_split_seed.tg").string();
   g2p::save_model(path, model, config, other);
