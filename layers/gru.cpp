@@ -52,8 +52,8 @@ GRU::GRU(int64_t input_size, int64_t hidden_size, GRUOptions options, Generator&
   register_module("layers", layers_);
   for (int64_t l = 0; l < options.num_layers; ++l) {
     const int64_t layer_input = l == 0 ? input_size : num_directions() * hidden_size;
-    layers_.emplace_back("GRULayer", layer_input, hidden_size, options.bidirectional,
-                                options.bias, gen);
+    layers_.emplace_back("GRULayer", layer_input, hidden_size, options.bidirectional, options.bias,
+                         gen);
   }
 }
 
@@ -68,20 +68,20 @@ void GRU::check_inputs(const Tensor& x, const Tensor& h0, const Tensor& lengths)
   const char* layout = options_.batch_first ? "[batch, time, " : "[time, batch, ";
   check(x.defined(), *this, ": expected input ", layout, input_size_, "], got an undefined tensor");
   check(x.dim() == 3 && x.size(2) == input_size_ && x.dtype() == DType::Float32, *this, ": ",
-         "expected a float32 input ", layout, input_size_, "], got ", to_string(x.dtype()), " ",
-         x.shape());
+        "expected a float32 input ", layout, input_size_, "], got ", to_string(x.dtype()), " ",
+        x.shape());
   const int64_t batch = x.size(options_.batch_first ? 0 : 1);
   const int64_t steps = x.size(options_.batch_first ? 1 : 0);
-  check(batch > 0 && steps > 0, *this, ": expected at least one sequence of at least one step, got ",
-         x.shape());
+  check(batch > 0 && steps > 0, *this,
+        ": expected at least one sequence of at least one step, got ", x.shape());
   const std::string lengths_wrong = lengths_problem(lengths, batch);
   check(lengths_wrong.empty(), *this, ": ", lengths_wrong);
   check_length_values(lengths, steps, "GRU");
   if (h0.defined()) {
     const Shape want{options_.num_layers * num_directions(), batch, hidden_size_};
     check(h0.dtype() == DType::Float32 && h0.shape() == want, *this, ": ",
-           "expected h0 float32 [layers*directions, batch, hidden] = ", to_string(want), ", got ",
-           to_string(h0.dtype()), " ", h0.shape());
+          "expected h0 float32 [layers*directions, batch, hidden] = ", to_string(want), ", got ",
+          to_string(h0.dtype()), " ", h0.shape());
   }
 }
 

@@ -21,8 +21,8 @@ Tensor gru_step(const Tensor& input_gates, const Tensor& hidden_gates, const Ten
 
 GRUCell::GRUCell(int64_t input_size, int64_t hidden_size, bool bias, Generator& gen)
     : Module("GRUCell"), input_size_(input_size), hidden_size_(hidden_size) {
-  check(input_size > 0 && hidden_size > 0, *this, ": input_size and hidden_size must be positive, got ",
-         input_size, " and ", hidden_size);
+  check(input_size > 0 && hidden_size > 0, *this,
+        ": input_size and hidden_size must be positive, got ", input_size, " and ", hidden_size);
   const float bound = 1.0f / std::sqrt(static_cast<float>(hidden_size));
   const int64_t gates = 3 * hidden_size;
   weight_ih = register_parameter("weight_ih", uniform({gates, input_size}, -bound, bound, gen));
@@ -36,8 +36,8 @@ GRUCell::GRUCell(int64_t input_size, int64_t hidden_size, bool bias, Generator& 
 Tensor GRUCell::forward(const Tensor& x, const Tensor& h) const {
   if (!x.defined() || x.dim() != 2 || x.size(1) != input_size_ || x.dtype() != DType::Float32)
     check(false, *this, ": expected a float32 input [batch, ", input_size_, "], got ",
-           x.defined() ? std::string(to_string(x.dtype())) + " " + to_string(x.shape())
-                       : std::string("an undefined tensor"));
+          x.defined() ? std::string(to_string(x.dtype())) + " " + to_string(x.shape())
+                      : std::string("an undefined tensor"));
   const Shape state_shape{x.size(0), hidden_size_};
   if (h.defined() && h.shape() != state_shape)
     check(false, *this, ": expected h ", state_shape, ", got ", h.shape());

@@ -63,8 +63,8 @@ Tensor MultiHeadAttention::combined_keep_mask(const AttentionMask& key_padding,
     }
   } else if (key_padding.defined()) {
     check(key_padding.tensor().shape() == Shape{batch, key_len}, *this, ": ",
-           "key_padding must be valid lengths int32 [B] or a mask [B, Lk] = [", batch, ",", key_len,
-           "], got the ", key_padding.describe(), " ", describe_tensor(key_padding.tensor()));
+          "key_padding must be valid lengths int32 [B] or a mask [B, Lk] = [", batch, ",", key_len,
+          "], got the ", key_padding.describe(), " ", describe_tensor(key_padding.tensor()));
     padding_keep = key_padding.keep_mask(2, key_len).reshape({batch, 1, 1, key_len});
   }
 
@@ -72,9 +72,9 @@ Tensor MultiHeadAttention::combined_keep_mask(const AttentionMask& key_padding,
   if (attn_mask.defined()) {
     const Tensor& mask = attn_mask.tensor();
     check(attn_mask.kind() != AttentionMask::Kind::ValidLengths, *this, ": ",
-           "attn_mask takes AttentionMask::keep or AttentionMask::exclude of [Lq, Lk] or [B, Lq, "
-           "Lk]; valid lengths belong in key_padding, got int32 ",
-           to_string(mask.shape()));
+          "attn_mask takes AttentionMask::keep or AttentionMask::exclude of [Lq, Lk] or [B, Lq, "
+          "Lk]; valid lengths belong in key_padding, got int32 ",
+          to_string(mask.shape()));
     if (mask.shape() == Shape{query_len, key_len}) {
       pair_keep = attn_mask.keep_mask(2, key_len);
     } else {

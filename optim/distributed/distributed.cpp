@@ -27,12 +27,6 @@ void broadcast(const std::vector<Tensor>& tensors, int root) {
   }
 }
 
-void broadcast_parameters(const Module& model) {
-  std::vector<Tensor> tensors = model.parameters();
-  for (const auto& [name, buffer] : model.named_buffers()) tensors.push_back(buffer);
-  broadcast(tensors, 0);
-}
-
 int64_t broadcast_value(int64_t value, int root) {
   detail::broadcast_bytes(&value, sizeof value, root);
   return value;
@@ -54,8 +48,7 @@ std::vector<double> sum(const std::vector<double>& values) {
 
 // ---- gradient averaging ----
 
-GradientAverager::GradientAverager(const Module& model, size_t bucket_bytes) {
-  const std::vector<Tensor> parameters = model.parameters();
+GradientAverager::GradientAverager(const std::vector<Tensor>& parameters, size_t bucket_bytes) {
   size_t bytes = 0;
   for (auto p = parameters.rbegin(); p != parameters.rend(); ++p) {
     if (buckets_.empty() || bytes >= bucket_bytes) {

@@ -37,7 +37,6 @@
 
 #include "framework/random.h"
 #include "framework/tensor.h"
-#include "layers/module.h"
 
 namespace tg::distributed {
 
@@ -55,7 +54,14 @@ void barrier();
 // Every tensor (any dtype, any device) takes its value on rank `root`, in place.
 void broadcast(const std::vector<Tensor>& tensors, int root = 0);
 // The model's parameters and buffers, from rank 0: call once after building (or resuming) it.
-void broadcast_parameters(const Module& model);
+// Model: a tg::Module, or anything with parameters() and named_buffers() (optim/ does not
+// include layers/).
+template <class Model>
+void broadcast_parameters(const Model& model) {
+  std::vector<Tensor> tensors = model.parameters();
+  for (const auto& [name, buffer] : model.named_buffers()) tensors.push_back(buffer);
+  broadcast(tensors, 0);
+}
 // A flag or a number chosen on rank 0 (e.g. "a checkpoint exists") for every rank.
 int64_t broadcast_value(int64_t value, int root = 0);
 
@@ -81,7 +87,11 @@ class GradientAverager {
   // Buckets of about bucket_bytes, in reverse registration order: backward reaches the last
   // layer first, so its gradients are ready first. A parameter bigger than a bucket gets one of
   // its own.
-  explicit GradientAverager(const Module& model, size_t bucket_bytes = 4 << 20);
+  explicit GradientAverager(const std::vector<Tensor>& parameters, size_t bucket_bytes = 4 << 20);
+  // The parameters of a model (a tg::Module, or anything with parameters()).
+  template <class Model>
+  explicit GradientAverager(const Model& model, size_t bucket_bytes = 4 << 20)
+      : GradientAverager(model.parameters(), bucket_bytes) {}
 
   // Every gradient becomes the mean over the global batch:
   //   g = sum over ranks r of (n_r * g_r) / sum over ranks of n_r

@@ -45,7 +45,8 @@ struct TinyLSTMSeq2Seq : Module {
   // Logits [B, Lt, kVocab], by teacher forcing.
   Tensor forward(const Tensor& source, const Tensor& source_lengths, const Tensor& target_in) {
     const Tensor memory = encoder(source_embedding(source), source_lengths).output;
-    const Tensor mask = key_padding_mask(source_lengths, source.size(1)).squeeze(1);
+    const AttentionMask mask =
+        AttentionMask::keep(key_padding_mask(source_lengths, source.size(1)).squeeze(1));
     const Tensor embedded = target_embedding(target_in);
     const int64_t batch = source.size(0);
     LSTMState state = decoder.zero_state(batch, source.device());

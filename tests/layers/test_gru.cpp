@@ -197,8 +197,7 @@ TEST_CASE("GRU and GRUCell errors name the layer, what was expected and what cam
                                          "float32 [2,4,5]"),
                        Error);
   CHECK_THROWS_WITH_AS(gru(zeros({2, 4, 3}), from_vector(std::vector<int32_t>{4, 0}, {2})),
-                       doctest::Contains("GRU: lengths must be in [1, 4] (the time steps of "
-                                         "[2,4,3]), got 0 for sequence 1"),
+                       doctest::Contains("GRU: length 0 at sequence 1 is out of range [1, 4]"),
                        Error);
   CHECK_THROWS_WITH_AS(gru(zeros({2, 4, 3}), from_vector(std::vector<int32_t>{4, 4, 4}, {3})),
                        doctest::Contains("expected lengths int32 [2], got int32 [3]"), Error);

@@ -88,8 +88,8 @@ void CudaBackend::check_range(const Tensor& values, const RangeCheck& range) {
   Slot* slot = p.slots + p.checks.size();
   p.checks.push_back(range);
   const int64_t high = range.high_inclusive ? range.high + 1 : range.high;
-  cuda::launch("range_check", values.numel(), range_check_kernel, values.data<int32_t>(), range.low,
-               high, range.exempt, slot);
+  cuda::launch("range_check", values.numel(), range_check_kernel, values.device_data<int32_t>(),
+               range.low, high, range.exempt, slot);
 }
 
 // After a wait for the GPU: throws if a range check queued before it failed.
