@@ -171,9 +171,12 @@ Step training_step(std::shared_ptr<Model> model, Loss loss, tg::Device device) {
 }
 
 // ---- the workloads ----
+// Each generator is static: a model keeps a reference to the generator it was built with (its
+// dropout draws from it at every step), so it must outlive the Step that owns the model. A local
+// one dangled, and the g2p_transformer step crashed (or, in the others, drew from freed stack).
 
 Step mlp(tg::Device device) {
-  tg::Generator gen(1);
+  static tg::Generator gen(1);
   const Tensor images = tg::randn({128, 784}, gen).to(device);
   const Tensor labels = class_labels(128, 10).to(device);
   return training_step(
@@ -184,7 +187,7 @@ Step mlp(tg::Device device) {
 // Loss = mean(output * fixed random weights): a gradient that differs per element, so no
 // part of backward can be skipped.
 Step lstm(tg::Device device) {
-  tg::Generator gen(2);
+  static tg::Generator gen(2);
   const Tensor x = tg::randn({32, 32, 64}, gen).to(device);
   const Tensor w = tg::randn({32, 32, 256}, gen).to(device);
   return training_step(
@@ -193,7 +196,7 @@ Step lstm(tg::Device device) {
 }
 
 Step mha(tg::Device device) {
-  tg::Generator gen(3);
+  static tg::Generator gen(3);
   const Tensor x = tg::randn({32, 64, 128}, gen).to(device);
   const Tensor w = tg::randn({32, 64, 128}, gen).to(device);
   const Tensor lengths = int_tensor(cycling_lengths(32, 32, 64)).to(device);
@@ -203,7 +206,7 @@ Step mha(tg::Device device) {
 }
 
 Step g2p_lstm(tg::Device device) {
-  tg::Generator gen(4);
+  static tg::Generator gen(4);
   const std::vector<int32_t> source_lengths = cycling_lengths(64, 4, 10);
   const std::vector<int32_t> target_lengths = cycling_lengths(64, 3, 9);
   const Tensor source = padded_ids(source_lengths, 10, 40, 11).to(device);
@@ -216,7 +219,7 @@ Step g2p_lstm(tg::Device device) {
 }
 
 Step g2p_transformer(tg::Device device) {
-  tg::Generator gen(5);
+  static tg::Generator gen(5);
   const std::vector<int32_t> source_lengths = cycling_lengths(64, 4, 10);
   const std::vector<int32_t> target_lengths = cycling_lengths(64, 4, 10);
   const Tensor source = padded_ids(source_lengths, 10, 40, 21).to(device);
@@ -233,7 +236,7 @@ Step g2p_transformer(tg::Device device) {
 }
 
 Step fashion_attention(tg::Device device) {
-  tg::Generator gen(6);
+  static tg::Generator gen(6);
   const Tensor images = tg::randn({128, 784}, gen).to(device);
   const Tensor labels = class_labels(128, 10).to(device);
   return training_step(
@@ -246,7 +249,7 @@ constexpr int tiny_chain = 1000;
 // Forward and backward of x = x + y repeated on 8x8 tensors: 64 flops per op, so the time is
 // the engine's bookkeeping (checks, allocation, the tape record, gradient routing).
 Step tiny_ops(tg::Device device) {
-  tg::Generator gen(7);
+  static tg::Generator gen(7);
   const Tensor y = tg::randn({8, 8}, gen).to(device).set_requires_grad();
   const Tensor start = tg::zeros({8, 8}, tg::DType::Float32, device);
   return [=] {
@@ -258,7 +261,7 @@ Step tiny_ops(tg::Device device) {
 }
 
 Step matmul(tg::Device device) {
-  tg::Generator gen(8);
+  static tg::Generator gen(8);
   const Tensor a = tg::randn({1024, 1024}, gen).to(device);
   const Tensor b = tg::randn({1024, 1024}, gen).to(device);
   return [=] { (void)tg::matmul(a, b); };
@@ -267,7 +270,7 @@ Step matmul(tg::Device device) {
 // The same product straight through cblas_sgemm, the floor tg::matmul is measured against (on
 // the CPU only).
 Step matmul_blas(tg::Device) {
-  tg::Generator gen(8);
+  static tg::Generator gen(8);
   auto a = std::make_shared<std::vector<float>>(tg::randn({1024, 1024}, gen).to_vector<float>());
   auto b = std::make_shared<std::vector<float>>(tg::randn({1024, 1024}, gen).to_vector<float>());
   auto c = std::make_shared<std::vector<float>>(1024 * 1024);
