@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "framework/error.h"
 #include "examples/reporting/font.h"
+#include "framework/error.h"
 
 namespace tg {
 

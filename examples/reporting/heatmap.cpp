@@ -4,11 +4,11 @@
 #include <cmath>
 #include <cstdio>
 
-#include "framework/error.h"
 #include "examples/reporting/axis.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/font.h"
 #include "examples/reporting/metrics.h"
+#include "framework/error.h"
 
 namespace tg {
 namespace {

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "framework/error.h"
 #include "examples/reporting/font.h"
+#include "framework/error.h"
 #include "stb_image_write.h"  // the implementation comes from Debian's libstb, linked privately
 
 namespace tg {

@@ -8,10 +8,10 @@
 #include <limits>
 #include <system_error>
 
-#include "framework/error.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/csv.h"
 #include "examples/reporting/font.h"
+#include "framework/error.h"
 
 namespace tg {
 namespace {

@@ -12,10 +12,10 @@
 #include <iostream>
 #include <string>
 
-#include "examples/spiral/spiral.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/font.h"
 #include "examples/reporting/image.h"
+#include "examples/spiral/spiral.h"
 
 namespace {
 

@@ -101,7 +101,7 @@ TEST_CASE("the caching allocator reuses freed buffers") {
   CHECK(zeros({123, 7}).raw_data() == first);
 }
 
-TEST_CASE("device names: to_string and device_named are inverses; other names give nothing") {
+TEST_CASE("device names: to_string and device_named are inverses, other names give nothing") {
   for (Device device : {Device::CPU, Device::CUDA})
     CHECK(device_named(to_string(device)) == device);
   CHECK_FALSE(device_named("tpu").has_value());

@@ -122,7 +122,7 @@ TEST_CASE("GRU matches PyTorch: 2 layers, bidirectional, packed lengths 4 and 2,
   check_close(out.h.to_vector<float>(), gru_reference::kHn, 1e-5f);
 }
 
-TEST_CASE("GRU is GRUCell stepped over time; time-major layout gives the same") {
+TEST_CASE("GRU is GRUCell stepped over time, and time-major layout gives the same") {
   Generator gen(9);
   GRU gru(3, 4, {}, gen);
   const Tensor x = random_tensor({2, 5, 3}, 10), h0 = random_tensor({1, 2, 4}, 11);

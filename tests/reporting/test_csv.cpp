@@ -6,8 +6,8 @@
 #include <limits>
 #include <sstream>
 
-#include "framework/error.h"
 #include "examples/reporting/csv.h"
+#include "framework/error.h"
 #include "picture_checks.h"
 
 using picture_checks::TempDir;

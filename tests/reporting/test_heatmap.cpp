@@ -3,10 +3,10 @@
 #include <cmath>
 #include <limits>
 
-#include "framework/error.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/font.h"
 #include "examples/reporting/heatmap.h"
+#include "framework/error.h"
 #include "picture_checks.h"
 
 using namespace picture_checks;

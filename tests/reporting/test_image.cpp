@@ -3,10 +3,10 @@
 #include <filesystem>
 #include <string>
 
-#include "framework/error.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/font.h"
 #include "examples/reporting/image.h"
+#include "framework/error.h"
 #include "stb_image.h"  // Debian's libstb provides the implementation
 
 namespace fs = std::filesystem;

@@ -5,10 +5,10 @@
 #include <limits>
 #include <sstream>
 
-#include "framework/error.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/font.h"
 #include "examples/reporting/plot.h"
+#include "framework/error.h"
 #include "picture_checks.h"
 
 using namespace picture_checks;
