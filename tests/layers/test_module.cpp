@@ -178,7 +178,7 @@ TEST_CASE("gradcheck_module catches a wrong backward and restores gradients") {
   CHECK(before == std::vector<float>{1, 4, 9});
 }
 
-TEST_CASE("device() is where the parameters are; CPU for a module without any") {
+TEST_CASE("device() is where the parameters are, CPU for a module without any") {
   Generator gen(3);
   Tiny model(gen);
   CHECK(model.device() == Device::CPU);

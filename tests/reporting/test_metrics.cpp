@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "framework/error.h"
 #include "examples/reporting/metrics.h"
+#include "framework/error.h"
 
 TEST_CASE("confusion_counts counts true class by row and prediction by column") {
   // truth:     0 0 0 1 1 2 2 2 2
@@ -17,7 +17,7 @@ TEST_CASE("confusion_counts counts true class by row and prediction by column") 
         doctest::Approx(6.0 / 9.0));
 }
 
-TEST_CASE("confusion_counts of no examples is all zeros; accuracy of nothing is NaN") {
+TEST_CASE("confusion_counts of no examples is all zeros, and accuracy of nothing is NaN") {
   const auto counts = tg::confusion_counts({}, {}, 2);
   CHECK(counts == std::vector<std::vector<int64_t>>{{0, 0}, {0, 0}});
   CHECK(std::isnan(tg::accuracy(counts)));
