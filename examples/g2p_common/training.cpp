@@ -10,6 +10,7 @@
 
 #include "examples/g2p_common/decoding.h"
 #include "examples/g2p_common/word_split.h"
+#include "examples/program/program.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/plot.h"
 #include "examples/reporting/progress.h"
@@ -89,8 +90,19 @@ double teacher_forced_loss(Seq2SeqModel& model, const G2PData& data,
 std::unique_ptr<tg::LRSchedule> make_schedule(tg::Optimizer& optimizer, const TrainOptions& options,
                                               const ModelConfig& config, int64_t total_steps) {
   if (options.schedule == "cosine") {
-    return std::make_unique<tg::WarmupDecayLR>(optimizer, options.warmup_steps, total_steps,
-                                               tg::Decay::Cosine);
+    // A run shorter than its warmup would never decay (WarmupDecayLR refuses it): warm up over
+    // the run's first fifth instead, and say so.
+    int64_t warmup = options.warmup_steps;
+    if (warmup >= total_steps) {
+      warmup = total_steps / 5;
+      if (!options.quiet)
+        std::printf(
+            "note: this run has %lld steps, fewer than --warmup %lld: warming up over "
+            "the first %lld\n",
+            static_cast<long long>(total_steps), static_cast<long long>(options.warmup_steps),
+            static_cast<long long>(warmup));
+    }
+    return std::make_unique<tg::WarmupDecayLR>(optimizer, warmup, total_steps, tg::Decay::Cosine);
   }
   if (options.schedule == "noam") {
     return std::make_unique<tg::NoamLR>(optimizer, config.embed_dim, options.warmup_steps);
@@ -130,8 +142,16 @@ G2PData load_g2p_data(const std::string& path, int64_t limit) {
   tg::data::CmudictOptions options;
   options.limit = limit;
   const std::vector<PronouncingEntry> entries = tg::data::read_cmudict(path, options);
+  tg::check(!entries.empty(), "--data: ", path,
+            " has no dictionary entries (lines 'WORD  PH O N "
+            "EH M Z')");
   tg::data::SplitResult split =
       tg::data::split_by_word(entries, kDevFraction, kTestFraction, kSplitSeed);
+  // Each word goes to train, dev or test by a hash of its spelling: a handful of words may
+  // leave train empty.
+  tg::check(!split.train.empty(), limit > 0 ? "--limit: " : "--data: ", entries.size(),
+            " words leave no training words after the dev/test split (",
+            limit > 0 ? "raise --limit" : "use a larger dictionary", ")");
   G2PData data;
   data.letters = tg::data::letter_vocabulary(split.train);
   data.phonemes = tg::data::phoneme_vocabulary(split.train);
@@ -256,7 +276,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
       std::printf("resumed from %s after epoch %lld\n", checkpoint_path.c_str(),
                   static_cast<long long>(first_epoch - 1));
   }
-  if (!options.out_dir.empty()) std::filesystem::create_directories(options.out_dir);
+  if (!options.out_dir.empty()) tg::program::create_output_directory("--out", options.out_dir);
   const std::vector<PronouncingEntry> dev_subset(
       data.dev.begin(), data.dev.begin() + std::min<int64_t>(options.dev_words, data.dev.size()));
   const std::vector<tg::Tensor> parameters = model.parameters();
@@ -290,7 +310,9 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
       schedule->step();
       ++result.steps;
       ++batches_done;
-      loss_sum += loss.item();
+      const double step_loss = loss.item();
+      tg::program::check_loss_finite(step_loss, result.steps, options.lr);
+      loss_sum += step_loss;
       tokens += token_count(cpu_batch);
       const double elapsed = seconds_since(epoch_start);
       if (!options.quiet) {
