@@ -180,13 +180,14 @@ Result train(Classifier& model, const Data& data, const Options& options) {
       optimizer.zero_grad();
       const Tensor logits = model.forward(x);
       const Tensor loss = cross_entropy(logits, y);
+      // Checked before backward: a diverged run stops with the weights of the last good step.
+      const double step_loss = loss.item();
+      program::check_loss_finite(step_loss, schedule.step_count() + 1, options.lr);
       loss.backward();
       clip_grad_norm(parameters, 1.0);
       optimizer.step();
       schedule.step();
       const int64_t b = x.size(0);
-      const double step_loss = loss.item();
-      program::check_loss_finite(step_loss, schedule.step_count(), options.lr);
       loss_sum += step_loss * static_cast<double>(b);
       correct += sum(eq(argmax(logits, 1), y).to(DType::Float32)).item();
       seen += static_cast<double>(b);

@@ -303,6 +303,9 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
           model.forward(batch.source, batch.source_lengths, batch.target_in, batch.target_lengths);
       const tg::Tensor loss = tg::sequence_cross_entropy(logits, batch.target_out, tg::data::kPadId,
                                                          options.label_smoothing);
+      // Checked before backward: a diverged run stops with the weights of the last good step.
+      const double step_loss = loss.item();
+      tg::program::check_loss_finite(step_loss, result.steps + 1, options.lr);
       optimizer.zero_grad();
       loss.backward();
       tg::clip_grad_norm(parameters, options.clip_norm);
@@ -310,8 +313,6 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
       schedule->step();
       ++result.steps;
       ++batches_done;
-      const double step_loss = loss.item();
-      tg::program::check_loss_finite(step_loss, result.steps, options.lr);
       loss_sum += step_loss;
       tokens += token_count(cpu_batch);
       const double elapsed = seconds_since(epoch_start);
