@@ -11,6 +11,7 @@
 //     backward and a plain SGD update, the shape of an MNIST step. Its eight matrix products
 //     are also timed alone through cblas_sgemm: the step's matmul flops over the whole step's
 //     time, as a share of the raw sgemm rate, is how much of the machine the step uses.
+// The header names the kernel OpenBLAS chose (openblas_get_corename) and OPENBLAS_CORETYPE.
 //
 // Every figure is the median of --repeats measurements after a warm-up, so one slow outlier
 // (another process, a page fault) does not move it. On a machine shared with other work, run it
@@ -191,6 +192,16 @@ void print_usage() {
 
 }  // namespace
 
+// Which sgemm kernel OpenBLAS runs: its run-time choice (the corename) follows the CPU unless
+// OPENBLAS_CORETYPE names an older core, which some machines set because old OpenBLAS builds
+// crash on new CPUs. A Haswell kernel on an AVX-512 CPU uses half the vector width, and the
+// sgemm figures below are that kernel's.
+static void print_blas_kernel() {
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  std::printf("OpenBLAS kernel: %s (OPENBLAS_CORETYPE=%s); build: %s\n", openblas_get_corename(),
+              coretype != nullptr ? coretype : "(unset)", openblas_get_config());
+}
+
 int main(int argc, char** argv) {
   int repeats = 7, threads = 0;
   for (int i = 1; i < argc; ++i) {
@@ -216,6 +227,7 @@ int main(int argc, char** argv) {
     if (threads > 0) tg::set_num_threads(threads);
     std::printf("bench_core: %d thread(s), median of %d repeats after a warm-up\n",
                 tg::num_threads(), repeats);
+    print_blas_kernel();
     bench_matmul(repeats);
     bench_op_overhead(repeats);
     bench_mlp_step(repeats);

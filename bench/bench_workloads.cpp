@@ -2,18 +2,20 @@
 // same way as bench/compare_pytorch.py times them in PyTorch.
 //
 //   bench_workloads [--threads N] [--repeats N] [--device cpu|cuda] [--only NAME] [--json]
-//                   [--list]
+//                   [--clock wall|cpu] [--list]
 //
 // Each workload is one training step (forward, loss, backward, Adam step) unless its
 // description says otherwise; the models are in bench/workload_models.h.
 //
-// Method. A workload is built, then warmed up (at least 3 steps and 0.2 s: caches, the caching
-// allocator, the thread pool, Adam's state). The warm-up also sizes a measurement: enough steps
-// to last about 20 ms, so timer resolution and per-call noise stay small for the tiny
-// workloads. Then --repeats measurements; the figure is the median time per step, with the
-// fastest and slowest measurement as its spread. On a shared machine a wide spread means
-// another process took the cores: run again. On a GPU the clock is read only after
-// synchronize(): kernels run asynchronously, and a launch returning is not the work being done.
+// Method (see measure()): a workload is built, then warmed up to steady state (at least 10
+// steps and 1 s). The warm-up also sizes a measurement: enough steps to last about 50 ms, so
+// timer resolution and per-call noise stay small for the tiny workloads. Then --repeats
+// measurements; the figure is the median time per step, with the fastest and slowest
+// measurement as its spread, which must sit within 20% of the median: if not, the measurements
+// are taken again with twice as many steps each (up to 3 times; "spread_ok" says whether it got
+// there). On a shared machine a wide spread means another process took the cores: run again. On a
+// GPU the clock is read only after synchronize(): kernels run asynchronously, and a launch
+// returning is not the work being done.
 //
 // Memory. peak_rss_mb is getrusage(RUSAGE_SELF).ru_maxrss when the workload has finished: the
 // peak resident memory of the whole process so far. With --only NAME that is this workload
@@ -23,6 +25,7 @@
 // the GPU's.
 #include <cblas.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -37,6 +40,7 @@
 #include <vector>
 
 #include "bench/workload_models.h"
+#include "framework/backend/cuda_status.h"
 #include "optim/optim.h"
 
 namespace {
@@ -45,40 +49,74 @@ using tg::Tensor;
 using Clock = std::chrono::steady_clock;
 using Step = std::function<void()>;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
+// --clock cpu: the process's CPU time instead of the wall clock. On a machine shared with other
+// work, a 1-thread step's CPU time is what it costs without the time it spent waiting for a
+// core (caches shared with the others still slow it); with more threads it sums them, so it
+// is no measure of speed there.
+bool cpu_clock = false;
+
+double now_seconds() {
+  if (cpu_clock) {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+  }
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
+
+double seconds_since(double start) { return now_seconds() - start; }
 
 struct Timing {
   double median_ms = 0, min_ms = 0, max_ms = 0;
   int steps_per_measurement = 1;
+  bool within_spread = false;  // min and max within kSpread of the median
 };
 
+// The spread a figure must reach: fastest and slowest measurement within 20% of the median.
+constexpr double kSpread = 0.2;
+constexpr int kMaxRounds = 4;  // each round doubles the steps per measurement
+
+Timing measure_round(int repeats, int steps, const Step& step, tg::Backend& backend) {
+  std::vector<double> samples;
+  for (int r = 0; r < repeats; ++r) {
+    const double start = now_seconds();
+    for (int i = 0; i < steps; ++i) step();
+    backend.synchronize();
+    samples.push_back(seconds_since(start) / steps * 1e3);
+  }
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  Timing timing;
+  timing.steps_per_measurement = steps;
+  timing.median_ms = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+  timing.min_ms = samples.front();
+  timing.max_ms = samples.back();
+  timing.within_spread = timing.min_ms >= (1 - kSpread) * timing.median_ms &&
+                         timing.max_ms <= (1 + kSpread) * timing.median_ms;
+  return timing;
+}
+
+// Steady state first: at least 10 steps and 1 s of warm-up (caches, the caching allocator's
+// free lists, the thread pool, Adam's state). Then rounds of --repeats measurements, each
+// measurement lasting about 50 ms; while the fastest or slowest is more than 20% from the
+// median, the next round measures twice as many steps per measurement (longer measurements
+// average out another process taking the core for a moment).
 Timing measure(int repeats, const Step& step, tg::Device device) {
   tg::Backend& backend = tg::backend_for(device);
-  const auto warm_start = Clock::now();
+  const double warm_start = now_seconds();
   int warm_steps = 0;
-  while (warm_steps < 3 || seconds_since(warm_start) < 0.2) {
+  while (warm_steps < 10 || seconds_since(warm_start) < 1.0) {
     step();
     backend.synchronize();
     ++warm_steps;
   }
   const double seconds_per_step = seconds_since(warm_start) / warm_steps;
+  int steps = std::max(1, static_cast<int>(std::lround(0.05 / seconds_per_step)));
   Timing timing;
-  timing.steps_per_measurement =
-      std::max(1, static_cast<int>(std::lround(0.02 / seconds_per_step)));
-  std::vector<double> samples;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = Clock::now();
-    for (int i = 0; i < timing.steps_per_measurement; ++i) step();
-    backend.synchronize();
-    samples.push_back(seconds_since(start) / timing.steps_per_measurement * 1e3);
+  for (int round = 0; round < kMaxRounds; ++round, steps *= 2) {
+    timing = measure_round(repeats, steps, step, backend);
+    if (timing.within_spread) break;
   }
-  std::sort(samples.begin(), samples.end());
-  const size_t n = samples.size();
-  timing.median_ms = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
-  timing.min_ms = samples.front();
-  timing.max_ms = samples.back();
   return timing;
 }
 
@@ -173,8 +211,8 @@ Step g2p_lstm(tg::Device device) {
   const Tensor target_out = padded_ids(target_lengths, 9, 43, 13).to(device);
   const Tensor lengths = int_tensor(source_lengths).to(device);
   return training_step(
-      std::make_shared<bench::G2PLstm>(gen),
-      [=](bench::G2PLstm& m) { return m.loss(source, lengths, target_in, target_out); }, device);
+      std::make_shared<bench::G2PLSTM>(gen),
+      [=](bench::G2PLSTM& m) { return m.loss(source, lengths, target_in, target_out); }, device);
 }
 
 Step g2p_transformer(tg::Device device) {
@@ -271,18 +309,24 @@ void report(const Workload& w, const Timing& t, const Timing* reference, bool js
     std::printf(
         "{\"name\": \"%s\", \"device\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, "
         "\"max_ms\": %.4f, \"peak_rss_mb\": %.1f, \"threads\": %d, \"repeats\": %d, "
-        "\"steps_per_measurement\": %d",
+        "\"steps_per_measurement\": %d, \"spread_ok\": %s",
         w.name, tg::to_string(device), t.median_ms, t.min_ms, t.max_ms, peak_rss_mb(), threads,
-        repeats, t.steps_per_measurement);
+        repeats, t.steps_per_measurement, t.within_spread ? "true" : "false");
     if (w.ops_per_step > 0)
       std::printf(", \"per_op_us\": %.3f", t.median_ms * 1e3 / w.ops_per_step);
+    // The caching allocator's peaks (framework/storage.h): bytes held by live tensors, and bytes
+    // obtained from the system, over the whole run.
+    const tg::CachingAllocator::Stats memory =
+        device == tg::Device::CPU ? tg::cpu_allocator_stats() : tg::cuda_allocator_stats();
+    std::printf(", \"tensor_peak_mb\": %.1f, \"reserved_peak_mb\": %.1f",
+                memory.peak_in_use_bytes / 1048576.0, memory.peak_reserved_bytes / 1048576.0);
     if (reference != nullptr)
       std::printf(", \"blas_median_ms\": %.4f, \"ratio_to_blas\": %.3f", reference->median_ms,
                   t.median_ms / reference->median_ms);
     std::printf("}\n");
   } else {
-    std::printf("%-18s %10.3f %10.3f %10.3f %9.1f   ", w.name, t.median_ms, t.min_ms, t.max_ms,
-                peak_rss_mb());
+    std::printf("%-18s %10.3f %10.3f %10.3f %9.1f %s ", w.name, t.median_ms, t.min_ms, t.max_ms,
+                peak_rss_mb(), t.within_spread ? " " : "!");
     if (w.ops_per_step > 0) std::printf("%.2f us/op (fwd+bwd)", t.median_ms * 1e3 / w.ops_per_step);
     if (reference != nullptr)
       std::printf("cblas_sgemm %.3f ms, tg/blas %.3f", reference->median_ms,
@@ -295,12 +339,13 @@ void report(const Workload& w, const Timing& t, const Timing* reference, bool js
 void print_usage() {
   std::printf(
       "usage: bench_workloads [--threads N] [--repeats N] [--device D] [--only NAME] [--json] "
-      "[--list]\n"
+      "[--clock wall|cpu] [--list]\n"
       "  --threads N  threads for tapegrad's loops and OpenBLAS (default: current)\n"
       "  --repeats N  measurements per workload, median reported (default 11)\n"
       "  --device D   cpu (default) or cuda\n"
       "  --only NAME  run one workload (its peak RSS is then its own)\n"
       "  --json       one JSON object per workload per line\n"
+      "  --clock C    wall (default) or cpu: the process's CPU time (meaningful at 1 thread)\n"
       "  --list       the workloads and what each one times\n");
 }
 
@@ -330,6 +375,14 @@ int main(int argc, char** argv) {
         return 2;
       }
       device = *named;
+    } else if (flag == "--clock" && i + 1 < argc) {
+      const std::string clock = argv[++i];
+      if (clock != "cpu" && clock != "wall") {
+        std::fprintf(stderr, "bench_workloads: --clock: expected cpu or wall, got '%s'\n",
+                     clock.c_str());
+        return 2;
+      }
+      cpu_clock = clock == "cpu";
     } else if (flag == "--only" && i + 1 < argc) {
       only = argv[++i];
     } else if ((flag == "--threads" || flag == "--repeats") && i + 1 < argc) {

@@ -42,14 +42,14 @@ struct Mlp : tg::Module {
 //            score_s = memory_s . h_t, weights = softmax over the real source positions,
 //            context_t = sum_s weights_s memory_s, logits_t = out([h_t, context_t]).
 // The decoder is stepped by hand, as a beam search would have to.
-struct G2PLstm : tg::Module {
+struct G2PLSTM : tg::Module {
   static constexpr int64_t pad_id = 0;
   tg::Embedding source_embedding, target_embedding;
   tg::LSTM encoder;
   tg::LSTMCell decoder;
   tg::Linear output;
-  explicit G2PLstm(tg::Generator& gen)
-      : Module("G2PLstm"),
+  explicit G2PLSTM(tg::Generator& gen)
+      : Module("G2PLSTM"),
         source_embedding(40, 64, pad_id, gen),
         target_embedding(43, 64, pad_id, gen),
         encoder(64, 128, tg::LSTMOptions{.bidirectional = true}, gen),
@@ -102,8 +102,10 @@ struct G2PTransformer : tg::Module {
         source_embedding(40, d_model, pad_id, gen),
         target_embedding(43, d_model, pad_id, gen),
         positions(d_model, 64, 0.1f, gen),
-        encoder(2, d_model, 4, 512, 0.1f, false, gen),
-        decoder(2, d_model, 4, 512, 0.1f, false, gen),
+        encoder(2, d_model, 4, 512,
+                {.dropout = 0.1f, .norm_first = false, .activation = tg::Activation::Gelu}, gen),
+        decoder(2, d_model, 4, 512,
+                {.dropout = 0.1f, .norm_first = false, .activation = tg::Activation::Gelu}, gen),
         output(d_model, 43, true, gen) {
     register_module("source_embedding", source_embedding);
     register_module("target_embedding", target_embedding);
@@ -136,7 +138,8 @@ struct VisionClassifier : tg::Module {
       : Module("VisionClassifier"),
         patch_embedding(patch_pixels, d_model, true, gen),
         positions(patches + 1, d_model, gen),
-        encoder(2, d_model, 4, 128, 0.1f, true, gen),
+        encoder(2, d_model, 4, 128,
+                {.dropout = 0.1f, .norm_first = true, .activation = tg::Activation::Gelu}, gen),
         head(d_model, 10, true, gen) {
     register_module("patch_embedding", patch_embedding);
     class_token = register_parameter("class_token", tg::randn({1, 1, d_model}, gen, 0.0f, 0.02f));

@@ -3,9 +3,9 @@
 // The engine knows nothing about layers or optimizers, so a Checkpoint is deliberately plain:
 // an ordered list of (name, tensor) pairs and a sorted map of metadata strings. Whoever owns a
 // piece of state writes it under a prefix of their own ("model.", "optim.", "schedule.",
-// "rng.") and reads it back from there; optim/checkpoint.h gathers a Module, an Optimizer, a
-// schedule and the random generators into one. User keys (epoch, step, vocabulary...) go
-// alongside with any other name.
+// "rng.") and reads it back from there; optim/training_checkpoint.h gathers a model, an
+// Optimizer, a schedule and the random generators into one. User keys (epoch, step,
+// vocabulary...) go alongside with any other name.
 //
 // A Checkpoint owns copies: add_tensor() snapshots the data on the host, so the optimizer may
 // keep updating parameters in place after a capture without changing what gets saved.

@@ -7,8 +7,6 @@
 #include <unordered_map>
 
 #include "framework/backend/backend.h"
-#include "framework/ops/elementwise.h"
-#include "framework/ops/reduce.h"
 
 namespace tg {
 
@@ -103,6 +101,31 @@ std::vector<Tensor> record_multi(const char* op, const std::vector<Tensor>& inpu
   return outputs;
 }
 
+// The engine's own arithmetic on gradients runs the backend's kernels directly: the tape sits
+// below ops/ (every op records on it), so it cannot call them, and nothing it computes here
+// would be recorded anyway.
+
+static Tensor copy_of(const Tensor& x) {
+  Tensor copy = empty(x.shape(), x.dtype(), x.device());
+  if (x.numel() > 0) backend_of(x).copy(x, copy);
+  return copy;
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  const int64_t extra = x.dim() - static_cast<int64_t>(shape.size());
+  check(extra >= 0, "sum_to: cannot reduce ", x.shape(), " to ", shape);
+  Tensor reduced = x;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    const bool leading = d < extra;
+    if (leading || (shape[d - extra] == 1 && x.shape()[d] != 1))
+      reduced = backend_of(x).reduce(ReduceOp::Sum, reduced, d);  // keeps d, with size 1
+    else
+      check(shape[d - extra] == x.shape()[d], "sum_to: cannot reduce ", x.shape(), " to ", shape);
+  }
+  return make_view(reduced, shape);
+}
+
 // A leaf's gradient is updated in place later (optimizers, clipping), so it must own its
 // storage: a backward may return gy itself for several inputs (add does), or a view of it. The
 // first gradient is therefore copied; later ones are added into it in place.
@@ -110,7 +133,31 @@ static void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
   if (leaf.grad)
     backend_of(grad).accumulate(Tensor(leaf.grad), grad);
   else
-    leaf.grad = grad.clone().impl();
+    leaf.grad = copy_of(grad).impl();
+}
+
+void Tensor::backward() const {
+  check(numel() == 1, "backward: called on a tensor of shape ", shape(),
+        "; only a one-element tensor (a loss) can start backward without a seed gradient");
+  Tensor one = empty(shape(), DType::Float32, device());
+  backend_of(one).fill(one, 1.0f);
+  backward(one);
+}
+
+void Tensor::backward(const Tensor& seed) const {
+  check(requires_grad(),
+        "backward: this tensor does not require grad (no input of the ops "
+        "that made it requires grad, or it was made under NoGradGuard)");
+  check(seed.shape() == shape(), "backward: seed gradient has shape ", seed.shape(),
+        ", the tensor has shape ", shape());
+  if (is_leaf()) {  // nothing to walk: the seed is the gradient
+    accumulate_into_leaf(*impl(), seed);
+    return;
+  }
+  check(impl()->tape_generation == tape().generation(),
+        "backward: the tape that recorded this tensor was already consumed by an earlier "
+        "backward(); compute the forward again before calling backward a second time");
+  tape().backward(*this, seed);
 }
 
 void Tape::backward(const Tensor& root, const Tensor& seed) {
@@ -151,7 +198,7 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
         accumulate_into_leaf(*input.leaf, grad);
       } else {
         auto [slot, inserted] = grads.try_emplace(input.id, grad);
-        if (!inserted) slot->second = slot->second + grad;
+        if (!inserted) slot->second = backend_of(grad).binary(BinaryOp::Add, slot->second, grad);
       }
     }
     rec.saved.clear();  // free what this record kept alive as soon as it is used

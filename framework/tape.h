@@ -46,6 +46,10 @@ std::vector<Tensor> record_multi(const char* op, const std::vector<Tensor>& inpu
 
 bool grad_enabled();
 
+// Sums x down to shape, undoing NumPy broadcasting: what the engine applies to every gradient
+// before adding it to its input's. Runs kernels only, so it is not recorded.
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
 // Turns recording off for its scope.
 class NoGradGuard {
  public:

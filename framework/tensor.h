@@ -5,6 +5,11 @@
 // Tensor copies the handle, not the data. Data is always row-major and contiguous, so a view
 // (reshape, unsqueeze, narrow along dim 0) is just another TensorImpl over the same storage.
 //
+// tensor.h declares the whole Tensor API, so one include gives it; tensor.cpp defines only the
+// handle (accessors, autograd flags, empty, make_view). What computes or moves data is defined
+// above the core: the methods in ops/tensor_methods.cpp, the creation functions in
+// ops/creation.cpp, backward() in tape.cpp (README, "The arrows point one way").
+//
 // Two dtypes: Float32, the one differentiable dtype, and Int32 for token ids, labels, lengths
 // and masks (comparisons return Int32 0/1). Int32 tensors never carry gradients.
 #pragma once
@@ -16,24 +21,15 @@
 #include <vector>
 
 #include "framework/error.h"
+#include "framework/shape.h"
 #include "framework/storage.h"
 
 namespace tg {
 
 enum class DType { Float32, Int32 };
 
-using Shape = std::vector<int64_t>;
-
 const char* to_string(DType dtype);
-std::string to_string(const Shape& shape);  // "[2,3]"
-// The number of elements of a shape. Throws tg::Error past kMaxElements (the product of the
-// nonzero dimensions), so that no element count, stride or byte count can overflow.
-constexpr int64_t kMaxElements = int64_t{1} << 60;
-int64_t numel_of(const Shape& shape, const char* op = "numel");
 size_t dtype_size(DType dtype);
-// The shape a and b broadcast to (NumPy rules: align from the right, sizes equal or 1), or a
-// tg::Error naming op and both shapes.
-Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 class Generator;
 class Tensor;
@@ -65,9 +61,14 @@ class Tensor {
   Device device() const { return checked().storage->device(); }
   uint64_t id() const { return checked().id; }
 
-  // Raw element pointer (host memory only for CPU tensors). Checks the dtype.
+  // The elements, in host memory: CPU tensors only (a CUDA tensor's elements live on the GPU;
+  // bring them over with .to(Device::CPU) or to_vector first). Checks the device and the dtype.
   template <class T>
   T* data() const;
+  // The elements where the tensor's device keeps them (for a CUDA tensor, a device pointer that
+  // host code must not read): for backends' kernels. Checks the dtype.
+  template <class T>
+  T* device_data() const;
   void* raw_data() const;
   const std::shared_ptr<Storage>& storage() const { return checked().storage; }
   int64_t storage_offset() const { return checked().offset; }

@@ -6,11 +6,11 @@ namespace tg {
 
 Dropout::Dropout(float p, Generator& gen) : UnaryModule("Dropout"), p(p), gen_(gen) {
   // p = 1 would zero everything and scale by 1/0.
-  expect(p >= 0.0f && p < 1.0f, "p must be in [0, 1), got ", p);
+  check(p >= 0.0f && p < 1.0f, *this, ": p must be in [0, 1), got ", p);
 }
 
 Tensor Dropout::forward(const Tensor& x) const {
-  expect(x.defined(), "got an undefined tensor");
+  check(x.defined(), *this, ": got an undefined tensor");
   return dropout(x, p, is_training(), gen_);
 }
 

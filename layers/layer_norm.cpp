@@ -6,8 +6,8 @@ namespace tg {
 
 LayerNorm::LayerNorm(int64_t dim, float eps, bool elementwise_affine)
     : UnaryModule("LayerNorm"), dim(dim), eps(eps) {
-  expect(dim > 0, "dim must be positive, got ", dim);
-  expect(eps >= 0.0f, "eps must be >= 0, got ", eps);
+  check(dim > 0, *this, ": dim must be positive, got ", dim);
+  check(eps >= 0.0f, *this, ": eps must be >= 0, got ", eps);
   if (elementwise_affine) {
     weight = register_parameter("weight", ones({dim}));
     bias = register_parameter("bias", zeros({dim}));
@@ -15,8 +15,9 @@ LayerNorm::LayerNorm(int64_t dim, float eps, bool elementwise_affine)
 }
 
 Tensor LayerNorm::forward(const Tensor& x) const {
-  expect(x.defined(), "expected input [..., ", dim, "], got an undefined tensor");
-  expect(x.dim() >= 1 && x.size(-1) == dim, "expected input [..., ", dim, "], got ", x.shape());
+  check(x.defined(), *this, ": expected input [..., ", dim, "], got an undefined tensor");
+  check(x.dim() >= 1 && x.size(-1) == dim, *this, ": expected input [..., ", dim, "], got ",
+        x.shape());
   return layer_norm(x, weight, bias, eps);
 }
 

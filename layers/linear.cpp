@@ -10,8 +10,9 @@ namespace tg {
 
 Linear::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& gen)
     : UnaryModule("Linear"), in_features(in_features), out_features(out_features) {
-  expect(in_features > 0 && out_features > 0, "in_features and out_features must be positive, got ",
-         in_features, " and ", out_features);
+  check(in_features > 0 && out_features > 0, *this,
+        ": in_features and out_features must be positive, got ", in_features, " and ",
+        out_features);
   weight = empty({out_features, in_features});
   init::kaiming_uniform_(weight, gen);  // a = sqrt(5): U(-1/sqrt(in), 1/sqrt(in))
   register_parameter("weight", weight);
@@ -24,9 +25,9 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& 
 }
 
 Tensor Linear::forward(const Tensor& x) const {
-  expect(x.defined(), "expected input [..., ", in_features, "], got an undefined tensor");
-  expect(x.dim() >= 1 && x.size(-1) == in_features, "expected input [..., ", in_features, "], got ",
-         x.shape());
+  check(x.defined(), *this, ": expected input [..., ", in_features, "], got an undefined tensor");
+  check(x.dim() >= 1 && x.size(-1) == in_features, *this, ": expected input [..., ", in_features,
+        "], got ", x.shape());
   return linear(x, weight, bias);
 }
 

@@ -4,8 +4,8 @@ namespace tg {
 
 CrossEntropyLoss::CrossEntropyLoss(const CrossEntropyOptions& options)
     : Module("CrossEntropyLoss"), options(options) {
-  expect(options.label_smoothing >= 0.0f && options.label_smoothing <= 1.0f,
-         "label_smoothing must be in [0, 1], got ", options.label_smoothing);
+  check(options.label_smoothing >= 0.0f && options.label_smoothing <= 1.0f, *this,
+        ": label_smoothing must be in [0, 1], got ", options.label_smoothing);
 }
 
 Tensor CrossEntropyLoss::forward(const Tensor& logits, const Tensor& targets) const {
@@ -20,7 +20,9 @@ Tensor MSELoss::forward(const Tensor& prediction, const Tensor& target) const {
 
 namespace {
 
-void check_sequence_shapes(const char* who, const Tensor& logits, const Tensor& targets) {
+// who: the op's name, or the layer (*this), streamed only if a check fails.
+template <class Who>
+void check_sequence_shapes(const Who& who, const Tensor& logits, const Tensor& targets) {
   check(logits.defined() && targets.defined(), who, ": got an undefined tensor");
   check(logits.dim() == 3, who, ": expected logits [B, T, V], got ", logits.shape());
   check(
@@ -43,12 +45,12 @@ Tensor sequence_cross_entropy(const Tensor& logits, const Tensor& targets, int64
 
 SequenceLoss::SequenceLoss(int64_t pad_id, float label_smoothing)
     : Module("SequenceLoss"), pad_id(pad_id), label_smoothing(label_smoothing) {
-  expect(label_smoothing >= 0.0f && label_smoothing <= 1.0f,
-         "label_smoothing must be in [0, 1], got ", label_smoothing);
+  check(label_smoothing >= 0.0f && label_smoothing <= 1.0f, *this,
+        ": label_smoothing must be in [0, 1], got ", label_smoothing);
 }
 
 Tensor SequenceLoss::forward(const Tensor& logits, const Tensor& targets) const {
-  check_sequence_shapes(describe().c_str(), logits, targets);
+  check_sequence_shapes(*this, logits, targets);
   return sequence_cross_entropy(logits, targets, pad_id, label_smoothing);
 }
 

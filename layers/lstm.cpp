@@ -2,11 +2,13 @@
 
 #include <string>
 
+#include "framework/ops/checks.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/matmul.h"
 #include "framework/ops/nn.h"
 #include "framework/ops/recurrent.h"
 #include "framework/ops/shape.h"
+#include "layers/sequence_steps.h"
 
 namespace tg {
 
@@ -32,7 +34,7 @@ Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
   for (int64_t k = 0; k < steps; ++k) {
     const auto t = static_cast<size_t>(reverse ? steps - 1 - k : k);
     const Tensor gates = linear(state.h, w_hidden, gates_at[t]);  // gates_at[t] + h W_h^T
-    const LstmPointwise next = lstm_pointwise(gates, state.c);
+    const LSTMPointwise next = lstm_pointwise(gates, state.c);
     if (step_masks.empty()) {
       state = {next.h, next.c};
       outputs[t] = next.h;
@@ -49,99 +51,64 @@ Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
 
 }  // namespace
 
-LSTM::Layer::Layer(int64_t input_size, int64_t hidden_size, bool bidirectional, bool bias,
-                   Generator& gen)
-    : Module("LSTMLayer"), forward_cell(input_size, hidden_size, bias, gen) {
-  register_module("forward", forward_cell);
-  if (bidirectional) {
-    backward_cell = std::make_unique<LSTMCell>(input_size, hidden_size, bias, gen);
-    register_module("backward", *backward_cell);
-  }
-}
-
-void LSTM::LayerList::append(std::unique_ptr<Layer> layer) {
-  register_module(std::to_string(items.size()), *layer);
-  items.push_back(std::move(layer));
-}
-
 LSTM::LSTM(int64_t input_size, int64_t hidden_size, LSTMOptions options, Generator& gen)
     : Module("LSTM"),
       input_size_(input_size),
       hidden_size_(hidden_size),
       options_(options),
       dropout_generator_(&gen) {
-  expect(input_size > 0 && hidden_size > 0, "input_size and hidden_size must be positive, got ",
-         input_size, " and ", hidden_size);
-  expect(options.num_layers >= 1, "num_layers must be at least 1, got ", options.num_layers);
-  expect(options.dropout >= 0.0f && options.dropout < 1.0f, "dropout must be in [0, 1), got ",
-         options.dropout);
+  const std::string problem =
+      recurrent_options_problem(input_size, hidden_size, options.num_layers, options.dropout);
+  check(problem.empty(), *this, ": ", problem);
   register_module("layers", layers_);
   for (int64_t l = 0; l < options.num_layers; ++l) {
     const int64_t layer_input = l == 0 ? input_size : num_directions() * hidden_size;
-    layers_.append(std::make_unique<Layer>(layer_input, hidden_size, options.bidirectional,
-                                           options.bias, gen));
+    layers_.emplace_back("LSTMLayer", layer_input, hidden_size, options.bidirectional, options.bias,
+                         gen);
   }
 }
 
 const LSTMCell& LSTM::cell(int64_t layer, int64_t direction) const {
-  expect(layer >= 0 && layer < options_.num_layers, "no layer ", layer, " (it has ",
-         options_.num_layers, ")");
-  expect(direction >= 0 && direction < num_directions(), "no direction ", direction,
-         options_.bidirectional ? " (0 forward, 1 backward)" : " (unidirectional: only 0)");
-  const Layer& chosen = *layers_.items[static_cast<size_t>(layer)];
-  return direction == 0 ? chosen.forward_cell : *chosen.backward_cell;
+  const std::string problem =
+      cell_index_problem(layer, direction, options_.num_layers, options_.bidirectional);
+  check(problem.empty(), *this, ": ", problem);
+  return layers_[static_cast<size_t>(layer)].cell(direction);
 }
 
 void LSTM::check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState& initial) const {
   const char* layout = options_.batch_first ? "[batch, time, " : "[time, batch, ";
-  expect(x.defined(), "expected input ", layout, input_size_, "], got an undefined tensor");
-  expect(x.dim() == 3 && x.size(2) == input_size_, "expected input ", layout, input_size_,
-         "], got ", x.shape());
-  expect(x.dtype() == DType::Float32, "expected a float32 input, got ", to_string(x.dtype()));
+  check(x.defined(), *this, ": expected input ", layout, input_size_, "], got an undefined tensor");
+  check(x.dim() == 3 && x.size(2) == input_size_, *this, ": expected input ", layout, input_size_,
+        "], got ", x.shape());
+  check(x.dtype() == DType::Float32, *this, ": expected a float32 input, got ",
+        to_string(x.dtype()));
   const int64_t batch = x.size(options_.batch_first ? 0 : 1);
   const int64_t steps = x.size(options_.batch_first ? 1 : 0);
-  expect(batch > 0 && steps > 0, "expected at least one sequence of at least one step, got ",
-         x.shape());
+  check(batch > 0 && steps > 0, *this,
+        ": expected at least one sequence of at least one step, got ", x.shape());
 
-  if (lengths.defined()) {
-    expect(lengths.dtype() == DType::Int32 && lengths.shape() == Shape{batch},
-           "expected lengths int32 [", batch, "], got ", to_string(lengths.dtype()), " ",
-           lengths.shape());
-    const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
-    for (size_t b = 0; b < values.size(); ++b)
-      expect(values[b] >= 1 && values[b] <= steps, "lengths must be in [1, ", steps,
-             "] (the time steps of ", x.shape(), "), got ", values[b], " for sequence ", b);
-  }
+  const std::string lengths_wrong = lengths_problem(lengths, batch);
+  check(lengths_wrong.empty(), *this, ": ", lengths_wrong);
+  check_length_values(lengths, steps, "LSTM");
 
-  expect(initial.h.defined() == initial.c.defined(),
-         "initial state: h0 and c0 must be both given or both left out");
+  check(initial.h.defined() == initial.c.defined(), *this,
+        ": initial state: h0 and c0 must be both given or both left out");
   if (initial.h.defined()) {
     const Shape want{options_.num_layers * num_directions(), batch, hidden_size_};
-    expect(initial.h.shape() == want && initial.c.shape() == want,
-           "expected initial h0 and c0 [layers*directions, batch, hidden] = ", to_string(want),
-           ", got ", initial.h.shape(), " and ", initial.c.shape());
+    check(initial.h.shape() == want && initial.c.shape() == want, *this,
+          ": expected initial h0 and c0 [layers*directions, batch, hidden] = ", want, ", got ",
+          initial.h.shape(), " and ", initial.c.shape());
   }
 }
 
-LSTMOutput LSTM::forward(const Tensor& x, const Tensor& lengths, const LSTMState& initial) const {
+LSTMOutput LSTM::forward(const Tensor& x, const LSTMState& initial, const Tensor& lengths) const {
   check_inputs(x, lengths, initial);
   // Time-major inside: select(sequence, 0, t) is then a view, not a copy.
   Tensor sequence = options_.batch_first ? transpose(x, 0, 1) : x;
   const int64_t steps = sequence.size(0), batch = sequence.size(1);
   const Device device = x.device();
 
-  // step_masks[t] = (t < lengths) as Int32 [B, 1]; none when no sequence is padded.
-  std::vector<Tensor> step_masks;
-  if (lengths.defined()) {
-    const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
-    bool padded = false;
-    for (int32_t length : values) padded = padded || length < steps;
-    if (padded) {
-      const Tensor masks = gt(lengths.to(device).reshape({1, batch, 1}),
-                              arange(steps, DType::Int32, device).reshape({steps, 1, 1}));
-      step_masks = unbind(masks, 0);
-    }
-  }
+  const std::vector<Tensor> masks = step_masks(lengths, steps, device);
 
   std::vector<Tensor> final_h, final_c;
   for (int64_t l = 0; l < options_.num_layers; ++l) {
@@ -153,7 +120,7 @@ LSTMOutput LSTM::forward(const Tensor& x, const Tensor& lengths, const LSTMState
                             ? LSTMState{select(initial.h, 0, index), select(initial.c, 0, index)}
                             : cell(l, d).zero_state(batch, device);
       direction_outputs.push_back(
-          run_direction(cell(l, d), sequence, step_masks, /*reverse=*/d == 1, state));
+          run_direction(cell(l, d), sequence, masks, /*reverse=*/d == 1, state));
       final_h.push_back(state.h);
       final_c.push_back(state.c);
     }

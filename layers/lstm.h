@@ -35,6 +35,8 @@
 #include "framework/tensor.h"
 #include "layers/lstm_cell.h"
 #include "layers/module.h"
+#include "layers/sequence_steps.h"
+#include "layers/sequential.h"
 
 namespace tg {
 
@@ -58,14 +60,28 @@ class LSTM : public Module {
   LSTM(int64_t input_size, int64_t hidden_size, LSTMOptions options = {},
        Generator& gen = default_generator());
 
-  // x [B, T, I] (or [T, B, I]); lengths Int32 [B] or undefined (every sequence has T steps);
-  // initial {h0, c0} each [L*D, B, H], or {} for zeros.
-  LSTMOutput forward(const Tensor& x, const Tensor& lengths = {},
-                     const LSTMState& initial = {}) const;
-  LSTMOutput operator()(const Tensor& x, const Tensor& lengths = {},
-                        const LSTMState& initial = {}) const {
-    return forward(x, lengths, initial);
+  // x [B, T, I] (or [T, B, I]); initial {h0, c0} each [L*D, B, H] (zeros when not given), in
+  // PyTorch's place: lstm(x, {h0, c0}); lengths Int32 [B] (every sequence has T steps when not
+  // given). Any of the two may be left out without a {} in its place:
+  //   lstm(x)   lstm(x, lengths)   lstm(x, {h0, c0})   lstm(x, {h0, c0}, lengths)
+  LSTMOutput forward(const Tensor& x, const LSTMState& initial, const Tensor& lengths) const;
+  LSTMOutput forward(const Tensor& x, const LSTMState& initial) const {
+    return forward(x, initial, Tensor());
   }
+  LSTMOutput forward(const Tensor& x, const Tensor& lengths) const {
+    return forward(x, LSTMState{}, lengths);
+  }
+  LSTMOutput forward(const Tensor& x) const { return forward(x, LSTMState{}, Tensor()); }
+  LSTMOutput operator()(const Tensor& x, const LSTMState& initial, const Tensor& lengths) const {
+    return forward(x, initial, lengths);
+  }
+  LSTMOutput operator()(const Tensor& x, const LSTMState& initial) const {
+    return forward(x, initial);
+  }
+  LSTMOutput operator()(const Tensor& x, const Tensor& lengths) const {
+    return forward(x, lengths);
+  }
+  LSTMOutput operator()(const Tensor& x) const { return forward(x); }
 
   // The cell of layer `layer`, direction 0 (forward) or 1 (backward, when bidirectional).
   const LSTMCell& cell(int64_t layer, int64_t direction = 0) const;
@@ -76,25 +92,14 @@ class LSTM : public Module {
   const LSTMOptions& options() const { return options_; }
 
  private:
-  // One layer: its forward cell and, when bidirectional, its backward cell.
-  struct Layer : Module {
-    LSTMCell forward_cell;
-    std::unique_ptr<LSTMCell> backward_cell;
-    Layer(int64_t input_size, int64_t hidden_size, bool bidirectional, bool bias, Generator& gen);
-  };
-  // The numbered children "0", "1", ... that give the names "layers.<l>.".
-  struct LayerList : Module {
-    std::vector<std::unique_ptr<Layer>> items;
-    LayerList() : Module("LayerList") {}
-    void append(std::unique_ptr<Layer> layer);
-  };
+  using Layer = BidirectionalCells<LSTMCell>;
 
   void check_inputs(const Tensor& x, const Tensor& lengths, const LSTMState& initial) const;
 
   int64_t input_size_, hidden_size_;
   LSTMOptions options_;
   Generator* dropout_generator_;
-  LayerList layers_;
+  ModuleList<Layer> layers_;  // "layers.<l>."
 };
 
 }  // namespace tg

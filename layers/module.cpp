@@ -6,20 +6,20 @@
 namespace tg {
 
 void Module::check_new_name(const std::string& name) const {
-  check(!name.empty() && name.find('.') == std::string::npos, describe(),
+  check(!name.empty() && name.find('.') == std::string::npos, *this,
         ": a registered name must be non-empty and contain no '.', got '", name, "'");
   auto taken = [&](const auto& list) {
     for (const auto& entry : list)
       if (entry.first == name) return true;
     return false;
   };
-  check(!taken(parameters_) && !taken(buffers_) && !taken(children_), describe(), ": the name '",
-        name, "' is already registered");
+  check(!taken(parameters_) && !taken(buffers_) && !taken(children_), *this, ": the name '", name,
+        "' is already registered");
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor value) {
   check_new_name(name);
-  check(value.defined() && value.dtype() == DType::Float32, describe(), ": parameter '", name,
+  check(value.defined() && value.dtype() == DType::Float32, *this, ": parameter '", name,
         "' must be a defined float32 tensor");
   if (!value.requires_grad()) value.set_requires_grad();
   parameters_.emplace_back(name, value);
@@ -28,15 +28,15 @@ Tensor Module::register_parameter(const std::string& name, Tensor value) {
 
 Tensor Module::register_buffer(const std::string& name, Tensor value) {
   check_new_name(name);
-  check(value.defined(), describe(), ": buffer '", name, "' is undefined");
+  check(value.defined(), *this, ": buffer '", name, "' is undefined");
   buffers_.emplace_back(name, value);
   return value;
 }
 
 void Module::add_child(const std::string& name, Module& child) {
   check_new_name(name);
-  check(child.parent_ == nullptr, describe(), ": module '", name, "' is already registered in ",
-        child.parent_ ? child.parent_->describe() : "");
+  check(child.parent_ == nullptr, *this, ": module '", name, "' is already registered in ",
+        [&] { return child.parent_->describe(); });
   child.parent_ = this;
   child.name_ = name;
   children_.emplace_back(name, &child);
@@ -64,6 +64,33 @@ NamedTensors Module::named_buffers() const {
   NamedTensors out;
   collect("", false, out);
   return out;
+}
+
+void Module::collect_state(const std::string& prefix, NamedTensors& out) const {
+  for (const NamedTensors* own : {&parameters_, &buffers_})
+    for (const auto& [name, tensor] : *own) out.emplace_back(prefix + name, tensor.detach());
+  for (const auto& [name, child] : children_) child->collect_state(prefix + name + ".", out);
+}
+
+NamedTensors Module::state_dict() const {
+  NamedTensors out;
+  collect_state("", out);
+  return out;
+}
+
+LoadReport Module::load_state_dict(const NamedTensors& state, bool strict) {
+  // Through a Checkpoint: its host copies make any device a source, and load_named_tensors
+  // checks every key, dtype and shape before it copies anything.
+  Checkpoint source;
+  source.set_source("the state dict");
+  for (const auto& [name, tensor] : state) {
+    check(!source.has_tensor(name), "load_state_dict ", describe(), ": the key '", name,
+          "' appears twice in the state dict");
+    source.add_tensor(name, tensor);
+  }
+  NamedTensors targets;
+  collect_state("", targets);
+  return load_named_tensors(source, "", targets, strict, "load_state_dict " + describe());
 }
 
 std::vector<std::pair<std::string, const Module*>> Module::named_children() const {
@@ -106,6 +133,10 @@ std::string Module::path() const {
   if (parent_ == nullptr) return type_name_;
   std::string up = parent_->parent_ == nullptr ? "" : parent_->path() + ".";
   return up + name_;
+}
+
+std::ostream& operator<<(std::ostream& out, const Module& module) {
+  return out << module.describe();
 }
 
 std::string Module::describe() const {

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "framework/checkpoint.h"
 #include "framework/error.h"
 #include "framework/tensor.h"
 
@@ -40,6 +41,18 @@ class Module {
   std::vector<Tensor> parameters() const;
   NamedTensors named_buffers() const;  // state that is saved but not trained (e.g. tables)
   std::vector<std::pair<std::string, const Module*>> named_children() const;
+
+  // PyTorch's state_dict: every parameter and buffer by dotted name, module by module (a
+  // module's own parameters, then its own buffers, then each child's, in registration order).
+  // The tensors are detached handles to the live storage, as in PyTorch: they follow the
+  // training. Take a snapshot with clone(), or on disk with model_checkpoint (optim/checkpoint.h).
+  NamedTensors state_dict() const;
+  // Copies each tensor of state into the parameter or buffer of the same name, in place (every
+  // handle to it, an optimizer's included, sees the new values), from any device to this
+  // module's. Everything is checked before anything is copied: a shape or dtype mismatch is a
+  // tg::Error naming each mismatched key; with strict, so is a missing or unexpected key (the
+  // message lists them); without, those are returned in the report and the rest is loaded.
+  LoadReport load_state_dict(const NamedTensors& state, bool strict = true);
   int64_t parameter_count() const;
 
   void train(bool on = true);  // propagates to every child
@@ -66,17 +79,16 @@ class Module {
     return child;
   }
 
-  // Throws tg::Error prefixed with this layer's type and path when condition is false:
-  //   "Linear 'encoder.proj': expected input [..., 64], got [32,10]".
-  template <class... Parts>
-  void expect(bool condition, const Parts&... parts) const {
-    if (!condition) fail(describe(), ": ", parts...);
-  }
   std::string describe() const;  // "Linear 'encoder.proj'"
+  // Prints describe(), so that a layer's checks name it, formatted only when one fails:
+  //   check(ok, *this, ": expected input [..., ", in, "], got ", x.shape())
+  //   -> "Linear 'encoder.proj': expected input [..., 64], got [32,10]"
+  friend std::ostream& operator<<(std::ostream& out, const Module& module);
 
  private:
   void add_child(const std::string& name, Module& child);
   void collect(const std::string& prefix, bool parameters, NamedTensors& out) const;
+  void collect_state(const std::string& prefix, NamedTensors& out) const;
   void check_new_name(const std::string& name) const;
 
   std::string type_name_;

@@ -35,55 +35,61 @@ MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t num_heads,
       vdim_(or_embed_dim(options.vdim, embed_dim)),
       dropout_(options.dropout),
       gen_(gen) {
-  expect(num_heads > 0, "num_heads must be positive, got ", num_heads);
-  expect(embed_dim % num_heads == 0, "embed_dim ", embed_dim, " is not divisible by num_heads ",
-         num_heads);
-  expect(dropout_ >= 0.0f && dropout_ < 1.0f, "dropout must be in [0, 1), got ", dropout_);
+  check(num_heads > 0, *this, ": num_heads must be positive, got ", num_heads);
+  check(embed_dim % num_heads == 0, *this, ": embed_dim ", embed_dim,
+        " is not divisible by num_heads ", num_heads);
+  check(dropout_ >= 0.0f && dropout_ < 1.0f, *this, ": dropout must be in [0, 1), got ", dropout_);
   register_module("w_q", w_q);
   register_module("w_k", w_k);
   register_module("w_v", w_v);
   register_module("w_o", w_o);
 }
 
-Tensor MultiHeadAttention::combined_keep_mask(const Tensor& key_padding, const Tensor& attn_mask,
-                                              int64_t batch, int64_t query_len, int64_t key_len,
+Tensor MultiHeadAttention::combined_keep_mask(const AttentionMask& key_padding,
+                                              const AttentionMask& attn_mask, int64_t batch,
+                                              int64_t query_len, int64_t key_len,
                                               Device device) const {
   Tensor padding_keep;  // broadcastable to [B, 1, 1, Lk]
-  if (key_padding.defined()) {
-    if (key_padding.dim() == 1) {
-      expect(key_padding.dtype() == DType::Int32 && key_padding.size(0) == batch,
-             "key_padding as valid lengths must be int32 [B] = [", batch, "], got ",
-             describe_tensor(key_padding));
-      const std::vector<int32_t> lens = key_padding.to(Device::CPU).to_vector<int32_t>();
-      for (size_t b = 0; b < lens.size(); ++b) {
-        expect(lens[b] >= 0 && lens[b] <= key_len, "key_padding: valid length ", lens[b],
-               " at batch index ", b, " is outside [0, ", key_len, "] (the key length)");
-      }
-      padding_keep = key_padding_mask(key_padding, key_len);
-    } else {
-      expect(key_padding.shape() == Shape{batch, key_len},
-             "key_padding must be valid lengths int32 [B] or a keep-mask [B, Lk] = [", batch, ",",
-             key_len, "], got ", describe_tensor(key_padding));
-      padding_keep = key_padding.reshape({batch, 1, 1, key_len});
+  if (key_padding.kind() == AttentionMask::Kind::ValidLengths) {
+    const Tensor& lens = key_padding.tensor();
+    check(lens.size(0) == batch, *this, ": key_padding as valid lengths must be int32 [B] = [",
+          batch, "], got ", [&] { return describe_tensor(lens); });
+    // key_padding_mask checks the lengths where they live; one on the host fails at once, and
+    // then the message gets this layer's path too.
+    try {
+      padding_keep = key_padding_mask(lens, key_len);
+    } catch (const Error& e) {
+      fail(*this, ": ", e.what());
     }
+  } else if (key_padding.defined()) {
+    check(key_padding.tensor().shape() == Shape{batch, key_len}, *this, ": ",
+          "key_padding must be valid lengths int32 [B] or a mask [B, Lk] = [", batch, ",", key_len,
+          "], got the ", key_padding.describe(), " ", describe_tensor(key_padding.tensor()));
+    padding_keep = key_padding.keep_mask(2, key_len).reshape({batch, 1, 1, key_len});
   }
 
   Tensor pair_keep;  // broadcastable to [B, 1, Lq, Lk]
   if (attn_mask.defined()) {
-    if (attn_mask.shape() == Shape{query_len, key_len}) {
-      pair_keep = attn_mask;
+    const Tensor& mask = attn_mask.tensor();
+    check(attn_mask.kind() != AttentionMask::Kind::ValidLengths, *this, ": ",
+          "attn_mask takes AttentionMask::keep or AttentionMask::exclude of [Lq, Lk] or [B, Lq, "
+          "Lk]; valid lengths belong in key_padding, got int32 ",
+          to_string(mask.shape()));
+    if (mask.shape() == Shape{query_len, key_len}) {
+      pair_keep = attn_mask.keep_mask(2, key_len);
     } else {
-      expect(attn_mask.shape() == Shape{batch, query_len, key_len},
-             "attn_mask must be a keep-mask [Lq, Lk] = [", query_len, ",", key_len,
-             "] or [B, Lq, Lk] = [", batch, ",", query_len, ",", key_len, "], got ",
-             describe_tensor(attn_mask));
-      pair_keep = attn_mask.reshape({batch, 1, query_len, key_len});
+      check(mask.shape() == Shape{batch, query_len, key_len}, *this,
+            ": attn_mask must be a mask [Lq, Lk] = [", query_len, ",", key_len,
+            "] or [B, Lq, Lk] = [", batch, ",", query_len, ",", key_len, "], got the ",
+            attn_mask.describe(), " ", [&] { return describe_tensor(mask); });
+      pair_keep = attn_mask.keep_mask(3, key_len).reshape({batch, 1, query_len, key_len});
     }
   }
 
   for (const Tensor* mask : {&padding_keep, &pair_keep}) {
-    expect(!mask->defined() || mask->device() == device, "masks must be on the query's device (",
-           to_string(device), "), got one on ", mask->defined() ? to_string(mask->device()) : "");
+    check(!mask->defined() || mask->device() == device, *this,
+          ": masks must be on the query's device (", to_string(device), "), got one on ",
+          mask->defined() ? to_string(mask->device()) : "");
   }
   if (padding_keep.defined() && pair_keep.defined())
     return as_zero_one(padding_keep) * as_zero_one(pair_keep);  // [B, 1, Lq, Lk]
@@ -91,18 +97,19 @@ Tensor MultiHeadAttention::combined_keep_mask(const Tensor& key_padding, const T
 }
 
 AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& key,
-                                            const Tensor& value, const Tensor& key_padding,
-                                            const Tensor& attn_mask) const {
-  expect(query.defined() && query.dim() == 3 && query.size(2) == embed_dim_,
-         "expected query [B, Lq, ", embed_dim_, "], got ", describe_tensor(query));
+                                            const Tensor& value, const AttentionMask& key_padding,
+                                            const AttentionMask& attn_mask) const {
+  check(query.defined() && query.dim() == 3 && query.size(2) == embed_dim_, *this,
+        ": expected query [B, Lq, ", embed_dim_, "], got ", [&] { return describe_tensor(query); });
   const int64_t batch = query.size(0), query_len = query.size(1);
-  expect(key.defined() && key.dim() == 3 && key.size(0) == batch && key.size(2) == kdim_,
-         "expected key [", batch, ", Lk, ", kdim_, "], got ", describe_tensor(key));
+  check(key.defined() && key.dim() == 3 && key.size(0) == batch && key.size(2) == kdim_, *this,
+        ": expected key [", batch, ", Lk, ", kdim_, "], got ",
+        [&] { return describe_tensor(key); });
   const int64_t key_len = key.size(1);
-  expect(value.defined() && value.dim() == 3 && value.size(0) == batch &&
-             value.size(1) == key_len && value.size(2) == vdim_,
-         "expected value [", batch, ",", key_len, ",", vdim_, "] (Lk as in key), got ",
-         describe_tensor(value));
+  check(value.defined() && value.dim() == 3 && value.size(0) == batch && value.size(1) == key_len &&
+            value.size(2) == vdim_,
+        *this, ": expected value [", batch, ",", key_len, ",", vdim_, "] (Lk as in key), got ",
+        [&] { return describe_tensor(value); });
   const Tensor keep =
       combined_keep_mask(key_padding, attn_mask, batch, query_len, key_len, query.device());
 
@@ -115,8 +122,9 @@ AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& k
   const Tensor k = split_heads(w_k(key), key_len);
   const Tensor v = split_heads(w_v(value), key_len);
 
+  const AttentionMask mask = keep.defined() ? AttentionMask::keep(keep) : AttentionMask();
   AttentionResult heads_out =
-      scaled_dot_product_attention(q, k, v, keep, dropout_, is_training(), gen_);
+      scaled_dot_product_attention(q, k, v, mask, dropout_, is_training(), gen_);
   // [B, h, Lq, d_h] -> [B, Lq, h, d_h] (one copy) -> [B, Lq, E] (a view)
   const Tensor merged =
       heads_out.output.permute({0, 2, 1, 3}).reshape({batch, query_len, embed_dim_});

@@ -10,8 +10,11 @@
 // permute (a copy) to [B, h, L, d_h]; every head then runs in the same batched gemm. Merging is
 // one permute back and a view. The key is multiplied with gemm's transpose flag, never copied.
 //
-// Masks are keep-masks, 1 = attend (see layers/attention.h). A query with every key masked
-// gets zero attention weights and a zero context, so its output is w_o's bias (exactly zero
+// Masks are AttentionMasks that say what they mean (framework/ops/attention_mask.h):
+// AttentionMask::exclude(m) takes PyTorch's nn.MultiheadAttention masks as they are (True =
+// masked out), AttentionMask::keep(m) tapegrad's causal_mask (1 = attend), and valid lengths
+// Int32 [B] (d2l's valid_lens) pass bare; a bare 0/1 tensor is an error. A query with every key
+// masked gets zero attention weights and a zero context, so its output is w_o's bias (exactly zero
 // when bias is off) and no gradient reaches the inputs through it: never NaN.
 #pragma once
 
@@ -40,15 +43,19 @@ class MultiHeadAttention : public Module {
                      Generator& gen = default_generator());
 
   // query [B, Lq, E], key [B, Lk, kdim], value [B, Lk, vdim].
-  // key_padding (optional): Int32 valid lengths [B] (keys at positions >= length are padding),
-  //   or a keep-mask [B, Lk] (Int32 or Float32, nonzero = a real key).
-  // attn_mask (optional): keep-mask [Lq, Lk] (e.g. causal_mask(L)) or [B, Lq, Lk].
-  // Both masks together: a key is attended only where both keep it.
+  // key_padding (optional): valid lengths Int32 [B] (keys at positions >= length are padding),
+  //   or AttentionMask::keep / ::exclude of a [B, Lk] mask (PyTorch's key_padding_mask is
+  //   AttentionMask::exclude(key_padding_mask)).
+  // attn_mask (optional): AttentionMask::keep / ::exclude of [Lq, Lk] or [B, Lq, Lk], e.g.
+  //   AttentionMask::keep(causal_mask(L)).
+  // Both masks together: a key is attended only where neither masks it.
   // Returns output [B, Lq, E] and weights [B, heads, Lq, Lk] (before dropout), for heatmaps.
   AttentionResult forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                          const Tensor& key_padding = {}, const Tensor& attn_mask = {}) const;
+                          const AttentionMask& key_padding = {},
+                          const AttentionMask& attn_mask = {}) const;
   AttentionResult operator()(const Tensor& query, const Tensor& key, const Tensor& value,
-                             const Tensor& key_padding = {}, const Tensor& attn_mask = {}) const {
+                             const AttentionMask& key_padding = {},
+                             const AttentionMask& attn_mask = {}) const {
     return forward(query, key, value, key_padding, attn_mask);
   }
 
@@ -64,8 +71,8 @@ class MultiHeadAttention : public Module {
   Generator& gen_;
 
   // The one keep-mask both masks make, broadcastable to [B, heads, Lq, Lk], or undefined.
-  Tensor combined_keep_mask(const Tensor& key_padding, const Tensor& attn_mask, int64_t batch,
-                            int64_t query_len, int64_t key_len, Device device) const;
+  Tensor combined_keep_mask(const AttentionMask& key_padding, const AttentionMask& attn_mask,
+                            int64_t batch, int64_t query_len, int64_t key_len, Device device) const;
 };
 
 }  // namespace tg

@@ -40,21 +40,23 @@ std::string shape_problem(const Tensor& x, int64_t max_len, int64_t dim) {
 
 PositionalEncoding::PositionalEncoding(int64_t dim, int64_t max_len, float dropout, Generator& gen)
     : Module("PositionalEncoding"), dim(dim), max_len(max_len), drop(dropout, gen) {
-  expect(dim > 0 && max_len > 0, "dim and max_len must be positive, got ", dim, " and ", max_len);
+  check(dim > 0 && max_len > 0, *this, ": dim and max_len must be positive, got ", dim, " and ",
+        max_len);
   table = register_buffer("pe", sinusoid_table(max_len, dim));
   register_module("drop", drop);
 }
 
 Tensor PositionalEncoding::forward(const Tensor& x) const {
   const std::string problem = shape_problem(x, max_len, dim);
-  expect(problem.empty(), problem);
+  check(problem.empty(), *this, ": ", problem);
   // The first T rows of the table are a view (narrow along dim 0); + broadcasts over the batch.
   return drop(x + narrow(table, 0, 0, x.size(1)));
 }
 
 LearnedPositionalEmbedding::LearnedPositionalEmbedding(int64_t max_len, int64_t dim, Generator& gen)
     : Module("LearnedPositionalEmbedding"), max_len(max_len), dim(dim) {
-  expect(dim > 0 && max_len > 0, "dim and max_len must be positive, got ", dim, " and ", max_len);
+  check(dim > 0 && max_len > 0, *this, ": dim and max_len must be positive, got ", dim, " and ",
+        max_len);
   weight = empty({max_len, dim});
   init::normal_(weight, 0.0f, 0.02f, gen);
   register_parameter("weight", weight);
@@ -62,7 +64,7 @@ LearnedPositionalEmbedding::LearnedPositionalEmbedding(int64_t max_len, int64_t 
 
 Tensor LearnedPositionalEmbedding::forward(const Tensor& x) const {
   const std::string problem = shape_problem(x, max_len, dim);
-  expect(problem.empty(), problem);
+  check(problem.empty(), *this, ": ", problem);
   return x + narrow(weight, 0, 0, x.size(1));
 }
 

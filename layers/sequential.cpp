@@ -2,13 +2,9 @@
 
 namespace tg {
 
-Module& ModuleList::operator[](size_t i) const {
-  expect(i < owned_.size(), "index ", i, " is out of range for ", owned_.size(), " modules");
-  return *owned_[i];
-}
-
 UnaryModule& Sequential::operator[](size_t i) const {
-  expect(i < owned_.size(), "index ", i, " is out of range for ", owned_.size(), " modules");
+  check(i < owned_.size(), *this, ": index ", i, " is out of range for ", owned_.size(),
+        " modules");
   return *owned_[i];
 }
 

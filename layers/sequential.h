@@ -1,7 +1,8 @@
 // Containers of layers.
 //
-// ModuleList holds any modules, named by their index ("blocks.0.weight", "blocks.1.weight"),
-// for models that call their children themselves (a stack of transformer blocks, LSTM layers).
+// ModuleList<T> holds modules of type T, named by their index ("blocks.0.weight",
+// "blocks.1.weight"), for models that call their children themselves (a stack of transformer
+// blocks, LSTM layers); ModuleList<> holds any Module.
 // Sequential holds UnaryModules and chains them: forward(x) = m_n(...m_1(m_0(x))).
 //
 //   Sequential mlp;
@@ -24,12 +25,20 @@
 
 namespace tg {
 
-struct ModuleList : Module {
+// ModuleList<T>: modules of type T (or derived from it), each registered under its index.
+// ModuleList<> holds any Module. Typed, a list needs no shadow vector of pointers to call its
+// children: for (const auto& layer : layers) h = layer(h).
+template <class T = Module>
+class ModuleList : public Module {
+  static_assert(std::is_base_of_v<Module, T>, "ModuleList holds Modules");
+
+ public:
   ModuleList() : Module("ModuleList") {}
 
-  template <class M, class... Args>
+  // Constructs an M (T by default) as child number size().
+  template <class M = T, class... Args>
   M& emplace_back(Args&&... args) {
-    static_assert(std::is_base_of_v<Module, M>, "ModuleList holds Modules");
+    static_assert(std::is_base_of_v<T, M>, "ModuleList<T> holds T and types derived from it");
     auto child = std::make_unique<M>(std::forward<Args>(args)...);
     M& added = register_module(std::to_string(owned_.size()), *child);
     owned_.push_back(std::move(child));
@@ -37,19 +46,42 @@ struct ModuleList : Module {
   }
 
   size_t size() const { return owned_.size(); }
-  Module& operator[](size_t i) const;  // tg::Error when out of range
+  T& operator[](size_t i) const {  // tg::Error when out of range
+    check(i < owned_.size(), *this, ": index ", i, " is out of range for ", owned_.size(),
+          " modules");
+    return *owned_[i];
+  }
 
-  // The i-th child as its concrete type; tg::Error if it is something else.
+  // The i-th child as a type derived from T; tg::Error if it is something else.
   template <class M>
   M& at(size_t i) const {
     M* typed = dynamic_cast<M*>(&(*this)[i]);
-    expect(typed != nullptr, "element ", i, " is a ", (*this)[i].type_name(),
-           ", not the type asked for");
+    check(
+        typed != nullptr, *this, ": element ", i, " is a ", [&] { return (*this)[i].type_name(); },
+        ", not the type asked for");
     return *typed;
   }
 
+  // Iteration yields T&, in index order.
+  class Iterator {
+   public:
+    using Inner = typename std::vector<std::unique_ptr<T>>::const_iterator;
+    explicit Iterator(Inner at) : at_(at) {}
+    T& operator*() const { return **at_; }
+    Iterator& operator++() {
+      ++at_;
+      return *this;
+    }
+    bool operator==(const Iterator& other) const { return at_ == other.at_; }
+
+   private:
+    Inner at_;
+  };
+  Iterator begin() const { return Iterator(owned_.begin()); }
+  Iterator end() const { return Iterator(owned_.end()); }
+
  private:
-  std::vector<std::unique_ptr<Module>> owned_;  // in index order
+  std::vector<std::unique_ptr<T>> owned_;  // in index order
 };
 
 struct Sequential : UnaryModule {
@@ -71,8 +103,9 @@ struct Sequential : UnaryModule {
   template <class M>
   M& at(size_t i) const {
     M* typed = dynamic_cast<M*>(&(*this)[i]);
-    expect(typed != nullptr, "element ", i, " is a ", (*this)[i].type_name(),
-           ", not the type asked for");
+    check(
+        typed != nullptr, *this, ": element ", i, " is a ", [&] { return (*this)[i].type_name(); },
+        ", not the type asked for");
     return *typed;
   }
 

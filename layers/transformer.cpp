@@ -22,15 +22,15 @@ MultiHeadAttentionOptions attention_options(float dropout) {
 // ---- encoder layer ----
 
 TransformerEncoderLayer::TransformerEncoderLayer(int64_t d_model, int64_t num_heads,
-                                                 int64_t ff_hidden, float dropout_p,
-                                                 bool norm_first, Generator& gen)
+                                                 int64_t ff_hidden,
+                                                 const TransformerOptions& options, Generator& gen)
     : Module("TransformerEncoderLayer"),
-      self_attn(d_model, num_heads, attention_options(dropout_p), gen),
-      ff(d_model, ff_hidden, dropout_p, Activation::Gelu, gen),
+      self_attn(d_model, num_heads, attention_options(options.dropout), gen),
+      ff(d_model, ff_hidden, options.dropout, options.activation, gen),
       norm1(d_model),
       norm2(d_model),
-      dropout(dropout_p, gen),
-      norm_first(norm_first) {
+      dropout(options.dropout, gen),
+      norm_first(options.norm_first) {
   register_module("self_attn", self_attn);
   register_module("ff", ff);
   register_module("norm1", norm1);
@@ -38,13 +38,15 @@ TransformerEncoderLayer::TransformerEncoderLayer(int64_t d_model, int64_t num_he
   register_module("dropout", dropout);
 }
 
-Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_padding,
-                                        const Tensor& attn_mask) const {
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const AttentionMask& key_padding,
+                                        const AttentionMask& attn_mask) const {
   const int64_t d_model = self_attn.embed_dim();
-  expect(x.defined() && x.dim() == 3 && x.size(2) == d_model, "expected x [B, L, ", d_model,
-         "], got ", shape_or_undefined(x));
+  check(x.defined() && x.dim() == 3 && x.size(2) == d_model, *this, ": expected x [B, L, ", d_model,
+        "], got ", [&] { return shape_or_undefined(x); });
   auto attend_to_self = [&](const Tensor& h) {
-    return self_attn(h, h, h, key_padding, attn_mask).output;
+    AttentionResult result = self_attn(h, h, h, key_padding, attn_mask);
+    if (keep_self_attention) last_self_attention = result.weights.detach();
+    return result.output;
   };
   if (norm_first) {
     const Tensor h = x + dropout(attend_to_self(norm1(x)));
@@ -57,17 +59,17 @@ Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_paddi
 // ---- decoder layer ----
 
 TransformerDecoderLayer::TransformerDecoderLayer(int64_t d_model, int64_t num_heads,
-                                                 int64_t ff_hidden, float dropout_p,
-                                                 bool norm_first, Generator& gen)
+                                                 int64_t ff_hidden,
+                                                 const TransformerOptions& options, Generator& gen)
     : Module("TransformerDecoderLayer"),
-      self_attn(d_model, num_heads, attention_options(dropout_p), gen),
-      cross_attn(d_model, num_heads, attention_options(dropout_p), gen),
-      ff(d_model, ff_hidden, dropout_p, Activation::Gelu, gen),
+      self_attn(d_model, num_heads, attention_options(options.dropout), gen),
+      cross_attn(d_model, num_heads, attention_options(options.dropout), gen),
+      ff(d_model, ff_hidden, options.dropout, options.activation, gen),
       norm1(d_model),
       norm2(d_model),
       norm3(d_model),
-      dropout(dropout_p, gen),
-      norm_first(norm_first) {
+      dropout(options.dropout, gen),
+      norm_first(options.norm_first) {
   register_module("self_attn", self_attn);
   register_module("cross_attn", cross_attn);
   register_module("ff", ff);
@@ -78,16 +80,16 @@ TransformerDecoderLayer::TransformerDecoderLayer(int64_t d_model, int64_t num_he
 }
 
 Tensor TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory,
-                                        const Tensor& tgt_key_padding,
-                                        const Tensor& memory_key_padding) {
+                                        const AttentionMask& tgt_key_padding,
+                                        const AttentionMask& memory_key_padding) {
   const int64_t d_model = self_attn.embed_dim();
-  expect(x.defined() && x.dim() == 3 && x.size(2) == d_model, "expected x [B, Lt, ", d_model,
-         "], got ", shape_or_undefined(x));
-  expect(memory.defined() && memory.dim() == 3 && memory.size(0) == x.size(0) &&
-             memory.size(2) == d_model,
-         "expected memory [", x.size(0), ", Ls, ", d_model, "] (batch as in x), got ",
-         shape_or_undefined(memory));
-  const Tensor causal = causal_mask(x.size(1), x.device());
+  check(x.defined() && x.dim() == 3 && x.size(2) == d_model, *this, ": expected x [B, Lt, ",
+        d_model, "], got ", [&] { return shape_or_undefined(x); });
+  check(memory.defined() && memory.dim() == 3 && memory.size(0) == x.size(0) &&
+            memory.size(2) == d_model,
+        *this, ": expected memory [", x.size(0), ", Ls, ", d_model, "] (batch as in x), got ",
+        [&] { return shape_or_undefined(memory); });
+  const AttentionMask causal = AttentionMask::keep(causal_mask(x.size(1), x.device()));
 
   auto attend_to_self = [&](const Tensor& h) {
     return self_attn(h, h, h, tgt_key_padding, causal).output;
@@ -110,55 +112,57 @@ Tensor TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory,
 // ---- stacks ----
 
 TransformerEncoder::TransformerEncoder(int64_t num_layers, int64_t d_model, int64_t num_heads,
-                                       int64_t ff_hidden, float dropout, bool norm_first,
+                                       int64_t ff_hidden, const TransformerOptions& options,
                                        Generator& gen)
     : Module("TransformerEncoder") {
-  expect(num_layers >= 1, "num_layers must be at least 1, got ", num_layers);
+  check(num_layers >= 1, *this, ": num_layers must be at least 1, got ", num_layers);
   register_module("layers", layers);
   for (int64_t i = 0; i < num_layers; ++i) {
-    layers_.push_back(&layers.emplace_back<TransformerEncoderLayer>(d_model, num_heads, ff_hidden,
-                                                                    dropout, norm_first, gen));
+    layers.emplace_back(d_model, num_heads, ff_hidden, options, gen);
   }
-  if (norm_first) {
+  if (options.norm_first) {
     norm_ = std::make_unique<LayerNorm>(d_model);
     register_module("norm", *norm_);
   }
 }
 
-Tensor TransformerEncoder::forward(const Tensor& x, const Tensor& key_padding,
-                                   const Tensor& attn_mask) const {
+Tensor TransformerEncoder::forward(const Tensor& x, const AttentionMask& key_padding,
+                                   const AttentionMask& attn_mask) const {
   Tensor h = x;
-  for (const TransformerEncoderLayer* layer : layers_) h = (*layer)(h, key_padding, attn_mask);
+  for (const TransformerEncoderLayer& layer : layers) h = layer(h, key_padding, attn_mask);
   return norm_ ? (*norm_)(h) : h;
 }
 
 TransformerDecoder::TransformerDecoder(int64_t num_layers, int64_t d_model, int64_t num_heads,
-                                       int64_t ff_hidden, float dropout, bool norm_first,
+                                       int64_t ff_hidden, const TransformerOptions& options,
                                        Generator& gen)
     : Module("TransformerDecoder") {
-  expect(num_layers >= 1, "num_layers must be at least 1, got ", num_layers);
+  check(num_layers >= 1, *this, ": num_layers must be at least 1, got ", num_layers);
   register_module("layers", layers);
   for (int64_t i = 0; i < num_layers; ++i) {
-    layers_.push_back(&layers.emplace_back<TransformerDecoderLayer>(d_model, num_heads, ff_hidden,
-                                                                    dropout, norm_first, gen));
+    layers.emplace_back(d_model, num_heads, ff_hidden, options, gen);
   }
-  if (norm_first) {
+  if (options.norm_first) {
     norm_ = std::make_unique<LayerNorm>(d_model);
     register_module("norm", *norm_);
   }
 }
 
 Tensor TransformerDecoder::forward(const Tensor& x, const Tensor& memory,
-                                   const Tensor& tgt_key_padding,
-                                   const Tensor& memory_key_padding) {
+                                   const AttentionMask& tgt_key_padding,
+                                   const AttentionMask& memory_key_padding) {
   Tensor h = x;
-  for (TransformerDecoderLayer* layer : layers_)
-    h = (*layer)(h, memory, tgt_key_padding, memory_key_padding);
+  for (TransformerDecoderLayer& layer : layers)
+    h = layer(h, memory, tgt_key_padding, memory_key_padding);
   return norm_ ? (*norm_)(h) : h;
 }
 
+void TransformerEncoder::keep_self_attention(bool on) {
+  for (TransformerEncoderLayer& layer : layers) layer.keep_self_attention = on;
+}
+
 void TransformerDecoder::keep_cross_attention(bool on) {
-  for (TransformerDecoderLayer* layer : layers_) layer->keep_cross_attention = on;
+  for (TransformerDecoderLayer& layer : layers) layer.keep_cross_attention = on;
 }
 
 }  // namespace tg

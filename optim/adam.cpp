@@ -30,7 +30,7 @@ Adam::Adam(std::string name, ParamGroups params, AdamOptions options, bool decou
 }
 
 AdamW::AdamW(ParamGroups params, AdamWOptions options)
-    : Adam("AdamW", std::move(params), options, true) {}
+    : Adam("AdamW", std::move(params), options.as_adam_options(), true) {}
 
 void Adam::update(const ParamGroup& group, const Tensor& param, const Tensor& grad,
                   ParamState& state) {

@@ -44,9 +44,18 @@ class Adam : public Optimizer {
   bool decoupled_weight_decay_;
 };
 
-// AdamW's default weight_decay is 0.01, as in PyTorch; pass 0 to turn it off.
-struct AdamWOptions : AdamOptions {
-  AdamWOptions() { weight_decay = 0.01; }
+// AdamW's options: AdamOptions' fields, but weight_decay defaults to 0.01, as in PyTorch (pass 0
+// to turn it off). A plain aggregate like every options struct, so designated initializers work:
+//   AdamW adamw(model.parameters(), {.lr = 3e-4, .weight_decay = 0.05});
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.01;  // decoupled
+  bool amsgrad = false;
+
+  AdamOptions as_adam_options() const { return {lr, beta1, beta2, eps, weight_decay, amsgrad}; }
 };
 
 class AdamW : public Adam {

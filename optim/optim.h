@@ -3,9 +3,9 @@
 
 #include "framework/serialize.h"
 #include "optim/adam.h"
-#include "optim/checkpoint.h"
 #include "optim/clip.h"
 #include "optim/lr_schedule.h"
 #include "optim/optimizer.h"
 #include "optim/rmsprop.h"
 #include "optim/sgd.h"
+#include "optim/training_checkpoint.h"

@@ -20,11 +20,12 @@ ParamGroups::ParamGroups(const NamedTensors& named_params) {
   groups.push_back(std::move(group));
 }
 
-std::vector<ParamGroup> param_groups_no_decay(const Module& module, double weight_decay) {
+std::vector<ParamGroup> param_groups_no_decay(const NamedTensors& named_params,
+                                              double weight_decay) {
   ParamGroup decay, no_decay;
   decay.weight_decay = weight_decay;
   no_decay.weight_decay = 0.0;
-  for (const auto& [name, tensor] : module.named_parameters()) {
+  for (const auto& [name, tensor] : named_params) {
     // Decay shrinks weights toward 0; for a bias or a LayerNorm gain that only fights the
     // normalisation and the offset the layer needs, so they are left free.
     const bool exempt = name.ends_with("bias") || tensor.dim() <= 1;
@@ -58,13 +59,17 @@ Optimizer::Optimizer(std::string name, ParamGroups groups, double default_lr,
           " has ", group.params.size(), " parameters but ", group.names.size(), " names");
     for (size_t i = 0; i < group.params.size(); ++i) {
       const Tensor& param = group.params[i];
-      check(param.defined(), describe(g, i), " is undefined");
-      check(param.dtype() == DType::Float32, describe(g, i), " is ", to_string(param.dtype()),
-            "; only float32 tensors can be optimized");
-      check(param.is_leaf(), describe(g, i),
-            " was produced by an op; only leaf tensors can be optimized");
-      check(seen.insert(param.impl().get()).second, describe(g, i),
-            " appears more than once across the parameter groups");
+      check(
+          param.defined(), [&] { return describe(g, i); }, " is undefined");
+      check(
+          param.dtype() == DType::Float32, [&] { return describe(g, i); }, " is ",
+          to_string(param.dtype()), "; only float32 tensors can be optimized");
+      check(
+          param.is_leaf(), [&] { return describe(g, i); },
+          " was produced by an op; only leaf tensors can be optimized");
+      check(
+          seen.insert(param.impl().get()).second, [&] { return describe(g, i); },
+          " appears more than once across the parameter groups");
     }
     states_.emplace_back(group.params.size());
   }
@@ -83,11 +88,13 @@ void Optimizer::step() {
       const Tensor& param = groups_[g].params[i];
       const Tensor grad = param.grad();
       if (!grad.defined()) continue;
-      check(grad.device() == param.device(), describe(g, i), ": gradient is on ",
-            to_string(grad.device()), ", the parameter on ", to_string(param.device()));
-      check(grad.shape() == param.shape() && grad.dtype() == DType::Float32, describe(g, i),
-            ": gradient is ", to_string(grad.dtype()), " ", to_string(grad.shape()),
-            ", the parameter is float32 ", to_string(param.shape()));
+      check(
+          grad.device() == param.device(), [&] { return describe(g, i); }, ": gradient is on ",
+          to_string(grad.device()), ", the parameter on ", to_string(param.device()));
+      check(
+          grad.shape() == param.shape() && grad.dtype() == DType::Float32,
+          [&] { return describe(g, i); }, ": gradient is ", to_string(grad.dtype()), " ",
+          grad.shape(), ", the parameter is float32 ", param.shape());
       ParamState& state = states_[g][i];
       ++state.step;
       update(groups_[g], param, grad, state);
@@ -200,9 +207,10 @@ Optimizer::LoadedState Optimizer::parse_state(const Checkpoint& in) const {
       for (size_t slot = 0; slot < buffer_names_.size(); ++slot) {
         if (!in.has_tensor(key + buffer_names_[slot])) continue;
         const Tensor& saved = in.tensor(key + buffer_names_[slot]);
-        check(saved.dtype() == DType::Float32 && saved.shape() == param.shape(), where, ": '", key,
-              buffer_names_[slot], "' is ", to_string(saved.dtype()), " ", to_string(saved.shape()),
-              ", ", describe(g, i), " is float32 ", to_string(param.shape()));
+        check(
+            saved.dtype() == DType::Float32 && saved.shape() == param.shape(), where, ": '", key,
+            buffer_names_[slot], "' is ", to_string(saved.dtype()), " ", saved.shape(), ", ",
+            [&] { return describe(g, i); }, " is float32 ", param.shape());
         used.insert(key + buffer_names_[slot]);
         states[i].buffers[slot] = saved.to(param.device()).clone();
       }

@@ -4,7 +4,7 @@
 // and LayerNorm weights can be excluded from decay (param_groups_no_decay below). A group that
 // leaves lr or weight_decay unset takes the optimizer's option.
 //
-//   Adam opt(param_groups_no_decay(model, 0.01), {.lr = 3e-4});
+//   Adam opt(param_groups_no_decay(model.named_parameters(), 0.01), {.lr = 3e-4});
 //   for (...) { opt.zero_grad(); loss(model).backward(); opt.step(); }
 //
 // step() runs with recording off and updates each parameter in place with one fused kernel of
@@ -24,7 +24,6 @@
 
 #include "framework/checkpoint.h"
 #include "framework/tensor.h"
-#include "layers/module.h"
 
 namespace tg {
 
@@ -45,9 +44,11 @@ struct ParamGroups {
   ParamGroups(const NamedTensors& named_params);
 };
 
-// Two groups from module's parameters: the ones that decay with weight_decay, and the ones that
-// should not (names ending in "bias", and every 1-D tensor: LayerNorm weights) with 0.
-std::vector<ParamGroup> param_groups_no_decay(const Module& module, double weight_decay);
+// Two groups from named parameters (a Module's named_parameters()): the ones that decay with
+// weight_decay, and the ones that should not (names ending in "bias", and every 1-D tensor:
+// LayerNorm weights) with 0.
+std::vector<ParamGroup> param_groups_no_decay(const NamedTensors& named_params,
+                                              double weight_decay);
 
 class Optimizer {
  public:

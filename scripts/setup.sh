@@ -11,6 +11,7 @@ packages=(
   clang libomp-dev             # scripts/fuzz.sh: libFuzzer targets (and OpenMP for clang)
   libstb-dev                   # stb_image_write: PNG pictures
   zlib1g-dev                   # gzipped datasets
+  libopenmpi-dev openmpi-bin   # data-parallel training on several processes (tapegrad::distributed)
   dataset-fashion-mnist        # the classification examples' data
   pocketsphinx-en-us           # the CMU pronouncing dictionary, for the seq2seq examples
 )

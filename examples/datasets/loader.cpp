@@ -17,11 +17,22 @@ DataLoader::DataLoader(Tensor inputs, Tensor targets, LoaderOptions options)
         targets_.size(0), " targets");
   check(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ",
         options_.batch_size);
+  check(options_.world_size >= 1 && options_.rank >= 0 && options_.rank < options_.world_size,
+        "DataLoader: rank must be in [0, world_size), got rank ", options_.rank, " of ",
+        options_.world_size);
   num_samples_ = inputs_.size(0);
 }
 
+Share share_of_batch(int64_t count, int rank, int world_size) {
+  check(world_size >= 1 && rank >= 0 && rank < world_size,
+        "share_of_batch: rank must be in [0, world_size), got rank ", rank, " of ", world_size);
+  check(count >= 0, "share_of_batch: expected a batch of at least 0 samples, got ", count);
+  const int64_t base = count / world_size, extra = count % world_size;
+  return {rank * base + std::min<int64_t>(rank, extra), base + (rank < extra ? 1 : 0)};
+}
+
 int64_t DataLoader::num_batches() const {
-  const int64_t b = options_.batch_size;
+  const int64_t b = options_.batch_size * options_.world_size;
   return options_.drop_last ? num_samples_ / b : (num_samples_ + b - 1) / b;
 }
 
@@ -45,9 +56,12 @@ std::vector<Batch> DataLoader::epoch(int64_t epoch) const {
   NoGradGuard no_recording;
   const std::vector<int32_t> indices = order(epoch);
   std::vector<Batch> batches;
+  const int64_t global_batch = options_.batch_size * options_.world_size;
   for (int64_t b = 0; b < num_batches(); ++b) {
-    const int64_t start = b * options_.batch_size;
-    const int64_t count = std::min(options_.batch_size, num_samples_ - start);
+    const int64_t global_start = b * global_batch;
+    const Share share = share_of_batch(std::min(global_batch, num_samples_ - global_start),
+                                       options_.rank, options_.world_size);
+    const int64_t start = global_start + share.begin, count = share.size;
     const Tensor index = from_vector(
         std::vector<int32_t>(indices.begin() + start, indices.begin() + start + count), {count});
     batches.push_back({index_select(inputs_, 0, index), index_select(targets_, 0, index)});

@@ -7,8 +7,8 @@
 // its attention over the 16 patches in the last layer, one panel per head.
 #include <filesystem>
 
-#include "examples/fashion_common/fashion_common.h"
 #include "examples/datasets/fashion_mnist.h"
+#include "examples/fashion_common/fashion_common.h"
 #include "examples/reporting/heatmap.h"
 #include "framework/tapegrad.h"
 #include "layers/layers.h"
@@ -25,7 +25,8 @@ class FashionViT : public fashion::Classifier {
       : Classifier("FashionViT"),
         patch_embedding(kPatch * kPatch, d_model),
         positions(kTokens + 1, d_model),
-        encoder(layers, d_model, heads, ff_hidden, dropout, /*norm_first=*/true),
+        encoder(layers, d_model, heads, ff_hidden,
+                {.dropout = dropout, .norm_first = true, .activation = Activation::Gelu}),
         head(d_model, 10) {
     class_token = register_parameter("class_token", zeros({1, 1, d_model}));
     register_module("patch_embedding", patch_embedding);
@@ -55,12 +56,11 @@ class FashionViT : public fashion::Classifier {
 
   // The last layer's attention of the class token over the patches: [B, heads, 16].
   Tensor class_token_attention(const Tensor& images) const {
-    Tensor x = tokens(images);
-    const size_t last = encoder.num_layers() - 1;
-    for (size_t i = 0; i < last; ++i) x = encoder.layer(i)(x);
-    const TransformerEncoderLayer& layer = encoder.layer(last);
-    const Tensor normed = layer.norm1(x);  // pre-norm: attention reads the normalised tokens
-    const Tensor weights = layer.self_attn(normed, normed, normed).weights;  // [B, H, 17, 17]
+    TransformerEncoderLayer& last = encoder.layer(encoder.num_layers() - 1);
+    last.keep_self_attention = true;
+    encoder(tokens(images));
+    last.keep_self_attention = false;
+    const Tensor weights = last.last_self_attention;  // [B, H, 17, 17]
     return narrow(select(weights, 2, 0), 2, 1, kTokens);
   }
 

@@ -38,6 +38,8 @@ void add_flags(CLI::App& app, Options& o) {
       ->expected(1, -1)->check(whole_number(0, 1000000000))
       ->needs(checkpoint)->excludes(resume)->excludes(save)->excludes(limit);
   app.add_flag("--quiet", o.quiet, "no progress bar");
+  app.add_flag("--distributed", o.distributed, "one process of `mpirun -np R`: batch N per "
+               "process, R x N in all");
   // clang-format on
 }
 

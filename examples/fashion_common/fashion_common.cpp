@@ -9,6 +9,7 @@
 #include "examples/datasets/fashion_mnist.h"
 #include "examples/datasets/loader.h"
 #include "examples/fashion_common/cli.h"
+#include "examples/fashion_common/fashion_distributed.h"
 #include "examples/program/program.h"
 #include "examples/reporting/heatmap.h"
 #include "examples/reporting/metrics.h"
@@ -16,6 +17,7 @@
 #include "framework/backend/backend.h"
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
+#include "layers/model_checkpoint.h"
 #include "optim/optim.h"
 
 namespace fashion {
@@ -39,8 +41,9 @@ Data load_data(const Options& options) {
   const int64_t used = options.limit > 0 ? std::min(options.limit, kept) : kept;
   // Batches are all full (the last partial one is dropped), so fewer images than a batch would
   // train on nothing.
-  check(used >= options.batch_size, options.limit > 0 ? "--limit: " : "--data: ", used,
-        " training images make no batch of ", options.batch_size, " (lower --batch-size",
+  const int64_t global_batch = options.batch_size * tg::distributed::world_size();
+  check(used >= global_batch, options.limit > 0 ? "--limit: " : "--data: ", used,
+        " training images make no batch of ", global_batch, " (lower --batch-size",
         options.limit > 0 ? " or raise --limit)" : ")");
   auto normalised = [](const Tensor& x) { return data::normalize(x, kPixelMean, kPixelStd); };
   return {normalised(narrow(train.images, 0, 0, used)),
@@ -65,8 +68,10 @@ Evaluation evaluate(const Classifier& model, const Tensor& images, const Tensor&
   const Device device = model.device();
   Evaluation result;
   double total_loss = 0;
-  const int64_t n = images.size(0);
-  for (int64_t start = 0; start < n; start += batch_size) {
+  // Distributed, each rank scores its share of the set; the sums below join them.
+  const data::Share share = share_of_set(images.size(0));
+  const int64_t n = share.begin + share.size;
+  for (int64_t start = share.begin; start < n; start += batch_size) {
     const int64_t count = std::min(batch_size, n - start);
     const Tensor x = narrow(images, 0, start, count).to(device);
     const Tensor y = narrow(labels, 0, start, count).to(device);
@@ -75,7 +80,8 @@ Evaluation evaluate(const Classifier& model, const Tensor& images, const Tensor&
     const std::vector<int32_t> predicted = argmax(logits, 1).to(Device::CPU).to_vector<int32_t>();
     result.predictions.insert(result.predictions.end(), predicted.begin(), predicted.end());
   }
-  result.loss = total_loss / static_cast<double>(n);
+  result.predictions = join_shares(result.predictions, share, images.size(0));
+  result.loss = sum_over_ranks(total_loss) / static_cast<double>(images.size(0));
   result.accuracy = accuracy(labels.to_vector<int32_t>(), result.predictions);
   return result;
 }
@@ -141,10 +147,14 @@ Result train(Classifier& model, const Data& data, const Options& options) {
   AdamWOptions adam;
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
-  AdamW optimizer(param_groups_no_decay(model, options.weight_decay), adam);
-  const data::DataLoader loader(
-      data.train_images, data.train_labels,
-      {.batch_size = options.batch_size, .shuffle = true, .drop_last = true, .seed = options.seed});
+  AdamW optimizer(param_groups_no_decay(model.named_parameters(), options.weight_decay), adam);
+  const data::DataLoader loader(data.train_images, data.train_labels,
+                                {.batch_size = options.batch_size,
+                                 .shuffle = true,
+                                 .drop_last = true,
+                                 .seed = options.seed,
+                                 .rank = tg::distributed::rank(),
+                                 .world_size = tg::distributed::world_size()});
   const int64_t steps_per_epoch = loader.num_batches();
   // Warm up over the first epoch (at most a fifth of the run), then cosine decay to 0.
   const int64_t total_steps = steps_per_epoch * options.epochs;
@@ -159,8 +169,12 @@ Result train(Classifier& model, const Data& data, const Options& options) {
     restore(checkpoint, state);
     start_epoch = static_cast<int>(checkpoint.get_int("epoch"));
     result.history = parse_history(checkpoint.get_string("history"));
-    std::printf("resumed from %s after epoch %d\n", options.resume.c_str(), start_epoch);
+    if (tg::distributed::is_main())
+      std::printf("resumed from %s after epoch %d\n", options.resume.c_str(), start_epoch);
   }
+  tg::distributed::broadcast_parameters(model);  // distributed: every rank starts from rank 0's
+  tg::distributed::separate_random_streams();    // and draws its own dropout masks and flips
+  tg::distributed::GradientAverager averager(model);
 
   const auto started = std::chrono::steady_clock::now();
   const std::vector<Tensor> parameters = model.parameters();
@@ -172,7 +186,8 @@ Result train(Classifier& model, const Data& data, const Options& options) {
     const auto epoch_started = std::chrono::steady_clock::now();
     model.train();
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs),
-                    steps_per_epoch, options.quiet ? null_output() : stdout);
+                    steps_per_epoch,
+                    options.quiet || !tg::distributed::is_main() ? null_output() : stdout);
     double loss_sum = 0, correct = 0, seen = 0;
     for (const data::Batch& batch : loader.epoch(epoch)) {
       const Tensor inputs = batch.inputs.to(device), y = batch.targets.to(device);
@@ -184,6 +199,7 @@ Result train(Classifier& model, const Data& data, const Options& options) {
       const double step_loss = loss.item();
       program::check_loss_finite(step_loss, schedule.step_count() + 1, options.lr);
       loss.backward();
+      average_gradients(averager, x.size(0));
       clip_grad_norm(parameters, 1.0);
       optimizer.step();
       schedule.step();
@@ -191,14 +207,18 @@ Result train(Classifier& model, const Data& data, const Options& options) {
       loss_sum += step_loss * static_cast<double>(b);
       correct += sum(eq(argmax(logits, 1), y).to(DType::Float32)).item();
       seen += static_cast<double>(b);
-      bar.step(b, {{"loss", loss_sum / seen}, {"acc", correct / seen}});
+      // Rank 0's figures, but samples/s counts every rank's images.
+      bar.step(b * tg::distributed::world_size(),
+               {{"loss", loss_sum / seen}, {"acc", correct / seen}});
     }
+    sum_epoch_figures(loss_sum, correct, seen);
     bar.finish({{"loss", loss_sum / seen}, {"acc", correct / seen}});
     const Evaluation valid = evaluate(model, data.valid_images, data.valid_labels, 1000);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
     result.history.push_back(
         {epoch + 1, loss_sum / seen, correct / seen, valid.loss, valid.accuracy, seconds});
+    if (!tg::distributed::is_main()) continue;  // only rank 0 prints and writes files
     std::printf("epoch %d: train loss %.4f acc %.2f%% | valid loss %.4f acc %.2f%% | %.1f s\n",
                 epoch + 1, loss_sum / seen, 100 * correct / seen, valid.loss, 100 * valid.accuracy,
                 seconds);
@@ -216,7 +236,8 @@ Result train(Classifier& model, const Data& data, const Options& options) {
     result.train_seconds += result.history[static_cast<size_t>(epoch)].seconds;
   result.test = evaluate(model, data.test_images, data.test_labels, 1000);
   result.test_accuracy = result.test.accuracy;
-  write_confusion(options.out, data.test_labels, result.test.predictions);
+  if (tg::distributed::is_main())
+    write_confusion(options.out, data.test_labels, result.test.predictions);
   return result;
 }
 
@@ -258,33 +279,48 @@ static int predict(const Program& program, const Options& options) {
   return 0;
 }
 
+static int train_or_predict(const Program& program, const Options& options) {
+  (void)zeros({1}, DType::Float32, device_of(options));  // --device cuda without a GPU: say so
+  if (!options.predict.empty()) return predict(program, options);
+  if (options.distributed) start_distributed(program.name);
+  // Before the data and the training; rank 0 writes every file.
+  if (tg::distributed::is_main()) program::create_output_directory("--out", options.out);
+  manual_seed(options.seed);
+  std::unique_ptr<Classifier> model = program.make_model(options);
+  if (tg::distributed::is_main())
+    std::printf("%s: %lld parameters, %d epochs, batch %lld, lr %g, %d threads\n",
+                program.name.c_str(), static_cast<long long>(model->parameter_count()),
+                options.epochs, static_cast<long long>(options.batch_size), options.lr,
+                options.threads);
+  const Data data = load_data(options);
+  const Result result = train(*model, data, options);
+  if (!tg::distributed::is_main()) return 0;
+  if (program.after_training) program.after_training(*model, data, options);
+  std::printf("test accuracy %.2f%% after %zu epochs, training time %.1f s (%.1f min)\n",
+              100 * result.test_accuracy, result.history.size(), result.train_seconds,
+              result.train_seconds / 60);
+  std::printf("wrote %s/{loss.png, accuracy.png, metrics.csv, confusion.png} and %s\n",
+              options.out.c_str(), checkpoint_path(options).c_str());
+  if (static_cast<int>(result.history.size()) < options.epochs)
+    std::printf("stopped after epoch %zu of %d: continue with --resume %s\n", result.history.size(),
+                options.epochs, checkpoint_path(options).c_str());
+  return 0;
+}
+
 int run_program(const Program& program, int argc, char** argv) {
   Options options = program.defaults;
   if (options.out.empty()) options.out = "out/" + program.name;
   CLI::App app(program.description, program.name);
   add_flags(app, options);
   return program::run_main(program.name, app, argc, argv, [&] {
-    (void)zeros({1}, DType::Float32, device_of(options));  // --device cuda without a GPU: say so
-    if (!options.predict.empty()) return predict(program, options);
-    program::create_output_directory("--out", options.out);  // before the data and the training
-    manual_seed(options.seed);
-    std::unique_ptr<Classifier> model = program.make_model(options);
-    std::printf("%s: %lld parameters, %d epochs, batch %lld, lr %g, %d threads\n",
-                program.name.c_str(), static_cast<long long>(model->parameter_count()),
-                options.epochs, static_cast<long long>(options.batch_size), options.lr,
-                options.threads);
-    const Data data = load_data(options);
-    const Result result = train(*model, data, options);
-    if (program.after_training) program.after_training(*model, data, options);
-    std::printf("test accuracy %.2f%% after %zu epochs, training time %.1f s (%.1f min)\n",
-                100 * result.test_accuracy, result.history.size(), result.train_seconds,
-                result.train_seconds / 60);
-    std::printf("wrote %s/{loss.png, accuracy.png, metrics.csv, confusion.png} and %s\n",
-                options.out.c_str(), checkpoint_path(options).c_str());
-    if (static_cast<int>(result.history.size()) < options.epochs)
-      std::printf("stopped after epoch %zu of %d: continue with --resume %s\n",
-                  result.history.size(), options.epochs, checkpoint_path(options).c_str());
-    return 0;
+    try {
+      return train_or_predict(program, options);
+    } catch (const std::exception& error) {
+      // In an MPI job one rank's error ends every rank, with its message.
+      if (tg::distributed::world_size() > 1)
+        tg::distributed::abort_job(program.name + ": " + error.what(), program::kFailed);
+      throw;
+    }
   });
 }
 

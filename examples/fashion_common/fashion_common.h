@@ -42,6 +42,7 @@ struct Options {
   std::string checkpoint;  // --predict: the model to load
   std::vector<int64_t> predict;  // test image indices to classify
   bool quiet = false;            // no progress bar (tests)
+  bool distributed = false;      // one process of an MPI job (fashion_distributed.h)
 };
 // The flags that set these: examples/fashion_common/cli.h.
 

@@ -2,8 +2,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
+#include "examples/g2p_common/g2p_distributed.h"
 #include "examples/program/program.h"
 #include "examples/reporting/heatmap.h"
 #include "framework/backend/backend.h"
@@ -25,9 +27,11 @@ struct Flags {
   std::string device = "cpu";
   int64_t threads = 0;  // 0: the engine's default
   int64_t limit = -1;
+  uint64_t split_seed = kDefaultSplitSeed;
   int64_t beam = 1;
   bool evaluate_only = false, predict = false;
-  bool show_given = false;  // --show with --predict/--evaluate: draw those words too
+  bool show_given = false;   // --show with --predict/--evaluate: draw those words too
+  bool distributed = false;  // one process of an MPI job (g2p_distributed.h)
   std::vector<std::string> predict_words,
       show_words = {"phoenix", "knight", "thought", "xylophone"};
 };
@@ -49,6 +53,8 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--data", f.data_path, "CMUdict file");
   app.add_option("--limit", f.limit, "read only the first N words")->check(whole_number(1, 1000000000))
       ->default_str("all");
+  app.add_option("--split-seed", f.split_seed, "which words are dev and test")
+      ->check(whole_number(0, kMaxSeed));
   app.add_option("--out", f.train.out_dir, "model.tg, curves, attention PNGs");
   app.add_option("--checkpoint", f.train.checkpoint_path, "checkpoint to write, resume or read "
                  "(default OUT/model.tg)");
@@ -90,6 +96,8 @@ void add_flags(CLI::App& app, Flags& f) {
       ->check(whole_number(1, kMaxBeam));
   app.add_option("--show", f.show_words, "words whose attention is drawn, comma-separated")
       ->delimiter(',')->each([&f](const std::string&) { f.show_given = true; });
+  app.add_flag("--distributed", f.distributed, "one process of `mpirun -np R`: --batch N per "
+               "process, R x N in all");
   auto* evaluate = app.add_flag("--evaluate", f.evaluate_only, "score the test words with the "
                                 "model of --checkpoint")->excludes(resume);
   auto* predict = app.add_flag("--predict", f.predict, "pronounce WORDS (none or -: read stdin)")
@@ -179,6 +187,17 @@ void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std
       .save_png(path);
 }
 
+// In an MPI job one rank's error ends every rank, with its message; alone, run_main reports it.
+static int ending_job_on_error(const std::string& program, const std::function<int()>& work) {
+  try {
+    return work();
+  } catch (const std::exception& error) {
+    if (tg::distributed::world_size() > 1)
+      tg::distributed::abort_job(program + ": " + error.what(), tg::program::kFailed);
+    throw;
+  }
+}
+
 int run_program(int argc, char** argv, const ProgramSpec& spec) {
   Flags flags;
   flags.config = spec.config;
@@ -187,72 +206,84 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
   CLI::App app(spec.description, spec.name);
   add_flags(app, flags);
   return tg::program::run_main(spec.name, app, argc, argv, [&] {
-    if (flags.threads > 0) tg::set_num_threads(static_cast<int>(flags.threads));
-    tg::manual_seed(flags.train.seed);
-    const int64_t grid_columns = spec.name == "g2p_transformer" ? flags.config.heads : 1;
-    const tg::Device device = *tg::device_named(flags.device);
+    return ending_job_on_error(spec.name, [&] {
+      if (flags.threads > 0) tg::set_num_threads(static_cast<int>(flags.threads));
+      tg::manual_seed(flags.train.seed);
+      const int64_t grid_columns = spec.name == "g2p_transformer" ? flags.config.heads : 1;
+      const tg::Device device = *tg::device_named(flags.device);
 
-    if (flags.predict || flags.evaluate_only) {
-      const tg::Checkpoint checkpoint = tg::load_checkpoint(checkpoint_path(flags));
-      LoadedHeader header = read_header(checkpoint);
-      G2PData data;
-      if (flags.evaluate_only) {
-        data = load_g2p_data(flags.data_path, flags.limit);
-        tg::check(data.letters == header.letters, spec.name, ": ", checkpoint_path(flags),
-                  " was trained with other letters than ", flags.data_path, " has");
+      if (flags.predict || flags.evaluate_only) {
+        const tg::Checkpoint checkpoint = tg::load_checkpoint(checkpoint_path(flags));
+        LoadedHeader header = read_header(checkpoint);
+        G2PData data;
+        if (flags.evaluate_only) {
+          data = load_g2p_data(flags.data_path, flags.limit, flags.split_seed);
+          tg::check(data.letters == header.letters, spec.name, ": ", checkpoint_path(flags),
+                    " was trained with other letters than ", flags.data_path, " has");
+          check_same_split(header, data, checkpoint_path(flags));
+        }
+        data.letters = header.letters;
+        data.phonemes = header.phonemes;
+        auto model = spec.make_model(header.config, data.letters.size(), data.phonemes.size());
+        load_weights(checkpoint, *model);
+        model->to(device);
+        model->eval();
+        if (flags.show_given) {
+          tg::program::create_output_directory("--out", flags.train.out_dir);
+          for (const std::string& word : flags.show_words) {
+            save_attention_pictures(*model, data, word, flags.beam, grid_columns,
+                                    flags.train.out_dir);
+            std::printf("wrote %s/attention_%s.png\n", flags.train.out_dir.c_str(), word.c_str());
+          }
+        }
+        if (flags.predict) return predict(*model, data, flags);
+        print_scores("test", evaluate(*model, data, data.test, flags.beam), flags.beam);
+        return 0;
       }
-      data.letters = header.letters;
-      data.phonemes = header.phonemes;
-      auto model = spec.make_model(header.config, data.letters.size(), data.phonemes.size());
-      load_weights(checkpoint, *model);
+
+      if (flags.distributed) start_distributed(spec.name);
+      const bool main_rank = tg::distributed::is_main();  // the one that prints and draws
+      if (main_rank) tg::program::create_output_directory("--out", flags.train.out_dir);
+      const G2PData data = load_g2p_data(flags.data_path, flags.limit, flags.split_seed);
+      if (main_rank)
+        std::printf(
+            "%s: %zu train, %zu dev, %zu test words; %lld letters, %lld phonemes "
+            "(specials included)\n",
+            spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
+            static_cast<long long>(data.letters.size()),
+            static_cast<long long>(data.phonemes.size()));
+      auto model = spec.make_model(flags.config, data.letters.size(), data.phonemes.size());
       model->to(device);
-      model->eval();
-      if (flags.show_given) {
-        tg::program::create_output_directory("--out", flags.train.out_dir);
-        for (const std::string& word : flags.show_words) {
+      if (main_rank)
+        std::printf("%lld parameters, %s, %d CPU threads\n",
+                    static_cast<long long>(model->parameter_count()), flags.device.c_str(),
+                    tg::num_threads());
+      const TrainResult result = train_model(*model, flags.config, data, flags.train);
+      if (main_rank)
+        std::printf("trained %lld steps in %.0f s%s\n", static_cast<long long>(result.steps),
+                    result.seconds, result.stopped_by_time_limit ? " (time limit)" : "");
+      std::fflush(stdout);
+
+      const ScoreTotals greedy = evaluate(*model, data, data.test, 1);
+      const ScoreTotals beam =
+          flags.beam > 1 ? evaluate(*model, data, data.test, flags.beam) : ScoreTotals{};
+      if (!main_rank) return 0;
+      print_scores("test", greedy, 1);
+      if (flags.beam > 1) print_scores("test", beam, flags.beam);
+      for (const std::string& word : flags.show_words) {
+        try {
           save_attention_pictures(*model, data, word, flags.beam, grid_columns,
                                   flags.train.out_dir);
-          std::printf("wrote %s/attention_%s.png\n", flags.train.out_dir.c_str(), word.c_str());
+        } catch (const tg::Error& error) {
+          std::fprintf(stderr, "%s\n", error.what());
         }
       }
-      if (flags.predict) return predict(*model, data, flags);
-      print_scores("test", evaluate(*model, data, data.test, flags.beam), flags.beam);
+      std::printf(
+          "wrote %s/model.tg, metrics.csv, g2p_metrics.csv, loss.png, accuracy.png, "
+          "error_rates.png, attention_<word>.png\n",
+          flags.train.out_dir.c_str());
       return 0;
-    }
-
-    tg::program::create_output_directory("--out", flags.train.out_dir);
-    const G2PData data = load_g2p_data(flags.data_path, flags.limit);
-    std::printf(
-        "%s: %zu train, %zu dev, %zu test words; %lld letters, %lld phonemes "
-        "(specials included)\n",
-        spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
-        static_cast<long long>(data.letters.size()), static_cast<long long>(data.phonemes.size()));
-    auto model = spec.make_model(flags.config, data.letters.size(), data.phonemes.size());
-    model->to(device);
-    std::printf("%lld parameters, %s, %d CPU threads\n",
-                static_cast<long long>(model->parameter_count()), flags.device.c_str(),
-                tg::num_threads());
-    const TrainResult result = train_model(*model, flags.config, data, flags.train);
-    std::printf("trained %lld steps in %.0f s%s\n", static_cast<long long>(result.steps),
-                result.seconds, result.stopped_by_time_limit ? " (time limit)" : "");
-    std::fflush(stdout);
-
-    const ScoreTotals greedy = evaluate(*model, data, data.test, 1);
-    print_scores("test", greedy, 1);
-    if (flags.beam > 1)
-      print_scores("test", evaluate(*model, data, data.test, flags.beam), flags.beam);
-    for (const std::string& word : flags.show_words) {
-      try {
-        save_attention_pictures(*model, data, word, flags.beam, grid_columns, flags.train.out_dir);
-      } catch (const tg::Error& error) {
-        std::fprintf(stderr, "%s\n", error.what());
-      }
-    }
-    std::printf(
-        "wrote %s/model.tg, metrics.csv, g2p_metrics.csv, loss.png, accuracy.png, "
-        "error_rates.png, attention_<word>.png\n",
-        flags.train.out_dir.c_str());
-    return 0;
+    });
   });
 }
 

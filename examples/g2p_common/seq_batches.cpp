@@ -130,20 +130,4 @@ std::vector<Seq2SeqBatch> bucketed_batches(const std::vector<EncodedPair>& pairs
   return batches;
 }
 
-Tensor lengths_to_mask(const Tensor& lengths, int64_t max_len) {
-  check(lengths.dtype() == DType::Int32 && lengths.dim() == 1,
-        "lengths_to_mask: expected int32 [B] "
-        "lengths, got ",
-        to_string(lengths.dtype()), " ", lengths.shape());
-  check(max_len >= 0, "lengths_to_mask: max_len must be non-negative, got ", max_len);
-  const std::vector<int32_t> values = lengths.to(Device::CPU).to_vector<int32_t>();
-  std::vector<int32_t> mask(values.size() * static_cast<size_t>(max_len), 0);
-  for (size_t b = 0; b < values.size(); ++b) {
-    check(values[b] >= 0 && values[b] <= max_len, "lengths_to_mask: length ", values[b], " at row ",
-          b, " is outside [0, ", max_len, "]");
-    std::fill_n(mask.begin() + static_cast<std::ptrdiff_t>(b * max_len), values[b], 1);
-  }
-  return from_vector(mask, {lengths.size(0), max_len}).to(lengths.device());
-}
-
 }  // namespace tg::data

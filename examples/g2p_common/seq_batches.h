@@ -68,8 +68,4 @@ std::vector<Seq2SeqBatch> bucketed_batches(const std::vector<EncodedPair>& pairs
                                            int64_t batch_size, bool shuffle, uint64_t seed,
                                            int64_t epoch);
 
-// mask[b, t] = 1 if t < lengths[b] else 0: int32 [B, max_len] on the device of lengths.
-// lengths is int32 [B] with values in [0, max_len].
-Tensor lengths_to_mask(const Tensor& lengths, int64_t max_len);
-
 }  // namespace tg::data

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "examples/g2p_common/decoding.h"
+#include "examples/g2p_common/g2p_distributed.h"
 #include "examples/g2p_common/word_split.h"
 #include "examples/program/program.h"
 #include "examples/reporting/colormap.h"
@@ -17,6 +18,7 @@
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
 #include "layers/loss.h"
+#include "layers/model_checkpoint.h"
 #include "optim/optim.h"
 
 namespace g2p {
@@ -28,7 +30,6 @@ using tg::data::Vocabulary;
 namespace {
 
 constexpr double kDevFraction = 0.05, kTestFraction = 0.10;
-constexpr uint64_t kSplitSeed = 0;
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
@@ -65,6 +66,7 @@ void write_header(tg::Checkpoint& checkpoint, const ModelConfig& config, const G
   config.save(checkpoint);
   checkpoint.set_string("letters", data.letters.to_text());
   checkpoint.set_string("phonemes", data.phonemes.to_text());
+  checkpoint.set_int("split_seed", static_cast<int64_t>(data.split_seed));
 }
 
 // Mean token loss of entries under teacher forcing (eval mode, nothing recorded).
@@ -138,7 +140,7 @@ ModelConfig ModelConfig::load(const tg::Checkpoint& checkpoint) {
   return config;
 }
 
-G2PData load_g2p_data(const std::string& path, int64_t limit) {
+G2PData load_g2p_data(const std::string& path, int64_t limit, uint64_t split_seed) {
   tg::data::CmudictOptions options;
   options.limit = limit;
   const std::vector<PronouncingEntry> entries = tg::data::read_cmudict(path, options);
@@ -146,7 +148,7 @@ G2PData load_g2p_data(const std::string& path, int64_t limit) {
             " has no dictionary entries (lines 'WORD  PH O N "
             "EH M Z')");
   tg::data::SplitResult split =
-      tg::data::split_by_word(entries, kDevFraction, kTestFraction, kSplitSeed);
+      tg::data::split_by_word(entries, kDevFraction, kTestFraction, split_seed);
   // Each word goes to train, dev or test by a hash of its spelling: a handful of words may
   // leave train empty.
   tg::check(!split.train.empty(), limit > 0 ? "--limit: " : "--data: ", entries.size(),
@@ -158,6 +160,7 @@ G2PData load_g2p_data(const std::string& path, int64_t limit) {
   data.train = std::move(split.train);
   data.dev = std::move(split.dev);
   data.test = std::move(split.test);
+  data.split_seed = split_seed;
   return data;
 }
 
@@ -176,17 +179,19 @@ ScoreTotals evaluate(Seq2SeqModel& model, const G2PData& data,
                      int64_t batch_size) {
   model.eval();
   const tg::Device device = model.device();
-  const auto pairs = tg::data::encode_for_training(entries, data.letters, data.phonemes);
+  // Distributed, each rank scores its share of the words; the counts are summed.
+  const std::vector<PronouncingEntry> mine = share_of_entries(entries);
+  const auto pairs = tg::data::encode_for_training(mine, data.letters, data.phonemes);
   ScoreTotals totals;
   for (const Seq2SeqBatch& batch : tg::data::bucketed_batches(pairs, batch_size, false, 0, 0)) {
     const auto predictions =
         decode(model, batch.source.to(device), batch.source_lengths.to(device), beam);
     for (int64_t row = 0; row < batch.size(); ++row) {
-      const PronouncingEntry& entry = entries[batch.entry_indices[row]];
+      const PronouncingEntry& entry = mine[batch.entry_indices[row]];
       totals.add(data.phonemes.decode(predictions[row]), entry.pronunciations);
     }
   }
-  return totals;
+  return sum_over_ranks(totals);
 }
 
 std::vector<Phonemes> predict_words(Seq2SeqModel& model, const G2PData& data,
@@ -215,7 +220,15 @@ void save_model(const std::string& path, const Seq2SeqModel& model, const ModelC
 
 LoadedHeader read_header(const tg::Checkpoint& checkpoint) {
   return {ModelConfig::load(checkpoint), Vocabulary::from_text(checkpoint.get_string("letters")),
-          Vocabulary::from_text(checkpoint.get_string("phonemes"))};
+          Vocabulary::from_text(checkpoint.get_string("phonemes")),
+          checkpoint.has("split_seed") ? static_cast<uint64_t>(checkpoint.get_int("split_seed"))
+                                       : kDefaultSplitSeed};
+}
+
+void check_same_split(const LoadedHeader& header, const G2PData& data, const std::string& path) {
+  tg::check(header.split_seed == data.split_seed, "g2p: ", path, " was trained with --split-seed ",
+            header.split_seed, ", not ", data.split_seed,
+            ": its test words would include words it trained on");
 }
 
 void load_weights(const tg::Checkpoint& checkpoint, Seq2SeqModel& model) {
@@ -252,12 +265,16 @@ void write_curves(const std::string& out_dir, const std::vector<EpochRecord>& hi
 TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2PData& data,
                         const TrainOptions& options) {
   const auto pairs = tg::data::encode_for_training(data.train, data.letters, data.phonemes);
+  // Distributed, batch_size is per rank and a step trains on the global batch of all ranks.
+  const int64_t global_batch = options.batch_size * tg::distributed::world_size();
   const int64_t batches_per_epoch =
-      (static_cast<int64_t>(pairs.size()) + options.batch_size - 1) / options.batch_size;
+      (static_cast<int64_t>(pairs.size()) + global_batch - 1) / global_batch;
+  const bool talk = !options.quiet && tg::distributed::is_main();  // rank 0 prints and writes
   tg::AdamWOptions adam;
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
-  tg::AdamW optimizer(tg::param_groups_no_decay(model, options.weight_decay), adam);
+  tg::AdamW optimizer(tg::param_groups_no_decay(model.named_parameters(), options.weight_decay),
+                      adam);
   auto schedule = make_schedule(optimizer, options, config, options.epochs * batches_per_epoch);
   const tg::TrainingState state{&model, &optimizer, schedule.get()};
   const std::string checkpoint_path =
@@ -272,11 +289,15 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
     tg::restore(checkpoint, state);
     first_epoch = checkpoint.get_int("epoch") + 1;
     result.history = history_from_text(checkpoint.get_string("history"));
-    if (!options.quiet)
+    if (talk)
       std::printf("resumed from %s after epoch %lld\n", checkpoint_path.c_str(),
                   static_cast<long long>(first_epoch - 1));
   }
-  if (!options.out_dir.empty()) tg::program::create_output_directory("--out", options.out_dir);
+  tg::distributed::broadcast_parameters(model);  // every rank starts from rank 0's weights
+  tg::distributed::separate_random_streams();    // and draws its own dropout masks
+  tg::distributed::GradientAverager averager(model);
+  const bool writes = !options.out_dir.empty() && tg::distributed::is_main();
+  if (writes) tg::program::create_output_directory("--out", options.out_dir);
   const std::vector<PronouncingEntry> dev_subset(
       data.dev.begin(), data.dev.begin() + std::min<int64_t>(options.dev_words, data.dev.size()));
   const std::vector<tg::Tensor> parameters = model.parameters();
@@ -286,10 +307,10 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
   for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     model.train();
-    const auto batches =
-        tg::data::bucketed_batches(pairs, options.batch_size, true, options.seed, epoch);
+    const auto batches = shares_of_batches(
+        pairs, tg::data::bucketed_batches(pairs, global_batch, true, options.seed, epoch));
     std::unique_ptr<tg::ProgressBar> bar;
-    if (!options.quiet) {
+    if (talk) {
       bar = std::make_unique<tg::ProgressBar>(
           "epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs),
           static_cast<int64_t>(batches.size()));
@@ -298,41 +319,49 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
     int64_t tokens = 0, batches_done = 0;
     tg::Metrics shown;
     for (const Seq2SeqBatch& cpu_batch : batches) {
-      const Seq2SeqBatch batch = cpu_batch.to(device);
-      const tg::Tensor logits =
-          model.forward(batch.source, batch.source_lengths, batch.target_in, batch.target_lengths);
-      const tg::Tensor loss = tg::sequence_cross_entropy(logits, batch.target_out, tg::data::kPadId,
-                                                         options.label_smoothing);
-      // Checked before backward: a diverged run stops with the weights of the last good step.
-      const double step_loss = loss.item();
-      tg::program::check_loss_finite(step_loss, result.steps + 1, options.lr);
       optimizer.zero_grad();
-      loss.backward();
+      // A rank whose share of the last global batch is empty still joins the average.
+      double batch_loss = 0;
+      if (cpu_batch.size() > 0) {
+        const Seq2SeqBatch batch = cpu_batch.to(device);
+        const tg::Tensor logits = model.forward(batch.source, batch.source_lengths, batch.target_in,
+                                                batch.target_lengths);
+        const tg::Tensor loss = tg::sequence_cross_entropy(
+            logits, batch.target_out, tg::data::kPadId, options.label_smoothing);
+        // Checked before backward: a diverged run stops with the weights of the last good step.
+        batch_loss = loss.item();
+        tg::program::check_loss_finite(batch_loss, result.steps + 1, options.lr);
+        loss.backward();
+      }
+      averager.average(cpu_batch.size() > 0 ? token_count(cpu_batch) : 0);
       tg::clip_grad_norm(parameters, options.clip_norm);
       optimizer.step();
       schedule->step();
       ++result.steps;
       ++batches_done;
-      loss_sum += step_loss;
-      tokens += token_count(cpu_batch);
+      loss_sum += batch_loss;
+      tokens += cpu_batch.size() > 0 ? token_count(cpu_batch) : 0;
       const double elapsed = seconds_since(epoch_start);
-      if (!options.quiet) {
+      if (talk) {
         shown = {{"loss", loss_sum / batches_done},
-                 {"tokens/s", static_cast<double>(tokens) / elapsed},
+                 {"tokens/s",  // rank 0's, times the ranks
+                  static_cast<double>(tokens * tg::distributed::world_size()) / elapsed},
                  {"lr", schedule->lr()}};
-        bar->step(batch.size(), shown);
+        bar->step(cpu_batch.size() * tg::distributed::world_size(), shown);
       }
       if (options.time_limit_minutes > 0 &&
-          seconds_since(run_start) > 60.0 * options.time_limit_minutes) {
+          decided_by_rank_zero(seconds_since(run_start) > 60.0 * options.time_limit_minutes)) {
         result.stopped_by_time_limit = true;
         break;
       }
     }
-    if (!options.quiet) bar->finish(shown);
+    if (talk) bar->finish(shown);
 
     EpochRecord record;
     record.epoch = epoch;
-    record.train_loss = loss_sum / std::max<int64_t>(1, batches_done);
+    record.train_loss =
+        tg::distributed::sum(loss_sum) /
+        static_cast<double>(std::max<int64_t>(1, batches_done) * tg::distributed::world_size());
     record.seconds = seconds_since(epoch_start);
     if (!dev_subset.empty()) {
       const ScoreTotals dev = evaluate(model, data, dev_subset, 1);
@@ -341,7 +370,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
       record.dev_per = dev.per();
     }
     result.history.push_back(record);
-    if (!options.quiet) {
+    if (talk) {
       std::printf(
           "epoch %lld: train loss %.4f, dev loss %.4f, dev WER %.2f%%, PER %.2f%% "
           "(%lld words), %.0f s%s\n",
@@ -350,7 +379,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
           result.stopped_by_time_limit ? " (stopped by the time limit)" : "");
       std::fflush(stdout);
     }
-    if (!options.out_dir.empty()) {
+    if (writes) {
       tg::Checkpoint checkpoint = tg::capture(state);
       write_header(checkpoint, config, data);
       checkpoint.set_int("epoch", epoch);

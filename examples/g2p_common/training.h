@@ -7,23 +7,29 @@
 #include <string>
 #include <vector>
 
+#include "examples/datasets/cmudict.h"
+#include "examples/datasets/vocabulary.h"
 #include "examples/g2p_common/g2p_metrics.h"
 #include "examples/g2p_common/seq2seq.h"
-#include "examples/datasets/cmudict.h"
 #include "examples/g2p_common/seq_batches.h"
-#include "examples/datasets/vocabulary.h"
 
 namespace g2p {
+
+inline constexpr uint64_t kDefaultSplitSeed = 0;
 
 struct G2PData {
   tg::data::Vocabulary letters, phonemes;
   std::vector<tg::data::PronouncingEntry> train, dev, test;
+  uint64_t split_seed = kDefaultSplitSeed;  // saved in checkpoints: --evaluate must use the same
 };
 
 // Reads CMUdict and splits it by word (examples/g2p_common/word_split.h): 5% dev, 10% test, with a
-// fixed split seed so that every run, whatever its training seed, is tested on the same words.
-// The vocabularies come from the training words. limit > 0 reads only that many words.
-G2PData load_g2p_data(const std::string& path, int64_t limit = -1);
+// split seed of its own (default 0), so that every run, whatever its training seed, is tested
+// on the same words; another split seed draws other dev and test words, to check that a figure
+// does not depend on one lucky split. The vocabularies come from the training words.
+// limit > 0 reads only that many words.
+G2PData load_g2p_data(const std::string& path, int64_t limit = -1,
+                      uint64_t split_seed = kDefaultSplitSeed);
 
 // The letter ids of word. Throws tg::Error "unknown character 'é' in 'café'" for a character the
 // model never saw (it would otherwise be read silently as <unk>).
@@ -79,8 +85,12 @@ void save_model(const std::string& path, const Seq2SeqModel& model, const ModelC
 struct LoadedHeader {
   ModelConfig config;
   tg::data::Vocabulary letters, phonemes;
+  uint64_t split_seed = kDefaultSplitSeed;  // checkpoints older than the flag: the default
 };
 LoadedHeader read_header(const tg::Checkpoint& checkpoint);
+// Throws tg::Error unless the checkpoint at path was trained on data's split: scored on another
+// split, its "test" words would include words it trained on.
+void check_same_split(const LoadedHeader& header, const G2PData& data, const std::string& path);
 void load_weights(const tg::Checkpoint& checkpoint, Seq2SeqModel& model);
 
 // metrics.csv, loss.png and accuracy.png (word accuracy = 1 - WER) via save_training_curves,

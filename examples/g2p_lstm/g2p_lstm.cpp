@@ -17,30 +17,22 @@ tg::LSTMOptions encoder_options(const ModelConfig& config) {
   return options;
 }
 
-struct LstmDecodeState : DecodeState {
-  tg::Tensor memory;
-  std::vector<int32_t> lengths;
+// Everything on the model's device, so that a decoding step copies nothing to the host but
+// the log-probabilities it returns.
+struct LSTMDecodeState : DecodeState {
+  tg::Tensor memory, mask;  // mask: the source lengths as a keep-mask [N, S]
   tg::Tensor h, c, attentional;
   void reorder(const tg::Tensor& rows) override {
-    memory = tg::index_select(memory, 0, rows);
-    h = tg::index_select(h, 0, rows);
-    c = tg::index_select(c, 0, rows);
-    attentional = tg::index_select(attentional, 0, rows);
-    std::vector<int32_t> kept;
-    for (int32_t row : rows.to_vector<int32_t>()) kept.push_back(lengths[row]);
-    lengths = std::move(kept);
-  }
-  tg::Tensor mask() const {
-    const auto n = static_cast<int64_t>(lengths.size());
-    return tg::key_padding_mask(tg::from_vector(lengths, {n}).to(memory.device()), memory.size(1))
-        .squeeze(1);
+    const tg::Tensor on_device = rows.to(memory.device());
+    for (tg::Tensor* kept : {&memory, &mask, &h, &c, &attentional})
+      *kept = tg::index_select(*kept, 0, on_device);
   }
 };
 
 }  // namespace
 
-LstmG2P::LstmG2P(const ModelConfig& config, int64_t letters, int64_t phonemes, tg::Generator& gen)
-    : Seq2SeqModel("LstmG2P"),
+LSTMG2P::LSTMG2P(const ModelConfig& config, int64_t letters, int64_t phonemes, tg::Generator& gen)
+    : Seq2SeqModel("LSTMG2P"),
       source_embedding(letters, config.embed_dim, tg::data::kPadId, gen),
       target_embedding(phonemes, config.embed_dim, tg::data::kPadId, gen),
       encoder(config.embed_dim, config.hidden / 2, encoder_options(config), gen),
@@ -50,7 +42,7 @@ LstmG2P::LstmG2P(const ModelConfig& config, int64_t letters, int64_t phonemes, t
       output(config.hidden, phonemes, true, gen),
       dropout(config.dropout, gen),
       hidden_(config.hidden) {
-  tg::check(config.hidden % 2 == 0, "LstmG2P: hidden must be even (two directions), got ",
+  tg::check(config.hidden % 2 == 0, "LSTMG2P: hidden must be even (two directions), got ",
             config.hidden);
   register_module("source_embedding", source_embedding);
   register_module("target_embedding", target_embedding);
@@ -62,7 +54,7 @@ LstmG2P::LstmG2P(const ModelConfig& config, int64_t letters, int64_t phonemes, t
                                                                  config.hidden, 0.0f, gen);
     register_module("attention", *additive_attention);
   } else {
-    tg::check(config.attention == "dot", "LstmG2P: attention must be 'additive' or 'dot', got '",
+    tg::check(config.attention == "dot", "LSTMG2P: attention must be 'additive' or 'dot', got '",
               config.attention, "'");
     query_projection = std::make_unique<tg::Linear>(config.hidden, config.hidden, false, gen);
     register_module("query_projection", *query_projection);
@@ -72,7 +64,7 @@ LstmG2P::LstmG2P(const ModelConfig& config, int64_t letters, int64_t phonemes, t
   register_module("dropout", dropout);
 }
 
-LstmG2P::Encoded LstmG2P::encode(const tg::Tensor& source, const tg::Tensor& source_lengths) const {
+LSTMG2P::Encoded LSTMG2P::encode(const tg::Tensor& source, const tg::Tensor& source_lengths) const {
   const tg::LSTMOutput encoded = encoder(dropout(source_embedding(source)), source_lengths);
   const int64_t top = 2 * (encoder.options().num_layers - 1);  // last layer's forward direction
   const tg::Tensor final_states =
@@ -87,15 +79,16 @@ LstmG2P::Encoded LstmG2P::encode(const tg::Tensor& source, const tg::Tensor& sou
   return result;
 }
 
-void LstmG2P::step(const tg::Tensor& embedded, Recurrent& state, const tg::Tensor& memory,
+void LSTMG2P::step(const tg::Tensor& embedded, Recurrent& state, const tg::Tensor& memory,
                    const tg::Tensor& mask, tg::Tensor* weights) const {
   const tg::LSTMState next =
       decoder(tg::concat({embedded, state.attentional}, 1), {state.h, state.c});
   const tg::Tensor query = next.h.unsqueeze(1);  // [N, 1, hidden]
+  const tg::AttentionMask keep = tg::AttentionMask::keep(mask);
   const tg::AttentionResult attended =
       additive_attention
-          ? (*additive_attention)(query, memory, memory, mask)
-          : tg::scaled_dot_product_attention((*query_projection)(query), memory, memory, mask);
+          ? (*additive_attention)(query, memory, memory, keep)
+          : tg::scaled_dot_product_attention((*query_projection)(query), memory, memory, keep);
   const tg::Tensor context = attended.output.squeeze(1);  // [N, hidden]
   state.h = next.h;
   state.c = next.c;
@@ -103,11 +96,11 @@ void LstmG2P::step(const tg::Tensor& embedded, Recurrent& state, const tg::Tenso
   if (weights != nullptr) *weights = attended.weights;
 }
 
-tg::Tensor LstmG2P::forward(const tg::Tensor& source, const tg::Tensor& source_lengths,
+tg::Tensor LSTMG2P::forward(const tg::Tensor& source, const tg::Tensor& source_lengths,
                             const tg::Tensor& target_in, const tg::Tensor& /*target_lengths*/) {
-  expect(source.dim() == 2 && target_in.dim() == 2 && source.size(0) == target_in.size(0),
-         "expected source [B, S] and target_in [B, T], got ", tg::to_string(source.shape()),
-         " and ", tg::to_string(target_in.shape()));
+  tg::check(source.dim() == 2 && target_in.dim() == 2 && source.size(0) == target_in.size(0), *this,
+            ": expected source [B, S] and target_in [B, T], got ", source.shape(), " and ",
+            target_in.shape());
   Encoded encoded = encode(source, source_lengths);
   const tg::Tensor embedded = dropout(target_embedding(target_in));  // [B, T, E]
   std::vector<tg::Tensor> attentional;
@@ -118,29 +111,29 @@ tg::Tensor LstmG2P::forward(const tg::Tensor& source, const tg::Tensor& source_l
   return output(tg::stack(attentional, 1));  // [B, T, phonemes]: one gemm for every step
 }
 
-std::unique_ptr<DecodeState> LstmG2P::start_decoding(const tg::Tensor& source,
+std::unique_ptr<DecodeState> LSTMG2P::start_decoding(const tg::Tensor& source,
                                                      const tg::Tensor& source_lengths) {
   Encoded encoded = encode(source, source_lengths);
-  auto state = std::make_unique<LstmDecodeState>();
+  auto state = std::make_unique<LSTMDecodeState>();
   state->memory = encoded.memory;
-  state->lengths = source_lengths.to_vector<int32_t>();
+  state->mask = encoded.mask;
   state->h = encoded.start.h;
   state->c = encoded.start.c;
   state->attentional = encoded.start.attentional;
   return state;
 }
 
-tg::Tensor LstmG2P::decode_step(DecodeState& base, const tg::Tensor& previous) {
-  auto& state = dynamic_cast<LstmDecodeState&>(base);
+tg::Tensor LSTMG2P::decode_step(DecodeState& base, const tg::Tensor& previous) {
+  auto& state = dynamic_cast<LSTMDecodeState&>(base);
   Recurrent recurrent{state.h, state.c, state.attentional};
-  step(target_embedding(previous), recurrent, state.memory, state.mask(), nullptr);
+  step(target_embedding(previous), recurrent, state.memory, state.mask, nullptr);
   state.h = recurrent.h;
   state.c = recurrent.c;
   state.attentional = recurrent.attentional;
   return tg::log_softmax(output(recurrent.attentional), 1);
 }
 
-std::vector<AttentionMap> LstmG2P::attention(const tg::Tensor& source,
+std::vector<AttentionMap> LSTMG2P::attention(const tg::Tensor& source,
                                              const tg::Tensor& target_in) {
   tg::NoGradGuard no_grad;
   Encoded encoded = encode(

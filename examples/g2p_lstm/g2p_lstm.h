@@ -22,9 +22,9 @@
 
 namespace g2p {
 
-class LstmG2P : public Seq2SeqModel {
+class LSTMG2P : public Seq2SeqModel {
  public:
-  LstmG2P(const ModelConfig& config, int64_t letters, int64_t phonemes,
+  LSTMG2P(const ModelConfig& config, int64_t letters, int64_t phonemes,
           tg::Generator& gen = tg::default_generator());
 
   tg::Tensor forward(const tg::Tensor& source, const tg::Tensor& source_lengths,

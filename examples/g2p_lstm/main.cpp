@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   spec.train.warmup_steps = 200;
   spec.train.clip_norm = 1.0;
   spec.make_model = [](const g2p::ModelConfig& config, int64_t letters, int64_t phonemes) {
-    return std::make_unique<g2p::LstmG2P>(config, letters, phonemes);
+    return std::make_unique<g2p::LSTMG2P>(config, letters, phonemes);
   };
   return g2p::run_program(argc, argv, spec);
 }

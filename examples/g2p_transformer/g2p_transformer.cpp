@@ -1,6 +1,9 @@
 #include "examples/g2p_transformer/g2p_transformer.h"
 
+#include <cmath>
+
 #include "examples/datasets/vocabulary.h"
+#include "layers/init.h"
 
 namespace g2p {
 
@@ -8,25 +11,32 @@ namespace {
 
 constexpr int64_t kMaxPositions = 128;
 
+// Vaswani et al.'s embedding: weights N(0, 1/d), read multiplied by sqrt(d).
+void init_scaled_embedding(tg::Embedding& embedding, tg::Generator& gen) {
+  const auto d = static_cast<float>(embedding.embedding_dim);
+  tg::init::normal_(embedding.weight, 0.0f, 1.0f / std::sqrt(d), gen);
+  tg::Tensor padding_row = tg::narrow(embedding.weight, 0, embedding.padding_idx, 1);
+  tg::init::zeros_(padding_row);
+}
+
 // The decoder's input so far, kept on the host: each step appends one column.
 struct TransformerDecodeState : DecodeState {
   tg::Tensor memory, source_lengths;
   std::vector<std::vector<int32_t>> prefixes;  // one per row, starting with <bos> once fed
   void reorder(const tg::Tensor& rows) override {
-    memory = tg::index_select(memory, 0, rows);
-    const std::vector<int32_t> kept_rows = rows.to_vector<int32_t>();
-    const std::vector<int32_t> lengths = source_lengths.to_vector<int32_t>();
-    std::vector<int32_t> kept_lengths;
+    const tg::Tensor on_device = rows.to(memory.device());
+    memory = tg::index_select(memory, 0, on_device);
+    source_lengths = tg::index_select(source_lengths, 0, on_device);
     std::vector<std::vector<int32_t>> kept_prefixes;
-    for (int32_t row : kept_rows) {
-      kept_lengths.push_back(lengths[row]);
-      kept_prefixes.push_back(prefixes[row]);
-    }
-    source_lengths = tg::from_vector(kept_lengths, {static_cast<int64_t>(kept_lengths.size())})
-                         .to(memory.device());
+    for (int32_t row : rows.to_vector<int32_t>()) kept_prefixes.push_back(prefixes[row]);
     prefixes = std::move(kept_prefixes);
   }
 };
+
+// Pre-norm, GELU in the feed-forward networks.
+tg::TransformerOptions transformer_options(const ModelConfig& config) {
+  return {.dropout = config.dropout, .norm_first = true, .activation = tg::Activation::Gelu};
+}
 
 }  // namespace
 
@@ -38,9 +48,9 @@ TransformerG2P::TransformerG2P(const ModelConfig& config, int64_t letters, int64
       source_positions(config.embed_dim, kMaxPositions, config.dropout, gen),
       target_positions(config.embed_dim, kMaxPositions, config.dropout, gen),
       encoder(config.encoder_layers, config.embed_dim, config.heads, config.ff_hidden,
-              config.dropout, /*norm_first=*/true, gen),
+              transformer_options(config), gen),
       decoder(config.decoder_layers, config.embed_dim, config.heads, config.ff_hidden,
-              config.dropout, /*norm_first=*/true, gen),
+              transformer_options(config), gen),
       output(config.embed_dim, phonemes, true, gen) {
   register_module("source_embedding", source_embedding);
   register_module("target_embedding", target_embedding);
@@ -49,25 +59,28 @@ TransformerG2P::TransformerG2P(const ModelConfig& config, int64_t letters, int64
   register_module("encoder", encoder);
   register_module("decoder", decoder);
   register_module("output", output);
+  init_scaled_embedding(source_embedding, gen);
+  init_scaled_embedding(target_embedding, gen);
+  embedding_scale_ = std::sqrt(static_cast<float>(config.embed_dim));
 }
 
 tg::Tensor TransformerG2P::encode(const tg::Tensor& source,
                                   const tg::Tensor& source_lengths) const {
-  return encoder(source_positions(source_embedding(source)), source_lengths);
+  return encoder(source_positions(source_embedding(source) * embedding_scale_), source_lengths);
 }
 
 tg::Tensor TransformerG2P::decode(const tg::Tensor& target_in, const tg::Tensor& memory,
                                   const tg::Tensor& target_lengths,
                                   const tg::Tensor& source_lengths) {
-  return decoder(target_positions(target_embedding(target_in)), memory, target_lengths,
-                 source_lengths);
+  return decoder(target_positions(target_embedding(target_in) * embedding_scale_), memory,
+                 target_lengths, source_lengths);
 }
 
 tg::Tensor TransformerG2P::forward(const tg::Tensor& source, const tg::Tensor& source_lengths,
                                    const tg::Tensor& target_in, const tg::Tensor& target_lengths) {
-  expect(source.dim() == 2 && target_in.dim() == 2 && source.size(0) == target_in.size(0),
-         "expected source [B, S] and target_in [B, T], got ", tg::to_string(source.shape()),
-         " and ", tg::to_string(target_in.shape()));
+  tg::check(source.dim() == 2 && target_in.dim() == 2 && source.size(0) == target_in.size(0), *this,
+            ": expected source [B, S] and target_in [B, T], got ", source.shape(), " and ",
+            target_in.shape());
   const tg::Tensor memory = encode(source, source_lengths);
   return output(decode(target_in, memory, target_lengths, source_lengths));
 }

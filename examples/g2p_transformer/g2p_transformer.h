@@ -8,8 +8,11 @@
 //
 // config: embed_dim is d_model, heads, ff_hidden the feed-forward width, dropout everywhere.
 // Pre-norm (norm_first) rather than the paper's post-norm: it trains without a long warm-up,
-// which matters when the budget is a few epochs. Embeddings start N(0, 1), the scale of the
-// sinusoids, so they are added unscaled (the paper scales N(0, 1/d) embeddings by sqrt(d)).
+// which matters when the budget is a few epochs. Embeddings as in the paper: weights N(0, 1/d),
+// read multiplied by sqrt(d), so they enter at the sinusoids' scale (about 1 per feature).
+// The same start as N(0, 1) weights read unscaled, but Adam's step (about lr per weight,
+// whatever the weight's scale) moves the read embedding sqrt(d) times farther: with d = 128 the
+// letters and phonemes learn 11 times faster, and the held-out error falls sooner (README).
 //
 // Decoding recomputes the decoder over the whole prefix at each step (no key/value cache):
 // pronunciations are at most ~20 phonemes, so the quadratic cost stays small.
@@ -46,6 +49,7 @@ class TransformerG2P : public Seq2SeqModel {
   tg::Tensor encode(const tg::Tensor& source, const tg::Tensor& source_lengths) const;
   tg::Tensor decode(const tg::Tensor& target_in, const tg::Tensor& memory,
                     const tg::Tensor& target_lengths, const tg::Tensor& source_lengths);
+  float embedding_scale_ = 1.0f;
 };
 
 }  // namespace g2p

@@ -13,11 +13,29 @@
 #include <cstdint>
 #include <vector>
 
+#include "framework/backend/optimizer_steps.h"
+#include "framework/backend/threads.h"
 #include "framework/tensor.h"
 
 namespace tg {
 
-enum class UnaryOp { Neg, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Pow, Clamp };
+// The elementwise functions a device computes. Ops compose their derivatives from these and the
+// binary kernels (framework/ops/unary.cpp).
+enum class UnaryOp {
+  Neg,
+  Exp,
+  Log,
+  Sqrt,
+  Tanh,
+  Sigmoid,
+  Relu,
+  Gelu,
+  Abs,
+  Pow,
+  Clamp,
+  Sign,            // -1, 0 or 1: abs's derivative
+  GeluDerivative,  // Phi(x) + x phi(x) in one pass, where tensor ops would take six
+};
 // Comparisons return Int32 0/1; the others keep their inputs' dtype.
 enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
 enum class ReduceOp { Sum, Max, Min };
@@ -29,50 +47,49 @@ struct LayerNormResult {
 struct LayerNormGrads {
   Tensor x, weight, bias;
 };
-struct LstmCellResult {
+struct LSTMCellResult {
   Tensor h, c;         // [B, H]
   Tensor activations;  // [B, 4H]: sigmoid(i), sigmoid(f), tanh(g), sigmoid(o), kept for backward
 };
-struct LstmCellGrads {
+struct LSTMCellGrads {
   Tensor gates, c_prev;  // [B, 4H] (before the nonlinearities), [B, H]
 };
-// The scalars of one optimizer update, worked out once per parameter by the optimizer.
-struct SgdStep {
-  float lr, weight_decay, momentum, keep;  // keep = 1 - dampening
-  bool nesterov, first;                    // first: the momentum buffer starts as the gradient
+// A check that every value of an int32 tensor (ids, targets, lengths) is allowed, and the
+// message it throws: "<op>: <what> <value> at <where> <i> is out of range [low, high)", or
+// "[low, high]" when high_inclusive. The strings are literals: a GPU reports the check later.
+struct RangeCheck {
+  const char* op;     // "embedding"
+  const char* what;   // "id"
+  const char* where;  // "position"
+  int64_t low, high;
+  bool high_inclusive = false;
+  int64_t exempt = INT64_MIN;  // a value allowed whatever the range (a loss's ignore_index)
+  bool allows(int64_t value) const {
+    return value == exempt || (value >= low && (high_inclusive ? value <= high : value < high));
+  }
 };
-struct AdamStep {
-  float step_size;             // lr / (1 - beta1^t)
-  float inv_sqrt_correction2;  // 1 / sqrt(1 - beta2^t)
-  float beta1, beta2, eps;
-  // 1 - beta1 and 1 - beta2 computed in double, then rounded once: in float, 1 - 0.999f is
-  // 9.99987e-4, and a first step came out 89 ulp off (PyTorch rounds once, as here).
-  float one_minus_beta1, one_minus_beta2;
-  float l2;      // Adam's weight decay, added to the gradient
-  float shrink;  // AdamW's decoupled decay: p *= 1 - lr * weight_decay
-  bool amsgrad;
-};
-struct RmspropStep {
-  float lr, weight_decay, alpha, eps, momentum;
-  float one_minus_alpha;  // computed in double, as Adam's (1 - beta)
-  bool centered;
-};
+[[noreturn]] void fail_out_of_range(const RangeCheck& range, int64_t value, int64_t index,
+                                    const char* note = "");
+
 struct CrossEntropyResult {
   Tensor loss;   // [N] per row, 0 where the target is ignored
   Tensor probs;  // [N, C] softmax of the logits, kept for backward
 };
 
-class Backend {
+class Backend : public DeviceAllocator {
  public:
   virtual ~Backend() = default;
   virtual Device device() const = 0;
 
-  // ---- memory ----
-  virtual void* allocate(size_t bytes) = 0;
-  virtual void deallocate(void* pointer, size_t bytes) = 0;
+  // ---- memory (allocate and deallocate come from DeviceAllocator, framework/storage.h) ----
   virtual void copy_from_host(const Tensor& dst, const void* src) = 0;  // dst.nbytes() bytes
   virtual void copy_to_host(const Tensor& src, void* dst) = 0;
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same device, same size
+  // Throws fail_out_of_range for the first value of `values` (Int32) that `range` does not
+  // allow. The CPU checks at once. A GPU checks in a kernel and throws at its next host copy
+  // or synchronize: validating ids must not make the host wait for the GPU. Kernels that take
+  // indices skip a bad one meanwhile, so nothing is read or written out of bounds.
+  virtual void check_range(const Tensor& values, const RangeCheck& range) = 0;
 
   // ---- filling ----
   virtual void fill(const Tensor& t, float value) = 0;
@@ -83,11 +100,9 @@ class Backend {
                       uint64_t offset) = 0;
 
   // ---- elementwise ----
-  // a, b are the op's scalar parameters (pow: a = exponent; clamp: [a, b]).
+  // y = f(x) for float32 x; a, b are f's scalar parameters (pow: a = exponent; clamp: [a, b]).
+  // Derivatives are the ops' business (framework/ops/unary.cpp), not the backend's.
   virtual Tensor unary(UnaryOp op, const Tensor& x, float a, float b) = 0;
-  // gx = gy * f'(x), given x and y = f(x).
-  virtual Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                                float a, float b) = 0;
   // NumPy broadcasting between a and b (the op has checked the shapes are compatible).
   virtual Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) = 0;
   // out = cond != 0 ? a : b, all three broadcast to out_shape.
@@ -160,9 +175,9 @@ class Backend {
 
   // The pointwise part of an LSTM step. gates [B, 4H] are the pre-activations in the order
   // i, f, g, o; c = sigmoid(f) c_prev + sigmoid(i) tanh(g), h = sigmoid(o) tanh(c).
-  virtual LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) = 0;
+  virtual LSTMCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) = 0;
   // grad_h and grad_c may be undefined (no gradient reached that output).
-  virtual LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
+  virtual LSTMCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
                                            const Tensor& c, const Tensor& grad_h,
                                            const Tensor& grad_c) = 0;
   virtual LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x,
@@ -170,11 +185,8 @@ class Backend {
                                              const Tensor& rstd, bool need_weight_grads) = 0;
 };
 
+// The backend of each device, created on first use (backend/registry.cpp).
 Backend& backend_for(Device device);
 inline Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
-
-// Threads used by tapegrad's own loops and by BLAS (one pool, never oversubscribed).
-void set_num_threads(int threads);
-int num_threads();
 
 }  // namespace tg

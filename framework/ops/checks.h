@@ -1,6 +1,7 @@
 // Input checks shared by the ops: each throws tg::Error naming the op.
 #pragma once
 
+#include "framework/backend/backend.h"
 #include "framework/tensor.h"
 
 namespace tg {
@@ -23,6 +24,12 @@ inline void check_int(const Tensor& x, const char* op, const char* what) {
 inline void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
   check(a.device() == b.device(), op, ": tensors on different devices (", to_string(a.device()),
         " and ", to_string(b.device()), "); move one with .to()");
+}
+
+// Every value of an int32 tensor allowed by `range`, without copying it to the host: the CPU
+// checks at once, a GPU at its next host copy (see Backend::check_range).
+inline void check_values(const Tensor& values, const RangeCheck& range) {
+  if (values.numel() > 0) backend_of(values).check_range(values, range);
 }
 
 }  // namespace tg

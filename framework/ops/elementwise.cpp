@@ -6,41 +6,6 @@
 
 namespace tg {
 
-// ---- unary: y = f(x), gx = gy * f'(x) from the backend's unary_backward ----
-
-// What a unary op's backward needs: the input, the output, or both.
-enum class Keeps { X, Y };
-
-static Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, Keeps keeps, float a = 0,
-                       float b = 0) {
-  check_float(x, name);
-  Tensor y = backend_of(x).unary(op, x, a, b);
-  Saved saved = keeps == Keeps::X ? Saved{x} : Saved{y};
-  return record(name, {x}, y, std::move(saved),
-                [op, keeps, a, b](const Saved& s, const Tensor& gy) -> Grads {
-                  const Tensor x = keeps == Keeps::X ? s[0] : Tensor();
-                  const Tensor y = keeps == Keeps::Y ? s[0] : Tensor();
-                  return {backend_of(gy).unary_backward(op, x, y, gy, a, b)};
-                });
-}
-
-Tensor neg(const Tensor& x) { return unary_op("neg", UnaryOp::Neg, x, Keeps::Y); }
-Tensor exp(const Tensor& x) { return unary_op("exp", UnaryOp::Exp, x, Keeps::Y); }     // e^x
-Tensor log(const Tensor& x) { return unary_op("log", UnaryOp::Log, x, Keeps::X); }     // 1/x
-Tensor sqrt(const Tensor& x) { return unary_op("sqrt", UnaryOp::Sqrt, x, Keeps::Y); }  // 1/2y
-Tensor tanh(const Tensor& x) { return unary_op("tanh", UnaryOp::Tanh, x, Keeps::Y); }  // 1-y^2
-Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", UnaryOp::Sigmoid, x, Keeps::Y); }
-Tensor relu(const Tensor& x) { return unary_op("relu", UnaryOp::Relu, x, Keeps::X); }
-Tensor gelu(const Tensor& x) { return unary_op("gelu", UnaryOp::Gelu, x, Keeps::X); }
-Tensor abs(const Tensor& x) { return unary_op("abs", UnaryOp::Abs, x, Keeps::X); }
-Tensor pow(const Tensor& x, float exponent) {
-  return unary_op("pow", UnaryOp::Pow, x, Keeps::X, exponent);
-}
-Tensor clamp(const Tensor& x, float low, float high) {
-  check(low <= high, "clamp: low (", low, ") must not exceed high (", high, ")");
-  return unary_op("clamp", UnaryOp::Clamp, x, Keeps::X, low, high);
-}
-
 // ---- binary, broadcasting ----
 
 // Checks and runs a binary kernel: same device, same dtype, broadcastable shapes.

@@ -1,7 +1,9 @@
-// Elementwise ops with NumPy broadcasting: arithmetic, the usual nonlinearities, comparisons
-// (which give Int32 0/1 masks and carry no gradient) and selection (where, masked_fill).
+// Elementwise ops with NumPy broadcasting: arithmetic, comparisons (which give Int32 0/1 masks
+// and carry no gradient) and selection (where, masked_fill). The unary ops (exp, tanh, relu...)
+// are in unary.h, included here.
 #pragma once
 
+#include "framework/ops/unary.h"
 #include "framework/tensor.h"
 
 namespace tg {
@@ -12,18 +14,6 @@ Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);  // gradient goes to the larger (split on ties)
 Tensor minimum(const Tensor& a, const Tensor& b);
-
-Tensor neg(const Tensor& x);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor pow(const Tensor& x, float exponent);
-Tensor tanh(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor relu(const Tensor& x);
-Tensor gelu(const Tensor& x);  // exact: x * Phi(x), Phi the standard normal CDF
-Tensor abs(const Tensor& x);
-Tensor clamp(const Tensor& x, float low, float high);
 
 // Comparisons: Int32 0/1, broadcasting, never recorded.
 Tensor eq(const Tensor& a, const Tensor& b);

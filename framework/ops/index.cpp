@@ -16,13 +16,10 @@
 namespace tg {
 namespace {
 
-// Every index in [0, size), checked on the host before a kernel reads any: a bad id is an
-// error that names it, never a read out of bounds.
+// Every index in [0, size): a bad id is an error that names it, never a read out of bounds.
+// Checked where the index lives (check_values), never by a copy to the host.
 void check_in_range(const Tensor& index, int64_t size, const char* op, const char* what) {
-  const std::vector<int32_t> values = index.to(Device::CPU).to_vector<int32_t>();
-  for (size_t i = 0; i < values.size(); ++i)
-    check(values[i] >= 0 && values[i] < size, op, ": ", what, " ", values[i],
-          " is out of range [0, ", size, ") at position ", i);
+  check_values(index, {op, what, "position", 0, size});
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 
 namespace tg {
 
-struct LstmPointwise {
+struct LSTMPointwise {
   Tensor h, c;
 };
 
@@ -15,6 +15,6 @@ struct LstmPointwise {
 //   c = f * c_prev + i * g,   h = o * tanh(c)
 // One kernel forward and one backward; layers/lstm_cell.cpp keeps the same step composed of
 // primitive ops as the reference the tests compare it with.
-LstmPointwise lstm_pointwise(const Tensor& gates, const Tensor& c_prev);
+LSTMPointwise lstm_pointwise(const Tensor& gates, const Tensor& c_prev);
 
 }  // namespace tg

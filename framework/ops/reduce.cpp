@@ -10,13 +10,6 @@
 
 namespace tg {
 
-int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
-  const int64_t rank = std::max<int64_t>(ndim, 1);  // a 0-dim tensor accepts dim 0 / -1
-  check(dim >= -rank && dim < rank, op, ": dim ", dim, " is out of range for a tensor with ", ndim,
-        " dims");
-  return dim < 0 ? dim + rank : dim;
-}
-
 // The dims to reduce, normalised, sorted and unique; {} means all.
 static Dims reduced_dims(const Dims& dims, int64_t ndim, const char* op) {
   Dims out;
@@ -120,21 +113,6 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   check(x.dim() > 0 && x.shape()[d] > 0, "argmax: empty dim in ", x.shape());
   const Tensor kept = backend_of(x).argmax(x, d);
   return keepdim ? kept : make_view(kept, dropped_shape(x.shape(), {d}));
-}
-
-Tensor sum_to(const Tensor& x, const Shape& shape) {
-  if (x.shape() == shape) return x;
-  const int64_t extra = x.dim() - static_cast<int64_t>(shape.size());
-  check(extra >= 0, "sum_to: cannot reduce ", x.shape(), " to ", shape);
-  Dims dims;
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    const bool leading = d < extra;
-    if (leading || (shape[d - extra] == 1 && x.shape()[d] != 1))
-      dims.push_back(d);
-    else
-      check(shape[d - extra] == x.shape()[d], "sum_to: cannot reduce ", x.shape(), " to ", shape);
-  }
-  return reshape(sum(x, dims, /*keepdim=*/true), shape);
 }
 
 }  // namespace tg

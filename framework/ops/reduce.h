@@ -20,10 +20,4 @@ Tensor var(const Tensor& x, const Dims& dims = {}, bool unbiased = true, bool ke
 // Index of the largest value along dim (Int32, first on ties). Not differentiable.
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
 
-// Sums x down to shape, undoing NumPy broadcasting (the engine applies it to every gradient).
-Tensor sum_to(const Tensor& x, const Shape& shape);
-
-// dim in [-ndim, ndim) -> [0, ndim), or tg::Error naming op.
-int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op);
-
 }  // namespace tg

@@ -6,9 +6,12 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <string>
 #include <string_view>
 
 #include "framework/backend/cuda_status.h"
+#include "framework/error.h"
+#include "framework/tensor.h"
 #include "tests/every_test_asserts.h"
 
 namespace {
@@ -25,12 +28,25 @@ bool only_asks_questions(int argc, char** argv) {
   return false;
 }
 
+// The error that asking for the CUDA device gives, which names the runtime's reason.
+std::string why_no_gpu() {
+  try {
+    (void)tg::empty({1}, tg::DType::Float32, tg::Device::CUDA);
+  } catch (const tg::Error& error) {
+    return error.what();
+  }
+  return "the CUDA device answered after all";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (!tg::cuda_available() && !only_asks_questions(argc, argv)) {
     std::printf("CUDA tests skipped: no GPU found (this build has the CUDA backend: %s)\n",
                 tg::cuda_built() ? "yes" : "no");
+    // Why, in the runtime's words: "CUDA driver version is insufficient for CUDA runtime
+    // version" is a GPU whose driver is older than the toolkit this was built with.
+    if (tg::cuda_built()) std::printf("%s\n", why_no_gpu().c_str());
     return kSkipped;
   }
   // Printed only when tests run: doctest_discover_tests reads every line a listing prints as a

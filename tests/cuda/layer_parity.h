@@ -195,8 +195,10 @@ struct TinySeq2Seq : Module {
         target_embedding(kVocab, kModel, kPad, gen),
         source_positions(kModel, 16, kDropout, gen),
         target_positions(kModel, 16, kDropout, gen),
-        encoder(layers, kModel, 2, 32, kDropout, /*norm_first=*/true, gen),
-        decoder(layers, kModel, 2, 32, kDropout, /*norm_first=*/true, gen),
+        encoder(layers, kModel, 2, 32,
+                {.dropout = kDropout, .norm_first = true, .activation = Activation::Gelu}, gen),
+        decoder(layers, kModel, 2, 32,
+                {.dropout = kDropout, .norm_first = true, .activation = Activation::Gelu}, gen),
         output(kModel, kVocab, true, gen) {
     register_module("source_embedding", source_embedding);
     register_module("target_embedding", target_embedding);

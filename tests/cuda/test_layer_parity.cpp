@@ -130,7 +130,7 @@ TEST_CASE("layer parity: LSTM, two bidirectional layers over padded sequences") 
   options.bidirectional = true;
   LayerPair lstm(24, [options](Generator& gen) { return LSTM(4, 6, options, gen); });
   const auto run = [](LSTM& l, const std::vector<Tensor>& in) {
-    const LSTMOutput out = l(in[0], in[1], {in[2], in[3]});
+    const LSTMOutput out = l(in[0], {in[2], in[3]}, in[1]);
     return std::vector<Tensor>{out.output, out.h, out.c};
   };
   // Lengths 5, 2 and 4 of 5 steps: padded steps carry the state, output zero and pass no
@@ -181,7 +181,8 @@ TEST_CASE("layer parity: MultiHeadAttention, causal self-attention with a paddin
       34, [](Generator& gen) { return MultiHeadAttention(8, 4, {.dropout = 0.1f}, gen); });
   const auto run = [](MultiHeadAttention& a, const std::vector<Tensor>& in) {
     const Tensor& x = in[0];
-    return both_results(a(x, x, x, in[1], causal_mask(x.size(1), x.device())));
+    return both_results(a(x, x, x, AttentionMask::keep(in[1]),
+                          AttentionMask::keep(causal_mask(x.size(1), x.device()))));
   };
   // Both masks together: a key is attended only where the padding mask and the causal mask
   // both keep it.
@@ -194,7 +195,7 @@ TEST_CASE("layer parity: AdditiveAttention with a padding mask") {
   LayerPair attention(36, [](Generator& gen) { return AdditiveAttention(4, 6, 5, 0.2f, gen); });
   const auto run = [](AdditiveAttention& a, const std::vector<Tensor>& in) {
     const Tensor mask = key_padding_mask(in[3], in[1].size(1)).squeeze(1);  // [B, 1, Lk]
-    return both_results(a(in[0], in[1], in[2], mask));
+    return both_results(a(in[0], in[1], in[2], AttentionMask::keep(mask)));
   };
   check_layer("AdditiveAttention", attention,
               {random_input({2, 3, 4}, 37), random_input({2, 5, 6}, 38),
@@ -217,11 +218,15 @@ TEST_CASE("layer parity: sinusoidal positions with dropout, and learned position
 TEST_CASE("layer parity: TransformerEncoderLayer, post-norm padded and pre-norm causal") {
   for (bool norm_first : {false, true}) {
     LayerPair layer(44, [norm_first](Generator& gen) {
-      return TransformerEncoderLayer(8, 2, 16, 0.2f, norm_first, gen);
+      return TransformerEncoderLayer(
+          8, 2, 16, {.dropout = 0.2f, .norm_first = norm_first, .activation = Activation::Gelu},
+          gen);
     });
     // The pre-norm layer also gets a causal mask, as in a decoder-only model.
     const auto run = [norm_first](TransformerEncoderLayer& l, const std::vector<Tensor>& in) {
-      const Tensor causal = norm_first ? causal_mask(in[0].size(1), in[0].device()) : Tensor();
+      const AttentionMask causal =
+          norm_first ? AttentionMask::keep(causal_mask(in[0].size(1), in[0].device()))
+                     : AttentionMask();
       return std::vector<Tensor>{l(in[0], in[1], causal)};
     };
     check_layer(norm_first ? "TransformerEncoderLayer pre-norm" : "TransformerEncoderLayer", layer,
@@ -232,7 +237,9 @@ TEST_CASE("layer parity: TransformerEncoderLayer, post-norm padded and pre-norm 
 TEST_CASE("layer parity: TransformerDecoderLayer, post-norm and pre-norm, both paddings") {
   for (bool norm_first : {false, true}) {
     LayerPair layer(46, [norm_first](Generator& gen) {
-      return TransformerDecoderLayer(8, 2, 16, 0.2f, norm_first, gen);
+      return TransformerDecoderLayer(
+          8, 2, 16, {.dropout = 0.2f, .norm_first = norm_first, .activation = Activation::Gelu},
+          gen);
     });
     const auto run = [](TransformerDecoderLayer& l, const std::vector<Tensor>& in) {
       return std::vector<Tensor>{l(in[0], in[1], in[2], in[3])};

@@ -13,6 +13,8 @@
 
 #include "../op_cases.h"
 #include "framework/backend/cuda_status.h"
+#include "framework/backend/host_copies.h"
+#include "layers/attention.h"
 #include "parity_checks.h"
 
 namespace tg {
@@ -185,12 +187,43 @@ TEST_CASE("errors on the GPU name the op and what came") {
                        doctest::Contains("tensors on different devices (cuda and cpu)"), tg::Error);
   const Tensor logits = zeros({4, 10}, DType::Float32, Device::CUDA);
   const Tensor targets = from_vector(std::vector<int32_t>{0, 1, 2, 12}, {4}, Device::CUDA);
-  CHECK_THROWS_WITH_AS(
-      cross_entropy(logits, targets),
-      doctest::Contains("cross_entropy: target 12 at row 3 is out of range [0, 10)"), tg::Error);
+  // Targets and ids are checked on the GPU, without a copy to the host: a bad one is reported
+  // at the next host copy or synchronisation, and until then nothing reads out of bounds.
+  const int64_t copies_before = host_copy_count();
+  const Tensor loss = cross_entropy(logits, targets);
+  CHECK(host_copy_count() == copies_before);
+  CHECK_THROWS_WITH_AS(loss.item(),
+                       doctest::Contains("cross_entropy: target 12 at row 3 is out of range "
+                                         "[0, 10) (checked on the GPU, reported at the next "
+                                         "host copy)"),
+                       tg::Error);
   const Tensor bad_ids = from_vector(std::vector<int32_t>{0, 7}, {2}, Device::CUDA);
-  CHECK_THROWS_WITH_AS(embedding(zeros({5, 2}, DType::Float32, Device::CUDA), bad_ids),
-                       doctest::Contains("embedding: id 7"), tg::Error);
+  const Tensor rows = embedding(zeros({5, 2}, DType::Float32, Device::CUDA), bad_ids);
+  CHECK_THROWS_WITH_AS(cuda_synchronize(),
+                       doctest::Contains("embedding: id 7 at position 1 is out of range [0, 5)"),
+                       tg::Error);
+  // Reported once: the next copy reads the rows, the bad id's row as zeros.
+  CHECK(rows.to(Device::CPU).to_vector<float>() == std::vector<float>{0, 0, 0, 0});
+  const Tensor lengths = from_vector(std::vector<int32_t>{2, 5}, {2}, Device::CUDA);
+  const Tensor mask = key_padding_mask(lengths, 3);
+  CHECK_THROWS_WITH_AS(mask.to(Device::CPU),
+                       doctest::Contains("key_padding_mask: valid length 5 at batch index 1 is "
+                                         "out of range [0, 3]"),
+                       tg::Error);
+}
+
+// On the emulator a CUDA tensor's memory is host memory, so without this check host code reading
+// it would pass there and crash on a GPU.
+TEST_CASE("data<T>() on a CUDA tensor refuses, and says to copy it to the CPU first") {
+  const Tensor on_gpu = full({2, 3}, 4.0f, DType::Float32, Device::CUDA);
+  CHECK_THROWS_WITH_AS(on_gpu.data<float>(),
+                       doctest::Contains("tensor data: data<T>() reads host memory, but the tensor "
+                                         "is on cuda; copy it first with .to(Device::CPU)"),
+                       tg::Error);
+  const Tensor ids = from_vector(std::vector<int32_t>{3, 1}, {2}, Device::CUDA);
+  CHECK_THROWS_WITH_AS(ids.data<int32_t>(), doctest::Contains("the tensor is on cuda"), tg::Error);
+  CHECK(on_gpu.to(Device::CPU).data<float>()[5] == 4.0f);
+  CHECK(ids.to(Device::CPU).data<int32_t>()[0] == 3);
 }
 
 TEST_CASE("cuda status describes the GPU") {

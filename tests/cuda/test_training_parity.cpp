@@ -208,7 +208,7 @@ TEST_CASE("training parity: two AdamW steps of a small Transformer with dropout"
     AdamWOptions options;
     options.lr = 3e-3;
     options.eps = kAdamEps;
-    AdamW optimizer(param_groups_no_decay(m, 0.01), options);
+    AdamW optimizer(param_groups_no_decay(m.named_parameters(), 0.01), options);
     CosineAnnealingLR schedule(optimizer, /*period=*/4);
     return train(optimizer, schedule, 2, [&] {
       const Tensor logits = m.forward(b.source, b.source_lengths, b.target_in, b.target_lengths);
@@ -262,7 +262,8 @@ TEST_CASE("training parity: three Adam steps of an LSTM tagger with dropout") {
       from_vector(std::vector<int32_t>{1, 3, 2, 4, 1, 2, 2, 0, 0, 0, 4, 1, 3, 3, 0}, {3, 5})};
   const auto run = [](TinyTagger& m, const TaggedBatch& b) {
     // L2 weight decay through the gradient (Adam, not AdamW); the lr halves after each step.
-    Adam optimizer(param_groups_no_decay(m, 1e-4), {.lr = 3e-3, .eps = kAdamEps});
+    Adam optimizer(param_groups_no_decay(m.named_parameters(), 1e-4),
+                   {.lr = 3e-3, .eps = kAdamEps});
     StepLR schedule(optimizer, /*step_size=*/1, /*gamma=*/0.5);
     return train(optimizer, schedule, 3,
                  [&] { return sequence_cross_entropy(m.forward(b.ids, b.lengths), b.tags, kPad); });

@@ -8,8 +8,9 @@
 // barrier that cannot open (a thread returned early, or waits at another one): on a GPU, a hang or
 // undefined behaviour; here, an error that names the kernel and the block.
 //
-// Barriers: __syncthreads is one per block; a warp shuffle is one per warp of 32 threads, met
-// twice (every lane publishes its value, all read, then all leave before any publishes again).
+// Barriers: __syncthreads is one per block; a warp shuffle (down or xor) is one per warp of 32
+// threads, met twice (every lane publishes its value, all read, then all leave before any publishes
+// again).
 #include <setjmp.h>
 #include <ucontext.h>
 
@@ -17,6 +18,7 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +68,11 @@ Run& run() {
 }
 
 bool in_kernel() { return run().kernel != nullptr; }
+
+std::map<std::string, size_t>& launch_counts() {
+  static std::map<std::string, size_t> counts;
+  return counts;
+}
 
 // AddressSanitizer tracks one stack per thread; it must be told when a switch of context moves
 // execution to another stack (its fiber interface). Without ASan these do nothing.
@@ -206,6 +213,7 @@ void run_grid(const char* kernel, unsigned blocks, unsigned threads, bool togeth
                      " blocks of " + std::to_string(threads) + " threads");
     return;
   }
+  ++launch_counts()[kernel];
   r.kernel = kernel;
   r.together = together;
   r.thread_body = &thread_body;
@@ -260,20 +268,39 @@ void sync_block() {
   if (may_wait("__syncthreads")) wait_at(run().block_barrier);
 }
 
-uint64_t shuffle_down(unsigned mask, uint64_t bits, unsigned delta) {
+namespace {
+
+// Every lane of the warp publishes its value, then each reads the one of lane `source` (its own
+// where `source` lies outside the warp), as the __shfl_*_sync functions do.
+uint64_t shuffle(const char* name, unsigned mask, uint64_t bits, unsigned source) {
   Run& r = run();
-  if (!may_wait("__shfl_down_sync")) return bits;
+  if (!may_wait(name)) return bits;
   if (mask != 0xffffffffu || blockDim.x % kWarpSize != 0) {
     record_error(cudaErrorLaunchFailure,
-                 "__shfl_down_sync: the emulator handles full warps with a full mask only");
+                 std::string(name) + ": the emulator handles full warps with a full mask only");
     return bits;
   }
-  const unsigned lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
+  const unsigned warp = threadIdx.x / kWarpSize;
   r.lane_values[threadIdx.x] = bits;
   wait_at(r.warp_barriers[warp]);  // every lane has published its value
-  const uint64_t result = lane + delta < kWarpSize ? r.lane_values[threadIdx.x + delta] : bits;
+  const uint64_t result = source < kWarpSize ? r.lane_values[warp * kWarpSize + source] : bits;
   wait_at(r.warp_barriers[warp]);  // every lane has read before any publishes again
   return result;
+}
+
+}  // namespace
+
+uint64_t shuffle_down(unsigned mask, uint64_t bits, unsigned delta) {
+  return shuffle("__shfl_down_sync", mask, bits, threadIdx.x % kWarpSize + delta);
+}
+
+uint64_t shuffle_xor(unsigned mask, uint64_t bits, unsigned lane_mask) {
+  return shuffle("__shfl_xor_sync", mask, bits, (threadIdx.x % kWarpSize) ^ lane_mask);
+}
+
+size_t launches(const std::string& kernel) {
+  const auto found = launch_counts().find(kernel);
+  return found == launch_counts().end() ? 0 : found->second;
 }
 
 }  // namespace cuda_emulator

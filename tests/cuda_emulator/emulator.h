@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <type_traits>
 
 namespace cuda_emulator {
@@ -59,6 +60,10 @@ void launch(const char* kernel_name, unsigned blocks, unsigned threads, bool tog
   if (arguments_valid) run_grid(kernel_name, blocks, threads, together, [&] { kernel(args...); });
 }
 
+// How many grids of this kernel name have run since the program began:
+// the tests learn from it which of a kernel's variants (a warp or a block per row) ran.
+size_t launches(const std::string& kernel);
+
 // Makes cudaMalloc fail once this many bytes are in use (SIZE_MAX: never), as a full GPU does.
 void set_memory_limit(size_t bytes);
 
@@ -66,6 +71,7 @@ void set_memory_limit(size_t bytes);
 
 void sync_block();                                                               // __syncthreads
 uint64_t shuffle_down(unsigned mask, uint64_t bits, unsigned delta);             // __shfl_down_sync
+uint64_t shuffle_xor(unsigned mask, uint64_t bits, unsigned lane_mask);          // __shfl_xor_sync
 void check_device_address(const void* pointer, size_t bytes, const char* what);  // atomics
 
 }  // namespace cuda_emulator

@@ -49,6 +49,15 @@ __global__ void shuffle_down_by_3(int64_t, float* out) {
   out[threadIdx.x] = __shfl_down_sync(0xffffffffu, static_cast<float>(threadIdx.x), 3);
 }
 
+__global__ void shuffle_xor_by_5(int64_t, float* out) {
+  out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, static_cast<float>(threadIdx.x), 5);
+}
+
+// Every lane writes what warp_reduce returned to it: the sum of its warp's thread indices.
+__global__ void warp_sums(int64_t, float* out) {
+  out[threadIdx.x] = cuda::warp_reduce(static_cast<float>(threadIdx.x), cuda::SumOp{});
+}
+
 __global__ void block_sum(int64_t, float* out) {
   const float total = cuda::block_reduce(static_cast<float>(threadIdx.x), cuda::SumOp{});
   if (threadIdx.x == 0) out[blockIdx.x] = total;
@@ -80,6 +89,30 @@ TEST_CASE("warp shuffles read lane + delta, and lanes past the warp keep their o
     const int lane = t % 32;
     CHECK(got[t] == static_cast<float>(lane + 3 < 32 ? t + 3 : t));
   }
+}
+
+TEST_CASE("xor shuffles read lane ^ mask, and warp_reduce gives every lane its warp's sum") {
+  DeviceFloats out(cuda::kThreads);
+  cuda::launch_grid("shuffle_xor_by_5", 1, cuda::BlockThreads::Together, shuffle_xor_by_5,
+                    int64_t{0}, out.data);
+  std::vector<float> got = out.to_host();
+  for (int t = 0; t < cuda::kThreads; ++t) CHECK(got[t] == static_cast<float>(t ^ 5));
+  cuda::launch_grid("warp_sums", 1, cuda::BlockThreads::Together, warp_sums, int64_t{0}, out.data);
+  got = out.to_host();
+  for (int t = 0; t < cuda::kThreads; ++t) {
+    const int first = t / 32 * 32;  // sum of first .. first + 31
+    CHECK(got[t] == static_cast<float>(32 * first + 31 * 32 / 2));
+  }
+}
+
+TEST_CASE("the emulator counts the launches of each kernel name") {
+  const size_t before = cuda_emulator::launches("warp_sums");
+  DeviceFloats out(cuda::kThreads);
+  for (int i = 0; i < 2; ++i)
+    cuda::launch_grid("warp_sums", 1, cuda::BlockThreads::Together, warp_sums, int64_t{0},
+                      out.data);
+  CHECK(cuda_emulator::launches("warp_sums") == before + 2);
+  CHECK(cuda_emulator::launches("a kernel never launched") == 0);
 }
 
 TEST_CASE("block_reduce sums one value per thread: 0 + 1 + ... + 255") {
@@ -179,12 +212,14 @@ TEST_CASE("emulated cuBLAS: column-major products, and cuBLAS's own argument che
 TEST_CASE("a full GPU: the caching allocator frees its cache and retries, then reports") {
   cuda_release_cache();
   cuda_emulator::set_memory_limit(1 << 20);  // 1 MiB
-  // 600 KB cached after the tensor dies; a 700 KB request fits only once that is released.
+  // 600 KB cached after the tensor dies; a 700 KB request fits only once that is released. The
+  // 2 MiB segments the allocator asks for first do not fit at all: it falls back to the request's
+  // own size (1.2 MB is rounded to its size class, 1310720 bytes).
   { const Tensor first = empty({150'000}, DType::Float32, Device::CUDA); }
   CHECK(cuda_allocator_stats().cached_bytes >= 600'000);
   { const Tensor second = empty({175'000}, DType::Float32, Device::CUDA); }
   CHECK_THROWS_WITH_AS(empty({300'000}, DType::Float32, Device::CUDA),
-                       doctest::Contains("cudaMalloc(1200000 bytes): emulator: out of memory"),
+                       doctest::Contains("cudaMalloc(1310720 bytes): emulator: out of memory"),
                        Error);
   cuda_emulator::set_memory_limit(SIZE_MAX);
   cuda_release_cache();

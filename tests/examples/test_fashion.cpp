@@ -14,7 +14,7 @@
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
 #include "layers/layers.h"
-#include "optim/checkpoint.h"
+#include "optim/training_checkpoint.h"
 
 using namespace tg;
 

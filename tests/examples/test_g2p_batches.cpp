@@ -176,19 +176,6 @@ TEST_CASE("seq_batches: vocabularies and training pairs from entries use the fir
                        doctest::Contains("encode_for_training: 'x' has no pronunciation"), Error);
 }
 
-TEST_CASE("seq_batches: lengths_to_mask") {
-  const Tensor mask = lengths_to_mask(from_vector(Ids{2, 0, 3}, {3}), 3);
-  CHECK(mask.dtype() == DType::Int32);
-  CHECK(mask.shape() == Shape{3, 3});
-  CHECK(mask.to_vector<int32_t>() == Ids{1, 1, 0, 0, 0, 0, 1, 1, 1});
-  CHECK_THROWS_WITH_AS(lengths_to_mask(from_vector(Ids{4}, {1}), 3),
-                       doctest::Contains("lengths_to_mask: length 4 at row 0 is outside [0, 3]"),
-                       Error);
-  CHECK_THROWS_WITH_AS(
-      lengths_to_mask(zeros({2}), 3),
-      doctest::Contains("lengths_to_mask: expected int32 [B] lengths, got float32 [2]"), Error);
-}
-
 TEST_CASE("seq_batches: errors") {
   const std::vector<EncodedPair> pairs{{{}, {5}}, {{4}, {5}}};
   CHECK_THROWS_WITH_AS(bucketed_batches(pairs, 0, true, 0, 0),

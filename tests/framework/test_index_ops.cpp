@@ -65,10 +65,12 @@ TEST_CASE("index_select passes gradcheck along dims 0 and 1") {
 
 TEST_CASE("index_select errors name the op, what was expected and what came") {
   const Tensor x = zeros({5, 2});
-  CHECK_THROWS_WITH_AS(index_select(x, 0, from_vector(std::vector<int32_t>{0, 7}, {2})),
-                       doctest::Contains("index_select: index 7 is out of range [0, 5)"), Error);
-  CHECK_THROWS_WITH_AS(index_select(x, 1, from_vector(std::vector<int32_t>{-1}, {1})),
-                       doctest::Contains("index_select: index -1 is out of range [0, 2)"), Error);
+  CHECK_THROWS_WITH_AS(
+      index_select(x, 0, from_vector(std::vector<int32_t>{0, 7}, {2})),
+      doctest::Contains("index_select: index 7 at position 1 is out of range [0, 5)"), Error);
+  CHECK_THROWS_WITH_AS(
+      index_select(x, 1, from_vector(std::vector<int32_t>{-1}, {1})),
+      doctest::Contains("index_select: index -1 at position 0 is out of range [0, 2)"), Error);
   CHECK_THROWS_WITH_AS(index_select(x, 0, zeros({2})),
                        doctest::Contains("index_select: index must be int32, got float32"), Error);
   CHECK_THROWS_WITH_AS(index_select(x, 0, zeros({2, 1}, DType::Int32)),
@@ -116,9 +118,11 @@ TEST_CASE("embedding backward: counts per id, and exactly zero for padding_idx")
 TEST_CASE("embedding errors name the op, what was expected and what came") {
   const Tensor weight = zeros({50, 4});
   CHECK_THROWS_WITH_AS(embedding(weight, from_vector(std::vector<int32_t>{3, 57}, {2})),
-                       doctest::Contains("embedding: id 57 is out of range [0, 50)"), Error);
+                       doctest::Contains("embedding: id 57 at position 1 is out of range [0, 50)"),
+                       Error);
   CHECK_THROWS_WITH_AS(embedding(weight, from_vector(std::vector<int32_t>{-2}, {1})),
-                       doctest::Contains("embedding: id -2 is out of range [0, 50)"), Error);
+                       doctest::Contains("embedding: id -2 at position 0 is out of range [0, 50)"),
+                       Error);
   CHECK_THROWS_WITH_AS(embedding(weight, zeros({2})),
                        doctest::Contains("embedding: ids must be int32, got float32"), Error);
   CHECK_THROWS_WITH_AS(embedding(zeros({50}), zeros({2}, DType::Int32)),

@@ -24,6 +24,27 @@ TEST_CASE("permute and transpose move elements as indexing says") {
                   {param({2, 3, 4}, 32)});
 }
 
+// Every element checked, for the permutations attention makes: the head split [B, L, H, D] ->
+// [B, H, L, D] (the CPU kernel walks the last two output dims as blocks), and a full reversal.
+TEST_CASE("permute of 4-D tensors: every element where indexing says") {
+  const Tensor x = arange(2 * 3 * 4 * 5).reshape({2, 3, 4, 5});
+  const std::vector<int32_t> in = x.to_vector<int32_t>();
+  const auto at = [&](int64_t a, int64_t b, int64_t c, int64_t d) {
+    return in[((a * 3 + b) * 4 + c) * 5 + d];
+  };
+  const std::vector<int32_t> heads = permute(x, {0, 2, 1, 3}).to_vector<int32_t>();
+  const std::vector<int32_t> reversed = permute(x, {3, 2, 1, 0}).to_vector<int32_t>();
+  int wrong = 0;
+  for (int64_t a = 0; a < 2; ++a)
+    for (int64_t b = 0; b < 3; ++b)
+      for (int64_t c = 0; c < 4; ++c)
+        for (int64_t d = 0; d < 5; ++d) {
+          wrong += heads[((a * 4 + c) * 3 + b) * 5 + d] != at(a, b, c, d);
+          wrong += reversed[((d * 4 + c) * 3 + b) * 2 + a] != at(a, b, c, d);
+        }
+  CHECK(wrong == 0);
+}
+
 TEST_CASE("narrow, select, concat, stack, split, chunk") {
   const Tensor x = arange(12).to(DType::Float32).reshape({3, 4});
   check_values(narrow(x, 0, 1, 2), {4, 5, 6, 7, 8, 9, 10, 11});

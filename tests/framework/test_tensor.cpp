@@ -141,3 +141,16 @@ TEST_CASE("size computations that would overflow are refused with the shape") {
   CHECK_THROWS_WITH_AS(zeros({0}).reshape({-1, huge, huge}),
                        doctest::Contains("reshape: cannot view [0] as"), Error);
 }
+
+TEST_CASE("check formats its parts only when the condition fails") {
+  int calls = 0;
+  const auto costly = [&calls] {
+    ++calls;
+    return std::string("a costly part");
+  };
+  check(true, "op: expected ", 3, ", got ", costly);
+  CHECK(calls == 0);
+  CHECK_THROWS_WITH_AS(check(false, "op: expected ", 3, ", got ", Shape{2, 5}, " and ", costly),
+                       "op: expected 3, got [2,5] and a costly part", Error);
+  CHECK(calls == 1);
+}

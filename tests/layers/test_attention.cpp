@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -55,11 +56,15 @@ TEST_CASE("causal_mask is lower triangular: query t attends to keys 0..t") {
 TEST_CASE("mask helpers reject bad input with a message") {
   CHECK_THROWS_WITH_AS(key_padding_mask(from_vector(std::vector<float>{1, 2}, {2}), 3),
                        doctest::Contains("key_padding_mask: valid_lens must be int32 [B]"), Error);
-  CHECK_THROWS_WITH_AS(key_padding_mask(from_vector(std::vector<int32_t>{1, 4}, {2}), 3),
-                       doctest::Contains("valid length 4 at batch index 1 is outside [0, 3]"),
-                       Error);
-  CHECK_THROWS_WITH_AS(key_padding_mask(from_vector(std::vector<int32_t>{-1}, {1}), 3),
-                       doctest::Contains("valid length -1 at batch index 0"), Error);
+  CHECK_THROWS_WITH_AS(
+      key_padding_mask(from_vector(std::vector<int32_t>{1, 4}, {2}), 3),
+      doctest::Contains("key_padding_mask: valid length 4 at batch index 1 is out of range [0, 3]"),
+      Error);
+  CHECK_THROWS_WITH_AS(
+      key_padding_mask(from_vector(std::vector<int32_t>{-1}, {1}), 3),
+      doctest::Contains(
+          "key_padding_mask: valid length -1 at batch index 0 is out of range [0, 3]"),
+      Error);
   CHECK_THROWS_WITH_AS(causal_mask(-2), doctest::Contains("causal_mask: len must be >= 0"), Error);
 }
 
@@ -78,9 +83,25 @@ TEST_CASE("scaled_dot_product_attention on a tiny case computed by hand") {
 
   // Masking the third key renormalises over the first two: [0.669762, 0.330238].
   const Tensor keep = from_vector(std::vector<int32_t>{1, 1, 0}, {3});
-  r = scaled_dot_product_attention(q, k, v, keep);
+  r = scaled_dot_product_attention(q, k, v, AttentionMask::keep(keep));
   check_close(r.weights.to_vector<float>(), {0.669762f, 0.330238f, 0.0f});
   check_close(r.output.to_vector<float>(), {1.660477f, 13.302385f});
+  // The same mask, PyTorch's nn.MultiheadAttention way (True = masked out), bool-like or as
+  // its additive float mask of 0 / -inf; and as d2l's valid_lens = [2].
+  const Tensor torch_mask = from_vector(std::vector<int32_t>{0, 0, 1}, {3});
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const AttentionMask& mask :
+       {AttentionMask::exclude(torch_mask), AttentionMask::exclude(from_vector({0, 0, -inf}, {3})),
+        AttentionMask(from_vector(std::vector<int32_t>{2}, {1}))}) {
+    CAPTURE(mask.describe());
+    check_close(scaled_dot_product_attention(q, k, v, mask).output.to_vector<float>(),
+                {1.660477f, 13.302385f});
+  }
+  // A bare 0/1 mask says neither: an error naming both choices.
+  CHECK_THROWS_WITH_AS(scaled_dot_product_attention(q, k, v, from_vector({1.0f, 1.0f, 0.0f}, {3})),
+                       doctest::Contains("attention mask: got a bare float32 [3] tensor, which "
+                                         "is ambiguous"),
+                       Error);
 }
 
 TEST_CASE("scaled_dot_product_attention matches the formula, with and without a mask") {
@@ -100,13 +121,14 @@ TEST_CASE("scaled_dot_product_attention matches the formula, with and without a 
       le(arange(5).reshape({1, 5}), arange(3).reshape({3, 1}) + full({}, 1, DType::Int32));
   const Tensor keep = padding.squeeze(1) * band;  // [2, 1, 5] * [3, 5] -> [2, 3, 5]
   want = reference_attention(q, k, v, keep, &want_weights);
-  got = scaled_dot_product_attention(q, k, v, keep);
+  got = scaled_dot_product_attention(q, k, v, AttentionMask::keep(keep));
   check_close(got.output.to_vector<float>(), want.to_vector<float>());
   check_close(got.weights.to_vector<float>(), want_weights.to_vector<float>());
   check_close(row_sums(got.weights), std::vector<float>(6, 1.0f));
 
   // A Float32 keep-mask means the same as the Int32 one.
-  const AttentionResult from_float = scaled_dot_product_attention(q, k, v, keep.to(DType::Float32));
+  const AttentionResult from_float =
+      scaled_dot_product_attention(q, k, v, AttentionMask::keep(keep.to(DType::Float32)));
   CHECK(from_float.output.to_vector<float>() == got.output.to_vector<float>());
 }
 
@@ -122,7 +144,7 @@ TEST_CASE("masked keys get exactly zero weight and their values exactly zero gra
   const Tensor q = random_tensor({2, 3, 4}, 7, true), k = random_tensor({2, 4, 4}, 8, true);
   const Tensor v = random_tensor({2, 4, 2}, 9, true);
   const Tensor keep = key_padding_mask(from_vector(std::vector<int32_t>{2, 4}, {2}), 4).squeeze(1);
-  const AttentionResult r = scaled_dot_product_attention(q, k, v, keep);
+  const AttentionResult r = scaled_dot_product_attention(q, k, v, AttentionMask::keep(keep));
   const std::vector<float> w = r.weights.to_vector<float>();  // [2, 3, 4]
   for (int i = 0; i < 3; ++i) {
     CHECK(w[i * 4 + 2] == 0.0f);
@@ -145,7 +167,7 @@ TEST_CASE("a fully masked row gives zero output and zero gradients, never NaN") 
   const Tensor v = random_tensor({2, 3, 2}, 13, true);
   // Batch 0 has no valid key at all.
   const Tensor keep = key_padding_mask(from_vector(std::vector<int32_t>{0, 2}, {2}), 3).squeeze(1);
-  const AttentionResult r = scaled_dot_product_attention(q, k, v, keep);
+  const AttentionResult r = scaled_dot_product_attention(q, k, v, AttentionMask::keep(keep));
   CHECK(all_finite(r.output));
   const std::vector<float> out = r.output.to_vector<float>();
   for (int i = 0; i < 4; ++i) CHECK(out[i] == 0.0f);  // batch 0: [2, 2] zeros
@@ -165,7 +187,7 @@ TEST_CASE("gradcheck: scaled_dot_product_attention with padding and causal masks
   const Tensor padding = key_padding_mask(from_vector(std::vector<int32_t>{2, 3}, {2}), 3);
   const Tensor keep = padding * causal_mask(3);  // [2, 1, 3, 3]
   auto f = [&](const std::vector<Tensor>& in) {
-    return scaled_dot_product_attention(in[0], in[1], in[2], keep).output;
+    return scaled_dot_product_attention(in[0], in[1], in[2], AttentionMask::keep(keep)).output;
   };
   const GradcheckResult r =
       gradcheck(f, {random_tensor({2, 2, 3, 2}, 15, true), random_tensor({2, 2, 3, 2}, 16, true),
@@ -207,12 +229,13 @@ TEST_CASE("scaled_dot_product_attention and attend reject bad input with a messa
                        doctest::Contains("must have the same Lk, got k [2,5,4] and v [2,4,3]"),
                        Error);
   CHECK_THROWS_WITH_AS(
-      scaled_dot_product_attention(q, k, v, ones({2, 3, 4}, DType::Int32)),
+      scaled_dot_product_attention(q, k, v, AttentionMask::keep(ones({2, 3, 4}, DType::Int32))),
       doctest::Contains("mask of shape [2,3,4] does not broadcast to the scores' shape [2,3,5]"),
       Error);
   // The multi-head padding mask [B, 1, 1, Lk] has one dim too many for 3-D scores.
-  CHECK_THROWS_WITH_AS(scaled_dot_product_attention(q, k, v, ones({2, 1, 1, 5}, DType::Int32)),
-                       doctest::Contains("mask of shape [2,1,1,5] does not broadcast"), Error);
+  CHECK_THROWS_WITH_AS(
+      scaled_dot_product_attention(q, k, v, AttentionMask::keep(ones({2, 1, 1, 5}, DType::Int32))),
+      doctest::Contains("mask of shape [2,1,1,5] does not broadcast"), Error);
   CHECK_THROWS_WITH_AS(
       scaled_dot_product_attention(q, k, from_vector(std::vector<int32_t>(30, 1), {2, 5, 3})),
       doctest::Contains("scaled_dot_product_attention: v must be float32"), Error);
@@ -228,7 +251,7 @@ TEST_CASE("AdditiveAttention computes w_v^T tanh(W_q q + W_k k) for every pair, 
   const Tensor q = random_tensor({2, 2, 3}, 31), k = random_tensor({2, 3, 2}, 32);
   const Tensor v = random_tensor({2, 3, 2}, 33);
   const Tensor keep = key_padding_mask(from_vector(std::vector<int32_t>{2, 3}, {2}), 3).squeeze(1);
-  const AttentionResult got = attention(q, k, v, keep);
+  const AttentionResult got = attention(q, k, v, AttentionMask::keep(keep));
   CHECK(got.output.shape() == Shape{2, 2, 2});
   CHECK(got.weights.shape() == Shape{2, 2, 3});
 
@@ -262,7 +285,7 @@ TEST_CASE("gradcheck: AdditiveAttention, inputs and every parameter, with a mask
   AdditiveAttention attention(3, 2, 4, 0.0f, gen);
   const Tensor keep = key_padding_mask(from_vector(std::vector<int32_t>{1, 3}, {2}), 3).squeeze(1);
   auto f = [&](const std::vector<Tensor>& in) {
-    return attention(in[0], in[1], in[2], keep).output;
+    return attention(in[0], in[1], in[2], AttentionMask::keep(keep)).output;
   };
   const GradcheckResult r =
       gradcheck_module(attention, f,
@@ -281,7 +304,7 @@ TEST_CASE("AdditiveAttention: names, every parameter gets a gradient, fully mask
   const Tensor q = random_tensor({2, 2, 3}, 51, true), k = random_tensor({2, 3, 2}, 52, true);
   const Tensor v = random_tensor({2, 3, 2}, 53, true);
   const Tensor keep = key_padding_mask(from_vector(std::vector<int32_t>{0, 3}, {2}), 3).squeeze(1);
-  const AttentionResult r = attention(q, k, v, keep);
+  const AttentionResult r = attention(q, k, v, AttentionMask::keep(keep));
   CHECK(all_finite(r.output));
   const std::vector<float> out = r.output.to_vector<float>();
   for (int i = 0; i < 4; ++i) CHECK(out[i] == 0.0f);
@@ -314,7 +337,7 @@ TEST_CASE("AdditiveAttention rejects bad input with its path in the message") {
                        doctest::Contains("expected values [..., Lk, dv] with Lk = 3 as in keys, "
                                          "got [2,4,2]"),
                        Error);
-  CHECK_THROWS_WITH_AS(attention(q, k, v, ones({2, 2, 4}, DType::Int32)),
+  CHECK_THROWS_WITH_AS(attention(q, k, v, AttentionMask::keep(ones({2, 2, 4}, DType::Int32))),
                        doctest::Contains("AdditiveAttention: mask of shape [2,2,4] does not "
                                          "broadcast to the scores' shape [2,2,3]"),
                        Error);

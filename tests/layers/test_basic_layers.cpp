@@ -120,7 +120,8 @@ TEST_CASE("Embedding errors name the layer, or the op for ids out of range") {
   CHECK_THROWS_WITH_AS(table(zeros({2})),
                        doctest::Contains("Embedding: expected int32 ids, got float32 [2]"), Error);
   CHECK_THROWS_WITH_AS(table(from_vector(std::vector<int32_t>{1, 4}, {2})),
-                       doctest::Contains("embedding: id 4 is out of range [0, 4)"), Error);
+                       doctest::Contains("embedding: id 4 at position 1 is out of range [0, 4)"),
+                       Error);
   CHECK_THROWS_WITH_AS(Embedding(4, 2, 4),
                        doctest::Contains("Embedding: padding_idx 4 is out of range [0, 4)"), Error);
 }
@@ -189,13 +190,15 @@ TEST_CASE("LayerNorm without affine parameters has none and still normalises") {
 
 // ---- activations ----
 
+std::vector<float> apply_each(const std::vector<float>& x, float (*f)(float)) {
+  std::vector<float> y;
+  for (float v : x) y.push_back(f(v));
+  return y;
+}
+
 TEST_CASE("activation modules compute relu, gelu, tanh and sigmoid, and pass gradcheck") {
   const std::vector<float> x{-2.0f, -0.5f, 0.3f, 1.5f};
-  auto each = [&](float (*f)(float)) {
-    std::vector<float> y;
-    for (float v : x) y.push_back(f(v));
-    return y;
-  };
+  auto each = [&](float (*f)(float)) { return apply_each(x, f); };
   const Tensor input = from_vector(x, {2, 2});
   ReLU relu_layer;
   GELU gelu_layer;
@@ -222,11 +225,37 @@ TEST_CASE("activation modules compute relu, gelu, tanh and sigmoid, and pass gra
   }
 }
 
+TEST_CASE("GELU with the tanh approximation and Softplus, as modules and as activations") {
+  const std::vector<float> x{-2.0f, -0.5f, 0.3f, 1.5f};
+  auto each = [&](float (*f)(float)) { return apply_each(x, f); };
+  const Tensor input = from_vector(x, {4});
+  GELU gelu_tanh_layer(GeluApproximation::Tanh);
+  Softplus softplus_layer(2.0f, 2.0f);
+  float (*gelu_tanh_formula)(float) = [](float v) {
+    return 0.5f * v * (1.0f + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
+  };
+  check_close(gelu_tanh_layer(input), each(gelu_tanh_formula));
+  check_close(activate(Activation::GeluTanh, input), each(gelu_tanh_formula));
+  CHECK(std::string(to_string(Activation::GeluTanh)) == "gelu_tanh");
+  // 2 * 1.5 > 2: the last element is x itself.
+  check_close(softplus_layer(input),
+              {std::log1p(std::exp(-4.0f)) / 2, std::log1p(std::exp(-1.0f)) / 2,
+               std::log1p(std::exp(0.6f)) / 2, 1.5f});
+  CHECK(softplus_layer.type_name() == "Softplus");
+  const Tensor leaf = input.clone().set_requires_grad();
+  for (const UnaryModule* layer :
+       std::initializer_list<const UnaryModule*>{&gelu_tanh_layer, &softplus_layer}) {
+    const GradcheckResult r =
+        gradcheck([&](const std::vector<Tensor>& in) { return (*layer)(in[0]); }, {leaf});
+    CHECK_MESSAGE(r.ok, r.report);
+  }
+}
+
 // ---- FeedForward ----
 
 TEST_CASE("FeedForward is down(act(up(x))) with parameters up.*, down.*") {
   Generator gen(7);
-  for (Activation act : {Activation::Relu, Activation::Gelu}) {
+  for (Activation act : {Activation::Relu, Activation::Gelu, Activation::GeluTanh}) {
     INFO(to_string(act));
     FeedForward ff(4, 6, /*dropout=*/0.0f, act, gen);
     CHECK(parameter_names(ff) ==
@@ -311,7 +340,7 @@ TEST_CASE("Sequential nests, is the identity when empty, and reports bad access"
 }
 
 TEST_CASE("ModuleList holds any modules under their index") {
-  ModuleList list;
+  ModuleList<> list;
   Linear& a = list.emplace_back<Linear>(2, 3);
   list.emplace_back<LayerNorm>(3);
   CHECK(list.size() == 2);

@@ -205,7 +205,7 @@ TEST_CASE("LSTM over full sequences equals the cells run step by step, layer by 
   const Tensor x = random_tensor({batch, steps, input}, 9);
   const Tensor h0 = random_tensor({4, batch, hidden}, 10),
                c0 = random_tensor({4, batch, hidden}, 12);
-  const LSTMOutput out = lstm(x, {}, {h0, c0});
+  const LSTMOutput out = lstm(x, {h0, c0});
   REQUIRE(out.output.shape() == Shape{batch, steps, 2 * hidden});
   REQUIRE(out.h.shape() == Shape{4, batch, hidden});
 
@@ -239,14 +239,14 @@ TEST_CASE("LSTM with lengths: each sequence in a padded batch gives what it give
   const Tensor lengths = from_vector(length_values, {batch});
   const Tensor h0 = random_tensor({4, batch, hidden}, 31),
                c0 = random_tensor({4, batch, hidden}, 32);
-  const LSTMOutput padded = lstm(x, lengths, {h0, c0});
+  const LSTMOutput padded = lstm(x, {h0, c0}, lengths);
   REQUIRE(padded.output.shape() == Shape{batch, steps, 2 * hidden});
 
   for (int64_t b = 0; b < batch; ++b) {
     INFO("sequence ", b);
     const int64_t length = length_values[static_cast<size_t>(b)];
     const LSTMOutput alone =
-        lstm(one_sequence(x, b, length), {}, {narrow(h0, 1, b, 1), narrow(c0, 1, b, 1)});
+        lstm(one_sequence(x, b, length), {narrow(h0, 1, b, 1), narrow(c0, 1, b, 1)});
     check_close(narrow(narrow(padded.output, 0, b, 1), 1, 0, length).to_vector<float>(),
                 alone.output.to_vector<float>());
     check_close(narrow(padded.h, 1, b, 1).to_vector<float>(), alone.h.to_vector<float>());
@@ -259,9 +259,8 @@ TEST_CASE("LSTM with lengths: each sequence in a padded batch gives what it give
   }
 
   // Lengths that are all T change nothing.
-  const LSTMOutput full = lstm(x, from_vector(std::vector<int32_t>{4, 4, 4}, {3}), {h0, c0});
-  check_close(full.output.to_vector<float>(), lstm(x, {}, {h0, c0}).output.to_vector<float>(),
-              0.0f);
+  const LSTMOutput full = lstm(x, {h0, c0}, from_vector(std::vector<int32_t>{4, 4, 4}, {3}));
+  check_close(full.output.to_vector<float>(), lstm(x, {h0, c0}).output.to_vector<float>(), 0.0f);
 }
 
 TEST_CASE("LSTM: padded inputs receive exactly zero gradient, real ones do not") {
@@ -289,7 +288,7 @@ TEST_CASE("gradcheck: LSTM, 2 layers, bidirectional, unequal lengths, wrt x, h0,
   LSTM lstm(3, 2, {.num_layers = 2, .bidirectional = true}, gen);
   const Tensor lengths = from_vector(std::vector<int32_t>{3, 1, 2}, {3});
   auto f = [&](const std::vector<Tensor>& in) {
-    return flatten_output(lstm(in[0], lengths, {in[1], in[2]}));
+    return flatten_output(lstm(in[0], {in[1], in[2]}, lengths));
   };
   const GradcheckResult r =
       gradcheck(f, {random_tensor({3, 3, 3}, 50, true), random_tensor({4, 3, 2}, 51, true),
@@ -376,20 +375,20 @@ TEST_CASE("LSTM errors name the layer path, what was expected and what came") {
       doctest::Contains("LSTM 'rnn': expected input [batch, time, 3], got [2,4,5]"), Error);
   CHECK_THROWS_WITH_AS(lstm(zeros({2, 3})), doctest::Contains("got [2,3]"), Error);
   CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), from_vector(std::vector<int32_t>{4, 0}, {2})),
-                       doctest::Contains("LSTM 'rnn': lengths must be in [1, 4] (the time steps "
-                                         "of [2,4,3]), got 0 for sequence 1"),
+                       doctest::Contains("LSTM: length 0 at sequence 1 is out of range [1, 4]"),
                        Error);
   CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), from_vector(std::vector<int32_t>{5, 1}, {2})),
-                       doctest::Contains("got 5 for sequence 0"), Error);
+                       doctest::Contains("LSTM: length 5 at sequence 0 is out of range [1, 4]"),
+                       Error);
   CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), from_vector(std::vector<int32_t>{4, 4, 4}, {3})),
                        doctest::Contains("expected lengths int32 [2], got int32 [3]"), Error);
   CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), zeros({2})),
                        doctest::Contains("expected lengths int32 [2], got float32 [2]"), Error);
-  CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), {}, {zeros({1, 3, 2}), zeros({1, 3, 2})}),
+  CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), {zeros({1, 3, 2}), zeros({1, 3, 2})}),
                        doctest::Contains("expected initial h0 and c0 [layers*directions, batch, "
                                          "hidden] = [1,2,2], got [1,3,2] and [1,3,2]"),
                        Error);
-  CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), {}, {zeros({1, 2, 2}), Tensor()}),
+  CHECK_THROWS_WITH_AS(lstm(zeros({2, 4, 3}), {zeros({1, 2, 2}), Tensor()}),
                        doctest::Contains("h0 and c0 must be both given or both left out"), Error);
   CHECK_THROWS_WITH_AS(lstm.cell(0, 1), doctest::Contains("no direction 1"), Error);
   CHECK_THROWS_WITH_AS(lstm.cell(1), doctest::Contains("LSTM 'rnn': no layer 1 (it has 1)"), Error);

@@ -17,7 +17,7 @@ namespace {
 // A small model of every kind of nesting: a layer holding layers (ff), a list (blocks), a leaf.
 struct Tiny : Module {
   FeedForward ff;
-  ModuleList blocks;
+  ModuleList<> blocks;
   LayerNorm norm;
 
   explicit Tiny(Generator& gen) : Module("Tiny"), ff(4, 8, 0.5f, Activation::Gelu, gen), norm(4) {
@@ -184,7 +184,7 @@ TEST_CASE("device() is where the parameters are, CPU for a module without any") 
   CHECK(model.device() == Device::CPU);
   model.to(Device::CPU);  // a move to where it already is changes nothing
   CHECK(model.device() == Device::CPU);
-  ModuleList empty_list;
+  ModuleList<> empty_list;
   CHECK(empty_list.parameters().empty());
   CHECK(empty_list.device() == Device::CPU);
 }

@@ -96,14 +96,22 @@ TEST_CASE("cross-attention with kdim, vdim and no bias matches the reference, wi
 
   // The same padding as a [B, Lk] keep-mask, Int32 or Float32, gives the same result.
   const Tensor keep_rows = from_vector(std::vector<int32_t>{1, 1, 0, 1, 1, 1}, {2, 3});
-  CHECK(mha(query, key, value, keep_rows).output.to_vector<float>() ==
+  CHECK(mha(query, key, value, AttentionMask::keep(keep_rows)).output.to_vector<float>() ==
         by_lengths.output.to_vector<float>());
-  CHECK(mha(query, key, value, keep_rows.to(DType::Float32)).output.to_vector<float>() ==
+  CHECK(mha(query, key, value, AttentionMask::keep(keep_rows.to(DType::Float32)))
+            .output.to_vector<float>() == by_lengths.output.to_vector<float>());
+  // ...as PyTorch's key_padding_mask (True = padding), Int32 or Float32...
+  const Tensor padding_rows = from_vector(std::vector<int32_t>{0, 0, 1, 0, 0, 0}, {2, 3});
+  CHECK(mha(query, key, value, AttentionMask::exclude(padding_rows)).output.to_vector<float>() ==
         by_lengths.output.to_vector<float>());
-  // ...and as a per-batch attn_mask [B, Lq, Lk].
-  CHECK(
-      mha(query, key, value, {}, keep * ones({2, 2, 3}, DType::Int32)).output.to_vector<float>() ==
-      by_lengths.output.to_vector<float>());
+  CHECK(mha(query, key, value, AttentionMask::exclude(padding_rows.to(DType::Float32)))
+            .output.to_vector<float>() == by_lengths.output.to_vector<float>());
+  // ...and as a per-batch attn_mask [B, Lq, Lk], either way round.
+  const Tensor pair_keep = keep * ones({2, 2, 3}, DType::Int32);
+  CHECK(mha(query, key, value, {}, AttentionMask::keep(pair_keep)).output.to_vector<float>() ==
+        by_lengths.output.to_vector<float>());
+  CHECK(mha(query, key, value, {}, AttentionMask::exclude(eq(pair_keep, zeros({}, DType::Int32))))
+            .output.to_vector<float>() == by_lengths.output.to_vector<float>());
 }
 
 TEST_CASE("key padding and a causal mask combine: a key is attended only where both keep it") {
@@ -111,7 +119,7 @@ TEST_CASE("key padding and a causal mask combine: a key is attended only where b
   MultiHeadAttention mha(4, 2, {}, gen);
   const Tensor x = random_tensor({2, 4, 4}, 8);
   const Tensor lens = lengths({2, 4});
-  const AttentionResult got = mha(x, x, x, lens, causal_mask(4));
+  const AttentionResult got = mha(x, x, x, lens, AttentionMask::keep(causal_mask(4)));
   const Tensor keep = key_padding_mask(lens, 4).squeeze(1) * causal_mask(4);  // [2, 4, 4]
   const AttentionResult want = reference_mha(mha, x, x, x, keep);
   check_close(got.output.to_vector<float>(), want.output.to_vector<float>());
@@ -130,7 +138,7 @@ TEST_CASE("gradcheck: MultiHeadAttention with padding and causal masks together"
   MultiHeadAttention mha(4, 2, {}, gen);
   const Tensor lens = lengths({2, 3});
   auto self = [&](const std::vector<Tensor>& in) {
-    return mha(in[0], in[0], in[0], lens, causal_mask(3)).output;
+    return mha(in[0], in[0], in[0], lens, AttentionMask::keep(causal_mask(3))).output;
   };
   GradcheckResult r = gradcheck_module(mha, self, {random_tensor({2, 3, 4}, 10, true)});
   CHECK_MESSAGE(r.ok, r.report);
@@ -178,8 +186,9 @@ TEST_CASE("causal: the output at position t does not change when later inputs ch
   const Tensor x = random_tensor({2, 4, 4}, 22);
   // Change positions 2 and 3 only.
   const Tensor changed = concat({narrow(x, 1, 0, 2), random_tensor({2, 2, 4}, 23)}, 1);
-  const Tensor a = mha(x, x, x, {}, causal_mask(4)).output;
-  const Tensor b = mha(changed, changed, changed, {}, causal_mask(4)).output;
+  const AttentionMask causal = AttentionMask::keep(causal_mask(4));
+  const Tensor a = mha(x, x, x, {}, causal).output;
+  const Tensor b = mha(changed, changed, changed, {}, causal).output;
   check_close(narrow(b, 1, 0, 2).to_vector<float>(), narrow(a, 1, 0, 2).to_vector<float>());
   CHECK(narrow(b, 1, 2, 2).to_vector<float>() != narrow(a, 1, 2, 2).to_vector<float>());
 }
@@ -209,6 +218,57 @@ TEST_CASE("a fully masked query row gives w_o's bias (zero without bias), no NaN
       CHECK(sum(abs(narrow(t->grad(), 0, 1, 1))).item() > 0.0f);
     }
   }
+}
+
+// One head, every projection the identity, no bias: the output is attention itself, so the
+// values can be worked out by hand. q = k = v = x = [[2, 0], [0, 2], [2, 2]], scores = x x^T / r,
+// r = sqrt 2. PyTorch's key_padding_mask [[False, True, False]] (True = padding) removes key 1:
+//   query 0: scores [4, -, 4] / r    -> weights [1/2, 0, 1/2]  -> output (x0 + x2) / 2 = [2, 1]
+//   query 1: scores [0, -, 4] / r    -> weights [a, 0, b], b = e^s / (1 + e^s), a = 1 - b,
+//                                       s = 4 / r                -> a x0 + b x2 = [2, 2b]
+//   query 2: scores [4, -, 8] / r    -> the same difference s: [a, 0, b] -> [2, 2b]
+// Read the other way round (as a keep-mask) only key 1 would be attended: every output x1.
+TEST_CASE("a PyTorch mask (True = masked out) as AttentionMask::exclude gives PyTorch's result") {
+  Generator gen(31);
+  MultiHeadAttentionOptions options;
+  options.bias = false;
+  MultiHeadAttention mha(2, 1, options, gen);
+  const std::vector<float> identity{1, 0, 0, 1};
+  for (const Linear* linear : {&mha.w_q, &mha.w_k, &mha.w_v, &mha.w_o})
+    backend_of(linear->weight).copy_from_host(linear->weight, identity.data());
+  const Tensor x = from_vector({2, 0, 0, 2, 2, 2}, {1, 3, 2});
+  const Tensor torch_padding = from_vector(std::vector<int32_t>{0, 1, 0}, {1, 3});
+
+  const AttentionResult r = mha(x, x, x, AttentionMask::exclude(torch_padding));
+  const double s = 4 / std::sqrt(2.0);
+  const auto b = static_cast<float>(std::exp(s) / (1 + std::exp(s))), a = 1 - b;
+  check_close(r.weights.to_vector<float>(), {0.5f, 0, 0.5f, a, 0, b, a, 0, b});
+  check_close(r.output.to_vector<float>(), {2, 1, 2, 2 * b, 2, 2 * b});
+  // The same tensor as a keep-mask means the opposite.
+  check_close(mha(x, x, x, AttentionMask::keep(torch_padding)).output.to_vector<float>(),
+              {0, 2, 0, 2, 0, 2});
+}
+
+TEST_CASE("a bare 0/1 mask tensor is ambiguous: an error that says to choose keep or exclude") {
+  Generator gen(32);
+  MultiHeadAttention mha(4, 2, {}, gen);
+  const Tensor x = random_tensor({2, 3, 4}, 33);
+  for (const Tensor& bare :
+       {ones({2, 3}), ones({2, 3}, DType::Int32), ones({3, 3}, DType::Int32)}) {
+    CAPTURE(to_string(bare.shape()));
+    CHECK_THROWS_WITH_AS(mha(x, x, x, bare),
+                         doctest::Contains("which is ambiguous: PyTorch's nn.MultiheadAttention "
+                                           "reads True as masked out"),
+                         Error);
+    CHECK_THROWS_WITH_AS(mha(x, x, x, {}, bare),
+                         doctest::Contains("Say which: AttentionMask::keep(mask) (nonzero = "
+                                           "attend) or AttentionMask::exclude(mask)"),
+                         Error);
+  }
+  CHECK_THROWS_WITH_AS(mha(x, x, x, ones({2, 3})),
+                       doctest::Contains("attention mask: got a bare float32 [2,3] tensor"), Error);
+  CHECK_THROWS_WITH_AS(AttentionMask::exclude(Tensor()),
+                       doctest::Contains("AttentionMask::exclude: the mask is undefined"), Error);
 }
 
 TEST_CASE("MultiHeadAttention errors name the layer path, what was expected and what came") {
@@ -245,15 +305,24 @@ TEST_CASE("MultiHeadAttention errors name the layer path, what was expected and 
                                       "= [2], got int32 [3]"),
                        Error);
   CHECK_THROWS_WITH_AS(mha(x, x, x, lengths({1, 4})),
-                       contains(who + "key_padding: valid length 4 at batch index 1 is "
-                                      "outside [0, 3]"),
+                       contains(who + "key_padding_mask: valid length 4 at batch index 1 "
+                                      "is out of range [0, 3]"),
                        Error);
-  CHECK_THROWS_WITH_AS(mha(x, x, x, ones({2, 4}, DType::Int32)),
+  CHECK_THROWS_WITH_AS(mha(x, x, x, AttentionMask::keep(ones({2, 4}, DType::Int32))),
                        contains(who + "key_padding must be valid lengths int32 [B] or a "
-                                      "keep-mask [B, Lk] = [2,3], got int32 [2,4]"),
+                                      "mask [B, Lk] = [2,3], got the keep-mask int32 [2,4]"),
                        Error);
-  CHECK_THROWS_WITH_AS(mha(x, x, x, {}, causal_mask(4)),
-                       contains(who + "attn_mask must be a keep-mask [Lq, Lk] = [3,3] "
-                                      "or [B, Lq, Lk] = [2,3,3], got int32 [4,4]"),
+  CHECK_THROWS_WITH_AS(mha(x, x, x, {}, AttentionMask::keep(causal_mask(4))),
+                       contains(who + "attn_mask must be a mask [Lq, Lk] = [3,3] or [B, "
+                                      "Lq, Lk] = [2,3,3], got the keep-mask int32 [4,4]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(mha(x, x, x, AttentionMask::exclude(ones({2, 4}, DType::Int32))),
+                       contains(who + "key_padding must be valid lengths int32 [B] or a "
+                                      "mask [B, Lk] = [2,3], got the exclude-mask int32 [2,4]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(mha(x, x, x, {}, lengths({1, 2})),
+                       contains(who + "attn_mask takes AttentionMask::keep or "
+                                      "AttentionMask::exclude of [Lq, Lk] or [B, Lq, Lk]; valid "
+                                      "lengths belong in key_padding, got int32 [2]"),
                        Error);
 }

@@ -45,9 +45,12 @@ void check_against_reference(const AdamOptions& options, bool decoupled) {
   Tensor p = parameter(start);
   std::unique_ptr<Adam> opt;
   if (decoupled) {
-    AdamWOptions w;
-    static_cast<AdamOptions&>(w) = options;
-    opt = std::make_unique<AdamW>(ParamGroups{p}, w);
+    opt = std::make_unique<AdamW>(ParamGroups{p}, AdamWOptions{.lr = options.lr,
+                                                               .beta1 = options.beta1,
+                                                               .beta2 = options.beta2,
+                                                               .eps = options.eps,
+                                                               .weight_decay = options.weight_decay,
+                                                               .amsgrad = options.amsgrad});
   } else {
     opt = std::make_unique<Adam>(ParamGroups{p}, options);
   }
@@ -90,12 +93,7 @@ TEST_CASE("Adam's second step by hand") {
 TEST_CASE("Adam folds weight decay into the gradient, AdamW shrinks the weight directly") {
   Tensor a = parameter({2.0f}), w = parameter({2.0f});
   Adam adam({a}, {.lr = 0.1, .weight_decay = 0.5});
-  AdamW adamw({w}, [] {
-    AdamWOptions o;
-    o.lr = 0.1;
-    o.weight_decay = 0.5;
-    return o;
-  }());
+  AdamW adamw({w}, {.lr = 0.1, .weight_decay = 0.5});
   set_grad(a, {-0.5f});  // g + 0.5 * 2 = 0.5 > 0: Adam steps down by lr
   set_grad(w, {-0.5f});  // decay 2 * (1 - 0.05) = 1.9, then a step up by lr
   adam.step();
@@ -103,6 +101,9 @@ TEST_CASE("Adam folds weight decay into the gradient, AdamW shrinks the weight d
   check_close(a.to_vector<float>(), {1.9}, 1e-6);
   check_close(w.to_vector<float>(), {2.0}, 1e-6);
   CHECK(AdamW({parameter({1.0f})}).options().weight_decay == 0.01);
+  // A designated initializer that leaves weight_decay out keeps AdamW's default.
+  CHECK(AdamW({parameter({1.0f})}, {.lr = 0.5}).options().weight_decay == 0.01);
+  CHECK(AdamW({parameter({1.0f})}, {.lr = 0.5}).options().lr == 0.5);
   CHECK(adamw.name() == "AdamW");
 }
 
@@ -143,12 +144,7 @@ TEST_CASE("Adam and AdamW converge on least squares") {
   CHECK(optim_test::least_squares_distance(
             [](std::vector<Tensor> p) { return Adam(p, {.lr = 0.05}); }, 600) < 1e-2);
   CHECK(optim_test::least_squares_distance(
-            [](std::vector<Tensor> p) {
-              AdamWOptions o;
-              o.lr = 0.05;
-              o.weight_decay = 0.0;
-              return AdamW(p, o);
-            },
+            [](std::vector<Tensor> p) { return AdamW(p, {.lr = 0.05, .weight_decay = 0.0}); },
             600) < 1e-2);
 }
 
@@ -248,10 +244,7 @@ TEST_CASE("a large parameter (the multithreaded loop) follows the same rule") {
   const std::vector<float> start = p.to_vector<float>();
   const Tensor g = randn({n}, gen);
   const std::vector<float> grad = g.to_vector<float>();
-  AdamWOptions options;
-  options.lr = 0.01;
-  options.weight_decay = 0.1;
-  AdamW opt({p}, options);
+  AdamW opt({p}, {.lr = 0.01, .weight_decay = 0.1});
   p.set_grad(g);
   opt.step();
   opt.step();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "layers/model_checkpoint.h"
 #include "optim/optim.h"
 #include "optim_test_helpers.h"
 
@@ -149,7 +150,7 @@ TEST_CASE("resume is bit-identical: AdamW with no-decay groups") {
   check_resume_is_exact([](TinyNet& m) {
     AdamWOptions options;
     options.lr = 0.01;
-    return std::make_unique<AdamW>(param_groups_no_decay(m, 0.1), options);
+    return std::make_unique<AdamW>(param_groups_no_decay(m.named_parameters(), 0.1), options);
   });
 }
 

@@ -2,6 +2,7 @@
 // momentum, dampening, Nesterov), parameter groups, convergence, state round trip, errors.
 #include <doctest/doctest.h>
 
+#include "layers/module.h"
 #include "optim/optim.h"
 #include "optim_test_helpers.h"
 
@@ -107,7 +108,7 @@ struct TinyBlock : Module {
 
 TEST_CASE("param_groups_no_decay keeps biases and 1-D weights out of weight decay") {
   TinyBlock block;
-  const std::vector<ParamGroup> groups = param_groups_no_decay(block, 0.1);
+  const std::vector<ParamGroup> groups = param_groups_no_decay(block.named_parameters(), 0.1);
   REQUIRE(groups.size() == 2);
   CHECK(groups[0].names == std::vector<std::string>{"weight"});
   CHECK(*groups[0].weight_decay == 0.1);

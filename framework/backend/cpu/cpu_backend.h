@@ -20,6 +20,7 @@ class CpuBackend final : public Backend {
   void deallocate(void* pointer, size_t bytes) override;
   void copy_from_host(const Tensor& dst, const void* src) override;
   void copy_to_host(const Tensor& src, void* dst) override;
+  void check_range(const Tensor& values, const RangeCheck& range) override;
   void copy(const Tensor& src, const Tensor& dst) override;
 
   void fill(const Tensor& t, float value) override;
@@ -28,8 +29,6 @@ class CpuBackend final : public Backend {
               uint64_t offset) override;
 
   Tensor unary(UnaryOp op, const Tensor& x, float a, float b) override;
-  Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, float a,
-                        float b) override;
   Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) override;
   Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b,
                const Shape& out_shape) override;
@@ -69,8 +68,8 @@ class CpuBackend final : public Backend {
   void rmsprop_step(const RmspropStep& step, const Tensor& param, const Tensor& grad,
                     const Tensor& square_avg, const Tensor& grad_avg,
                     const Tensor& momentum_buffer) override;
-  LstmCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) override;
-  LstmCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev, const Tensor& c,
+  LSTMCellResult lstm_cell(const Tensor& gates, const Tensor& c_prev) override;
+  LSTMCellGrads lstm_cell_backward(const Tensor& activations, const Tensor& c_prev, const Tensor& c,
                                    const Tensor& grad_h, const Tensor& grad_c) override;
   LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
                                      const Tensor& mean, const Tensor& rstd,

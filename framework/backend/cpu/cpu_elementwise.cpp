@@ -1,9 +1,11 @@
-// Elementwise kernels: unary functions and their derivatives, broadcasting binary ops, where.
+// Elementwise kernels: unary functions, broadcasting binary ops, where.
+#include <algorithm>
 #include <cmath>
 
 #include "framework/backend/cpu/cpu_backend.h"
 #include "framework/backend/cpu/cpu_broadcast.h"
 #include "framework/backend/cpu/cpu_math.h"
+#include "framework/backend/cpu/cpu_vector.h"
 
 namespace tg {
 
@@ -20,95 +22,74 @@ static void parallel_map(int64_t n, F f) {
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
+// y = op(x) over n contiguous floats: the arithmetic of unary(), one plain loop per op.
+TG_VECTOR_KERNEL static void unary_span(UnaryOp op, const float* in, float* y, int64_t n, float a,
+                                        float b) {
+  switch (op) {
+    case UnaryOp::Neg:
+      for (int64_t i = 0; i < n; ++i) y[i] = -in[i];
+      break;
+    case UnaryOp::Exp:
+      for (int64_t i = 0; i < n; ++i) y[i] = fast_exp(in[i]);
+      break;
+    case UnaryOp::Log:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::log(in[i]);
+      break;
+    case UnaryOp::Sqrt:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(in[i]);
+      break;
+    case UnaryOp::Tanh:
+      for (int64_t i = 0; i < n; ++i) y[i] = fast_tanh(in[i]);
+      break;
+    case UnaryOp::Sigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = fast_sigmoid(in[i]);
+      break;
+    case UnaryOp::Relu:
+      for (int64_t i = 0; i < n; ++i) y[i] = in[i] > 0 ? in[i] : 0.0f;
+      break;
+    case UnaryOp::Gelu:  // x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
+      for (int64_t i = 0; i < n; ++i) y[i] = in[i] * normal_cdf_pdf(in[i]).cdf;
+      break;
+    case UnaryOp::Abs:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::fabs(in[i]);
+      break;
+    case UnaryOp::Pow:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::pow(in[i], a);
+      break;
+    case UnaryOp::Clamp:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::fmin(std::fmax(in[i], a), b);
+      break;
+    case UnaryOp::Sign:
+      for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>((in[i] > 0) - (in[i] < 0));
+      break;
+    case UnaryOp::GeluDerivative:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
+      for (int64_t i = 0; i < n; ++i) {
+        const NormalCdfPdf normal = normal_cdf_pdf(in[i]);
+        y[i] = normal.cdf + in[i] * normal.pdf;
+      }
+      break;
+  }
+}
+
+// span(begin, end) over [0, n) in chunks, on several threads when n is large.
+template <class Span>
+static void parallel_spans(int64_t n, Span span) {
+  if (n < kParallelThreshold) {
+    span(0, n);
+    return;
+  }
+  constexpr int64_t kChunk = 4096;
+#pragma omp parallel for
+  for (int64_t begin = 0; begin < n; begin += kChunk) span(begin, std::min(n, begin + kChunk));
+}
+
 Tensor CpuBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
   Tensor out = empty(x.shape(), DType::Float32, Device::CPU);
   const float* in = x.data<float>();
   float* y = out.data<float>();
-  const int64_t n = x.numel();
-  switch (op) {
-    case UnaryOp::Neg:
-      parallel_map(n, [&](int64_t i) { y[i] = -in[i]; });
-      break;
-    case UnaryOp::Exp:
-      parallel_map(n, [&](int64_t i) { y[i] = fast_exp(in[i]); });
-      break;
-    case UnaryOp::Log:
-      parallel_map(n, [&](int64_t i) { y[i] = std::log(in[i]); });
-      break;
-    case UnaryOp::Sqrt:
-      parallel_map(n, [&](int64_t i) { y[i] = std::sqrt(in[i]); });
-      break;
-    case UnaryOp::Tanh:
-      parallel_map(n, [&](int64_t i) { y[i] = fast_tanh(in[i]); });
-      break;
-    case UnaryOp::Sigmoid:
-      parallel_map(n, [&](int64_t i) { y[i] = fast_sigmoid(in[i]); });
-      break;
-    case UnaryOp::Relu:
-      parallel_map(n, [&](int64_t i) { y[i] = in[i] > 0 ? in[i] : 0.0f; });
-      break;
-    case UnaryOp::Gelu:  // x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
-      parallel_map(n, [&](int64_t i) { y[i] = in[i] * normal_cdf_pdf(in[i]).cdf; });
-      break;
-    case UnaryOp::Abs:
-      parallel_map(n, [&](int64_t i) { y[i] = std::fabs(in[i]); });
-      break;
-    case UnaryOp::Pow:
-      parallel_map(n, [&](int64_t i) { y[i] = std::pow(in[i], a); });
-      break;
-    case UnaryOp::Clamp:
-      parallel_map(n, [&](int64_t i) { y[i] = std::fmin(std::fmax(in[i], a), b); });
-      break;
-  }
-  return out;
-}
-
-Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                                  float a, float b) {
-  Tensor out = empty(gy.shape(), DType::Float32, Device::CPU);
-  const float* xs = x.defined() ? x.data<float>() : nullptr;
-  const float* ys = y.defined() ? y.data<float>() : nullptr;
-  const float* g = gy.data<float>();
-  float* gx = out.data<float>();
-  const int64_t n = gy.numel();
-  switch (op) {
-    case UnaryOp::Neg:
-      parallel_map(n, [&](int64_t i) { gx[i] = -g[i]; });
-      break;
-    case UnaryOp::Exp:
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * ys[i]; });
-      break;  // e^x
-    case UnaryOp::Log:
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] / xs[i]; });
-      break;             // 1/x
-    case UnaryOp::Sqrt:  // 1 / (2 sqrt x)
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * 0.5f / ys[i]; });
-      break;
-    case UnaryOp::Tanh:  // 1 - tanh^2
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * (1.0f - ys[i] * ys[i]); });
-      break;
-    case UnaryOp::Sigmoid:  // s (1 - s)
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * ys[i] * (1.0f - ys[i]); });
-      break;
-    case UnaryOp::Relu:
-      parallel_map(n, [&](int64_t i) { gx[i] = xs[i] > 0 ? g[i] : 0.0f; });
-      break;
-    case UnaryOp::Gelu:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
-      parallel_map(n, [&](int64_t i) {
-        const NormalCdfPdf normal = normal_cdf_pdf(xs[i]);
-        gx[i] = g[i] * (normal.cdf + xs[i] * normal.pdf);
-      });
-      break;
-    case UnaryOp::Abs:  // sign(x), 0 at 0
-      parallel_map(n, [&](int64_t i) { gx[i] = xs[i] > 0 ? g[i] : (xs[i] < 0 ? -g[i] : 0.0f); });
-      break;
-    case UnaryOp::Pow:  // a x^(a-1)
-      parallel_map(n, [&](int64_t i) { gx[i] = g[i] * a * std::pow(xs[i], a - 1.0f); });
-      break;
-    case UnaryOp::Clamp:  // 1 inside [a, b], 0 outside
-      parallel_map(n, [&](int64_t i) { gx[i] = xs[i] >= a && xs[i] <= b ? g[i] : 0.0f; });
-      break;
-  }
+  parallel_spans(x.numel(), [&](int64_t begin, int64_t end) {
+    unary_span(op, in + begin, y + begin, end - begin, a, b);
+  });
   return out;
 }
 

@@ -1,18 +1,15 @@
-// CPU memory, filling, random numbers and casts; the backend registry and thread count.
-#include <omp.h>
-
-#include <cblas.h>
-
+// CPU memory, filling, random numbers and casts.
 #include <cstdlib>
 #include <cstring>
 
 #include "framework/backend/cpu/cpu_backend.h"
+#include "framework/backend/host_copies.h"
 #include "framework/random.h"
 
 namespace tg {
 
 static void* aligned_malloc(size_t bytes) {
-  void* pointer = std::aligned_alloc(64, bytes);  // bytes is already a multiple of 64
+  void* pointer = std::aligned_alloc(64, bytes);  // bytes is a multiple of 512 (a segment)
   if (pointer == nullptr) fail("allocate: out of host memory (", bytes, " bytes)");
   return pointer;
 }
@@ -24,6 +21,10 @@ static CachingAllocator& cpu_allocator() {
   return *allocator;
 }
 
+CachingAllocator::Stats cpu_allocator_stats() { return cpu_allocator().stats(); }
+void cpu_release_cache() { cpu_allocator().release_cache(); }
+void cpu_reset_peaks() { cpu_allocator().reset_peaks(); }
+
 void* CpuBackend::allocate(size_t bytes) { return cpu_allocator().allocate(bytes); }
 void CpuBackend::deallocate(void* pointer, size_t bytes) {
   cpu_allocator().deallocate(pointer, bytes);
@@ -32,6 +33,7 @@ void CpuBackend::copy_from_host(const Tensor& dst, const void* src) {
   std::memcpy(dst.raw_data(), src, dst.nbytes());
 }
 void CpuBackend::copy_to_host(const Tensor& src, void* dst) {
+  count_host_copy();
   std::memcpy(dst, src.raw_data(), src.nbytes());
 }
 void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
@@ -116,23 +118,5 @@ Tensor CpuBackend::cast(const Tensor& x, DType dtype) {
   }
   return out;
 }
-
-// ---- registry and threads ----
-
-Backend& cuda_backend();  // defined in backend/cuda when built with CUDA, else a stub
-
-Backend& backend_for(Device device) {
-  static auto* cpu = new CpuBackend();
-  if (device == Device::CPU) return *cpu;
-  return cuda_backend();
-}
-
-void set_num_threads(int threads) {
-  check(threads >= 1, "set_num_threads: need at least 1 thread, got ", threads);
-  omp_set_num_threads(threads);
-  openblas_set_num_threads(threads);
-}
-
-int num_threads() { return omp_get_max_threads(); }
 
 }  // namespace tg

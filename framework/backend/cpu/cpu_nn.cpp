@@ -13,6 +13,7 @@
 
 #include "framework/backend/cpu/cpu_backend.h"
 #include "framework/backend/cpu/cpu_math.h"
+#include "framework/backend/cpu/cpu_vector.h"
 
 namespace tg {
 namespace {
@@ -29,8 +30,8 @@ int64_t row_start(const DimSplit& s, int64_t r) {
 // Subtracting the max keeps every exp in (0, 1]: no overflow however large the logits.
 // Masked entries give 0. A row with nothing to weigh (every entry masked, or every kept logit
 // -inf) gives all zeros rather than the NaN of 0/0.
-void softmax_row(const float* x, float* y, const int32_t* keep, int64_t n, int64_t stride,
-                 bool log) {
+TG_VECTOR_KERNEL void softmax_row(const float* x, float* y, const int32_t* keep, int64_t n,
+                                  int64_t stride, bool log) {
   auto kept = [&](int64_t j) { return keep == nullptr || keep[j * stride] != 0; };
   float max = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < n; ++j)
@@ -39,12 +40,11 @@ void softmax_row(const float* x, float* y, const int32_t* keep, int64_t n, int64
     for (int64_t j = 0; j < n; ++j) y[j * stride] = 0.0f;
     return;
   }
+  // The exps in a loop of their own: a float sum cannot be vectorised (it would reorder the
+  // additions), the exps can.
+  for (int64_t j = 0; j < n; ++j) y[j * stride] = kept(j) ? fast_exp(x[j * stride] - max) : 0.0f;
   float sum = 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    const float e = kept(j) ? fast_exp(x[j * stride] - max) : 0.0f;
-    y[j * stride] = e;
-    sum += e;
-  }
+  for (int64_t j = 0; j < n; ++j) sum += y[j * stride];
   if (log) {
     const float shift = max + std::log(sum);
     for (int64_t j = 0; j < n; ++j) y[j * stride] = kept(j) ? x[j * stride] - shift : 0.0f;
@@ -59,8 +59,9 @@ void softmax_row(const float* x, float* y, const int32_t* keep, int64_t n, int64
 //   log-softmax: dy_i/dx_j = delta_ij - softmax_j    =>  gx = gy - exp(y) * sum_k gy_k
 // Masked entries are constants (0) of the output, so their gy takes no part in the sums, and
 // they receive 0. (For softmax y = 0 there already; log-softmax needs the mask.)
-void softmax_backward_row(const float* y, const float* gy, float* gx, const int32_t* keep,
-                          int64_t n, int64_t stride, bool log) {
+TG_VECTOR_KERNEL void softmax_backward_row(const float* y, const float* gy, float* gx,
+                                           const int32_t* keep, int64_t n, int64_t stride,
+                                           bool log) {
   auto kept = [&](int64_t j) { return keep == nullptr || keep[j * stride] != 0; };
   float total = 0.0f;
   for (int64_t j = 0; j < n; ++j)
@@ -74,6 +75,27 @@ void softmax_backward_row(const float* y, const float* gy, float* gx, const int3
     else
       gx[at] = y[at] * (gy[at] - total);
   }
+}
+
+// p = softmax(x) of one contiguous row; returns what the loss needs besides p: the max, the
+// sum of exp(x_j - max) and the sum of x.
+struct RowSoftmax {
+  float max, sum, sum_x;
+};
+TG_VECTOR_KERNEL RowSoftmax softmax_of_row(const float* x, float* p, int64_t classes) {
+  float max = x[0];
+  for (int64_t j = 1; j < classes; ++j) max = std::max(max, x[j]);
+  // The exps in a loop of their own: a float sum cannot be vectorised (it would reorder the
+  // additions), the exps can.
+  for (int64_t j = 0; j < classes; ++j) p[j] = fast_exp(x[j] - max);
+  float sum = 0.0f, sum_x = 0.0f;
+  for (int64_t j = 0; j < classes; ++j) {
+    sum += p[j];
+    sum_x += x[j];
+  }
+  const float inverse = 1.0f / sum;
+  for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
+  return {max, sum, sum_x};
 }
 
 }  // namespace
@@ -120,12 +142,7 @@ Tensor CpuBackend::softmax_backward(const Tensor& y, const Tensor& gy, int64_t d
 CrossEntropyResult CpuBackend::cross_entropy(const Tensor& logits, const Tensor& targets,
                                              int64_t ignore_index, float label_smoothing) {
   const int64_t rows = logits.size(0), classes = logits.size(1);
-  const int32_t* target = targets.data<int32_t>();
-  // Checked before anything is computed: a bad label is an error, never a read out of bounds.
-  for (int64_t r = 0; r < rows; ++r)
-    check(target[r] == ignore_index || (target[r] >= 0 && target[r] < classes),
-          "cross_entropy: target ", target[r], " at row ", r, " is out of range [0, ", classes,
-          ")");
+  const int32_t* target = targets.data<int32_t>();  // in range: the op checked them
 
   CrossEntropyResult result{empty({rows}, DType::Float32, Device::CPU),
                             empty({rows, classes}, DType::Float32, Device::CPU)};
@@ -137,24 +154,14 @@ CrossEntropyResult CpuBackend::cross_entropy(const Tensor& logits, const Tensor&
 #pragma omp parallel for if (rows * classes >= kParallelThreshold)
   for (int64_t r = 0; r < rows; ++r) {
     const float* x = x_all + r * classes;
-    float* p = p_all + r * classes;
-    float max = x[0];
-    for (int64_t j = 1; j < classes; ++j) max = std::max(max, x[j]);
-    float sum = 0.0f, sum_x = 0.0f;
-    for (int64_t j = 0; j < classes; ++j) {
-      p[j] = fast_exp(x[j] - max);
-      sum += p[j];
-      sum_x += x[j];
-    }
-    const float inverse = 1.0f / sum;
-    for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
+    const RowSoftmax row = softmax_of_row(x, p_all + r * classes, classes);
     if (target[r] == ignore_index) {
       loss[r] = 0.0f;
       continue;
     }
-    const float log_sum_exp = max + std::log(sum);
+    const float log_sum_exp = row.max + std::log(row.sum);
     const float log_p_target = x[target[r]] - log_sum_exp;
-    const float sum_log_p = sum_x - static_cast<float>(classes) * log_sum_exp;
+    const float sum_log_p = row.sum_x - static_cast<float>(classes) * log_sum_exp;
     loss[r] = -(1.0f - label_smoothing) * log_p_target - smooth_weight * sum_log_p;
   }
   return result;

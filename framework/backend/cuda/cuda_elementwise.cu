@@ -1,5 +1,7 @@
-// Elementwise kernels: unary functions and their derivatives, broadcasting binary ops, where,
+// Elementwise kernels: unary functions, broadcasting binary ops, where,
 // and broadcast copies (expand). The math matches backend/cpu/cpu_elementwise.cpp line by line.
+#include <type_traits>
+
 #include "framework/backend/cuda/cuda_backend.h"
 #include "framework/backend/cuda/cuda_kernels.cuh"
 
@@ -33,37 +35,10 @@ __device__ float unary_value(UnaryOp op, float x, float a, float b) {
       return powf(x, a);
     case UnaryOp::Clamp:
       return fminf(fmaxf(x, a), b);
-  }
-  return 0.0f;
-}
-
-// gy * f'(x), given x and y = f(x) (each op reads the one its derivative is cheapest from).
-__device__ float unary_derivative(UnaryOp op, float x, float y, float g, float a, float b) {
-  switch (op) {
-    case UnaryOp::Neg:
-      return -g;
-    case UnaryOp::Exp:
-      return g * y;  // e^x
-    case UnaryOp::Log:
-      return g / x;  // 1/x
-    case UnaryOp::Sqrt:
-      return g * 0.5f / y;  // 1 / (2 sqrt x)
-    case UnaryOp::Tanh:
-      return g * (1.0f - y * y);
-    case UnaryOp::Sigmoid:
-      return g * y * (1.0f - y);
-    case UnaryOp::Relu:
-      return x > 0 ? g : 0.0f;
-    case UnaryOp::Gelu: {  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
-      const float cdf = 0.5f * (1.0f + erff(x * kInvSqrt2));
-      return g * (cdf + x * kInvSqrt2Pi * expf(-0.5f * x * x));
-    }
-    case UnaryOp::Abs:
-      return x > 0 ? g : (x < 0 ? -g : 0.0f);
-    case UnaryOp::Pow:
-      return g * a * powf(x, a - 1.0f);
-    case UnaryOp::Clamp:
-      return x >= a && x <= b ? g : 0.0f;
+    case UnaryOp::Sign:
+      return static_cast<float>((x > 0) - (x < 0));
+    case UnaryOp::GeluDerivative:  // Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
+      return 0.5f * (1.0f + erff(x * kInvSqrt2)) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
   }
   return 0.0f;
 }
@@ -71,13 +46,6 @@ __device__ float unary_derivative(UnaryOp op, float x, float y, float g, float a
 __global__ void unary_kernel(int64_t n, UnaryOp op, const float* x, float* y, float a, float b) {
   for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride())
     y[i] = unary_value(op, x[i], a, b);
-}
-
-// x or y may be null: the op passes only what its derivative reads.
-__global__ void unary_backward_kernel(int64_t n, UnaryOp op, const float* x, const float* y,
-                                      const float* gy, float* gx, float a, float b) {
-  for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride())
-    gx[i] = unary_derivative(op, x ? x[i] : 0.0f, y ? y[i] : 0.0f, gy[i], a, b);
 }
 
 template <class T>
@@ -122,10 +90,11 @@ __device__ int32_t comparison(BinaryOp op, T x, T y) {
 
 bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 
-// Out is T for arithmetic and int32 (0/1) for comparisons.
-template <class T, class Out>
+// Out is T for arithmetic and int32 (0/1) for comparisons. Index maps an output element to
+// the inputs' elements: cuda::FlatIndex where it can, cuda::StridedIndex otherwise.
+template <class T, class Out, class Index>
 __global__ void binary_kernel(int64_t n, BinaryOp op, const T* a, const T* b, Out* out,
-                              cuda::StridedIndex<2> index) {
+                              Index index) {
   for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
     int64_t at[2];
     index.offsets(i, at);
@@ -141,17 +110,20 @@ void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out
   const Shape& shape = out.shape();
   const auto index = cuda::make_strided_index<2>(
       shape, {broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape)}, "binary");
-  if (is_comparison(op))
-    cuda::launch("binary", out.numel(), binary_kernel<T, int32_t>, op, a.data<T>(), b.data<T>(),
-                 out.data<int32_t>(), index);
-  else
-    cuda::launch("binary", out.numel(), binary_kernel<T, T>, op, a.data<T>(), b.data<T>(),
-                 out.data<T>(), index);
+  cuda::with_fastest_index(index, [&](const auto& fastest) {
+    using Index = std::decay_t<decltype(fastest)>;
+    if (is_comparison(op))
+      cuda::launch("binary", out.numel(), binary_kernel<T, int32_t, Index>, op, a.device_data<T>(),
+                   b.device_data<T>(), out.device_data<int32_t>(), fastest);
+    else
+      cuda::launch("binary", out.numel(), binary_kernel<T, T, Index>, op, a.device_data<T>(),
+                   b.device_data<T>(), out.device_data<T>(), fastest);
+  });
 }
 
-template <class Cond>
+template <class Cond, class Index>
 __global__ void where_kernel(int64_t n, const Cond* cond, const float* a, const float* b,
-                             float* out, cuda::StridedIndex<3> index) {
+                             float* out, Index index) {
   for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
     int64_t at[3];
     index.offsets(i, at);
@@ -160,8 +132,8 @@ __global__ void where_kernel(int64_t n, const Cond* cond, const float* a, const 
 }
 
 // Float32 and Int32 are both 4 bytes: copies move 32-bit words whatever the dtype.
-__global__ void gather_words_kernel(int64_t n, const uint32_t* in, uint32_t* out,
-                                    cuda::StridedIndex<1> index) {
+template <class Index>
+__global__ void gather_words_kernel(int64_t n, const uint32_t* in, uint32_t* out, Index index) {
   for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
     int64_t at[1];
     index.offsets(i, at);
@@ -173,17 +145,8 @@ __global__ void gather_words_kernel(int64_t n, const uint32_t* in, uint32_t* out
 
 Tensor CudaBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
   Tensor out = empty(x.shape(), DType::Float32, Device::CUDA);
-  cuda::launch("unary", x.numel(), unary_kernel, op, x.data<float>(), out.data<float>(), a, b);
-  return out;
-}
-
-Tensor CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                                   float a, float b) {
-  Tensor out = empty(gy.shape(), DType::Float32, Device::CUDA);
-  const float* xs = x.defined() ? x.data<float>() : nullptr;
-  const float* ys = y.defined() ? y.data<float>() : nullptr;
-  cuda::launch("unary_backward", gy.numel(), unary_backward_kernel, op, xs, ys, gy.data<float>(),
-               out.data<float>(), a, b);
+  cuda::launch("unary", x.numel(), unary_kernel, op, x.device_data<float>(),
+               out.device_data<float>(), a, b);
   return out;
 }
 
@@ -207,12 +170,17 @@ Tensor CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b,
       {broadcast_strides(cond.shape(), out_shape), broadcast_strides(a.shape(), out_shape),
        broadcast_strides(b.shape(), out_shape)},
       "where");
-  if (cond.dtype() == DType::Int32)
-    cuda::launch("where", out.numel(), where_kernel<int32_t>, cond.data<int32_t>(), a.data<float>(),
-                 b.data<float>(), out.data<float>(), index);
-  else
-    cuda::launch("where", out.numel(), where_kernel<float>, cond.data<float>(), a.data<float>(),
-                 b.data<float>(), out.data<float>(), index);
+  cuda::with_fastest_index(index, [&](const auto& fastest) {
+    using Index = std::decay_t<decltype(fastest)>;
+    if (cond.dtype() == DType::Int32)
+      cuda::launch("where", out.numel(), where_kernel<int32_t, Index>, cond.device_data<int32_t>(),
+                   a.device_data<float>(), b.device_data<float>(), out.device_data<float>(),
+                   fastest);
+    else
+      cuda::launch("where", out.numel(), where_kernel<float, Index>, cond.device_data<float>(),
+                   a.device_data<float>(), b.device_data<float>(), out.device_data<float>(),
+                   fastest);
+  });
   return out;
 }
 
@@ -228,8 +196,11 @@ Tensor CudaBackend::expand(const Tensor& x, const Shape& shape) {
 // Shared with cuda_layout.cu: permute is the same gather with permuted strides.
 namespace cuda {
 void gather_words(const Tensor& x, const Tensor& out, const StridedIndex<1>& index) {
-  launch("gather_words", out.numel(), gather_words_kernel,
-         static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(out.raw_data()), index);
+  with_fastest_index(index, [&](const auto& fastest) {
+    launch("gather_words", out.numel(), gather_words_kernel<std::decay_t<decltype(fastest)>>,
+           static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(out.raw_data()),
+           fastest);
+  });
 }
 }  // namespace cuda
 

@@ -45,11 +45,11 @@ void CudaBackend::gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
   const int ldb = checked_int(std::max<int64_t>(1, trans_b ? k : n), "ldb");
   const int ldc = checked_int(n, "ldc");
   cuda::check_cublas(
-      cublasSgemmStridedBatched(cublas_handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, checked_int(n, "n"),
-                                checked_int(m, "m"), checked_int(k, "k"), &alpha, b.data<float>(),
-                                ldb, stride_b, a.data<float>(), lda, stride_a, &beta,
-                                c.data<float>(), ldc, stride_c, checked_int(batch, "batch")),
+      cublasSgemmStridedBatched(
+          cublas_handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+          checked_int(n, "n"), checked_int(m, "m"), checked_int(k, "k"), &alpha,
+          b.device_data<float>(), ldb, stride_b, a.device_data<float>(), lda, stride_a, &beta,
+          c.device_data<float>(), ldc, stride_c, checked_int(batch, "batch")),
       "cublasSgemmStridedBatched(m=", m, ", n=", n, ", k=", k, ", batch=", batch, ")");
 }
 

@@ -1,9 +1,11 @@
 // Helpers shared by the CUDA kernels: launch shapes, index arithmetic for broadcasting and
 // permutations, and block-wide reductions. Included by the .cu files only.
 //
-// Two launch patterns cover every kernel here:
-//   - one thread per element, a grid-stride loop over [0, n)              (launch)
-//   - one block per row, its threads striding over the row's elements    (launch_rows)
+// Three launch patterns cover every kernel here:
+//   - one thread per element, a grid-stride loop over [0, n)               (launch)
+//   - one block per row, its threads striding over the row's elements     (launch_rows)
+//   - a warp per row for rows up to kWarpRowMaxLength long, a block per
+//     longer row, one kernel template written for both (RowGroup below)   (launch_row_groups)
 #pragma once
 
 #include <cuda_runtime.h>
@@ -108,6 +110,31 @@ struct StridedIndex {
   }
 };
 
+// The common case, where make_strided_index merged every dim into one: each input walks the
+// output contiguously (stride 1: same shapes) or is one broadcast value (stride 0), so an offset
+// is i * stride, without the 64-bit division and modulo per dim of StridedIndex.
+template <int Inputs>
+struct FlatIndex {
+  int64_t strides[Inputs] = {};
+
+  __device__ void offsets(int64_t i, int64_t (&out)[Inputs]) const {
+    for (int k = 0; k < Inputs; ++k) out[k] = i * strides[k];
+  }
+};
+
+// Calls launch_with(index) with the FlatIndex of `index` where one serves, else with `index`
+// itself: launch_with is a generic lambda that launches kernel<decltype(index)>.
+template <int Inputs, class Launch>
+void with_fastest_index(const StridedIndex<Inputs>& index, Launch launch_with) {
+  if (index.rank > 1) {
+    launch_with(index);
+    return;
+  }
+  FlatIndex<Inputs> flat;
+  for (int k = 0; k < Inputs && index.rank == 1; ++k) flat.strides[k] = index.strides[k][0];
+  launch_with(flat);
+}
+
 // Builds a StridedIndex, first dropping size-1 dims and merging neighbouring dims that every
 // input walks contiguously (stride[d] == stride[d+1] * shape[d+1]): [32,10,64] + [64] becomes
 // [320,64], so any rank works as long as at most kMaxDims "real" dims remain.
@@ -180,6 +207,79 @@ __device__ float block_reduce(float value, Op op) {
   const float total = result;
   __syncthreads();  // the shared slots may be reused by the next call
   return total;
+}
+
+// ---- a warp or a block per row ----
+
+constexpr int kWarpSize = 32;
+// Rows up to this long get one warp each (at most 32 elements per lane), kThreads / 32 rows per
+// block; longer rows a whole block each. A block on a row of 5-64 elements (classes, a short
+// sequence's attention scores) would leave most of its 256 threads idle and wait at two barriers
+// per reduction for nothing; a warp reduces with shuffles alone. PyTorch's softmax switches at
+// the same length.
+constexpr int64_t kWarpRowMaxLength = 1024;
+
+// Combines one value per lane into one value, returned to every lane of the warp. A butterfly
+// (xor shuffles): lanes i and i^m both compute op of the same two values, and op is commutative,
+// so every lane ends with the same bits.
+template <class Op>
+__device__ float warp_reduce(float value, Op op) {
+  for (int lane_mask = kWarpSize / 2; lane_mask > 0; lane_mask /= 2)
+    value = op(value, __shfl_xor_sync(0xffffffffu, value, lane_mask));
+  return value;
+}
+
+// Which threads share a row, for kernels written once for both (kernel<RowGroup>):
+//   for (row = G::first_row(); row < rows; row += G::row_stride())
+//     for (j = G::lane(); j < n; j += G::width()) ... G::reduce(value, op) ...
+// Every thread of a group runs the same rows, so the whole group reaches each reduction.
+struct BlockPerRow {
+  __device__ static int64_t first_row() { return blockIdx.x; }
+  __device__ static int64_t row_stride() { return gridDim.x; }
+  __device__ static int64_t lane() { return threadIdx.x; }
+  __device__ static int64_t width() { return blockDim.x; }
+  template <class Op>
+  __device__ static float reduce(float value, Op op) {
+    return block_reduce(value, op);
+  }
+};
+struct WarpPerRow {
+  static constexpr int kRowsPerBlock = kThreads / kWarpSize;
+  __device__ static int64_t first_row() {
+    return static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarpSize;
+  }
+  __device__ static int64_t row_stride() { return static_cast<int64_t>(gridDim.x) * kRowsPerBlock; }
+  __device__ static int64_t lane() { return threadIdx.x % kWarpSize; }
+  __device__ static int64_t width() { return kWarpSize; }
+  template <class Op>
+  __device__ static float reduce(float value, Op op) {
+    return warp_reduce(value, op);
+  }
+};
+
+inline bool warp_per_row(int64_t length) { return length <= kWarpRowMaxLength; }
+
+// The names of a kernel's two launches, in errors and in the emulator's count of launches:
+// {"softmax (warp per row)", "softmax (block per row)"}. Literals: a launch allocates nothing.
+struct RowGroupNames {
+  const char* warp_per_row;
+  const char* block_per_row;
+};
+
+// kernel<WarpPerRow> for rows up to kWarpRowMaxLength long, else kernel<BlockPerRow>; both must
+// loop over rows as RowGroup says.
+template <class... Params, class... Args>
+void launch_row_groups(RowGroupNames names, int64_t rows, int64_t length,
+                       void (*warp_kernel)(int64_t, Params...),
+                       void (*block_kernel)(int64_t, Params...), Args&&... args) {
+  if (rows <= 0) return;
+  if (!warp_per_row(length)) {
+    launch_rows(names.block_per_row, rows, block_kernel, std::forward<Args>(args)...);
+    return;
+  }
+  const int64_t blocks = (rows + WarpPerRow::kRowsPerBlock - 1) / WarpPerRow::kRowsPerBlock;
+  launch_grid(names.warp_per_row, static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks),
+              BlockThreads::Together, warp_kernel, rows, std::forward<Args>(args)...);
 }
 
 }  // namespace tg::cuda

@@ -10,7 +10,8 @@ __global__ void index_select_kernel(int64_t total, const uint32_t* x, uint32_t* 
                                     const int32_t* index, int64_t n, int64_t count, int64_t inner) {
   for (int64_t e = cuda::first_index(); e < total; e += cuda::index_stride()) {
     const int64_t c = e % inner, i = (e / inner) % count, r = e / (inner * count);
-    out[e] = x[(r * n + index[i]) * inner + c];
+    // A bad index (the op queued its check) reads nothing: zeros until the error is reported.
+    out[e] = index[i] >= 0 && index[i] < n ? x[(r * n + index[i]) * inner + c] : 0u;
   }
 }
 
@@ -20,7 +21,7 @@ __global__ void index_add_kernel(int64_t total, float* dst, const float* src, co
                                  int64_t n, int64_t count, int64_t inner, int64_t skip_index) {
   for (int64_t e = cuda::first_index(); e < total; e += cuda::index_stride()) {
     const int64_t c = e % inner, i = (e / inner) % count, r = e / (inner * count);
-    if (index[i] == skip_index) continue;
+    if (index[i] == skip_index || index[i] < 0 || index[i] >= n) continue;
     atomicAdd(dst + (r * n + index[i]) * inner + c, src[e]);
   }
 }
@@ -68,7 +69,7 @@ Tensor CudaBackend::index_select(const Tensor& x, int64_t dim, const Tensor& ind
   Tensor out = empty(out_shape, x.dtype(), Device::CUDA);
   cuda::launch("index_select", out.numel(), index_select_kernel,
                static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(out.raw_data()),
-               index.data<int32_t>(), s.n, count, s.inner);
+               index.device_data<int32_t>(), s.n, count, s.inner);
   return out;
 }
 
@@ -76,8 +77,9 @@ void CudaBackend::index_add(const Tensor& dst, int64_t dim, const Tensor& index,
                             int64_t skip_index) {
   const cuda::Split s = cuda::split_at(dst.shape(), dim);
   const int64_t count = index.numel();
-  cuda::launch("index_add", s.outer * count * s.inner, index_add_kernel, dst.data<float>(),
-               src.data<float>(), index.data<int32_t>(), s.n, count, s.inner, skip_index);
+  cuda::launch("index_add", s.outer * count * s.inner, index_add_kernel, dst.device_data<float>(),
+               src.device_data<float>(), index.device_data<int32_t>(), s.n, count, s.inner,
+               skip_index);
 }
 
 }  // namespace tg

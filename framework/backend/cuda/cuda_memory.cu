@@ -4,23 +4,18 @@
 #include "framework/backend/cuda/cuda_backend.h"
 #include "framework/backend/cuda/cuda_kernels.cuh"
 #include "framework/backend/cuda_status.h"
+#include "framework/backend/host_copies.h"
 #include "framework/random.h"
 
 namespace tg {
 namespace {
 
-CachingAllocator& cuda_allocator();
-
-// When cudaMalloc runs out, the cache may hold enough free buffers of other sizes: give them
-// back and try once more before reporting the failure.
+// When cudaMalloc runs out, the caching allocator gives its free segments back and asks again
+// (framework/storage.h); here the failure only becomes a tg::Error naming the size.
 void* device_malloc(size_t bytes) {
   void* pointer = nullptr;
-  cudaError_t status = cudaMalloc(&pointer, bytes);
-  if (status == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
-    cuda_allocator().release_cache();
-    status = cudaMalloc(&pointer, bytes);
-  }
+  const cudaError_t status = cudaMalloc(&pointer, bytes);
+  if (status == cudaErrorMemoryAllocation) cudaGetLastError();
   cuda::check_cuda(status, "cudaMalloc(", bytes, " bytes)");
   return pointer;
 }
@@ -133,8 +128,10 @@ void CudaBackend::copy_from_host(const Tensor& dst, const void* src) {
 // final, and an error raised inside an earlier kernel is reported here.
 void CudaBackend::copy_to_host(const Tensor& src, void* dst) {
   if (src.nbytes() == 0) return;
+  count_host_copy();
   cuda::check_cuda(cudaMemcpy(dst, src.raw_data(), src.nbytes(), cudaMemcpyDeviceToHost),
                    "cudaMemcpy device to host (", src.nbytes(), " bytes)");
+  report_range_checks();
 }
 
 void CudaBackend::copy(const Tensor& src, const Tensor& dst) {
@@ -148,37 +145,39 @@ void CudaBackend::copy(const Tensor& src, const Tensor& dst) {
 
 void CudaBackend::fill(const Tensor& t, float value) {
   if (t.dtype() == DType::Float32)
-    cuda::launch("fill", t.numel(), fill_kernel<float>, t.data<float>(), value);
+    cuda::launch("fill", t.numel(), fill_kernel<float>, t.device_data<float>(), value);
   else
-    cuda::launch("fill", t.numel(), fill_kernel<int32_t>, t.data<int32_t>(),
+    cuda::launch("fill", t.numel(), fill_kernel<int32_t>, t.device_data<int32_t>(),
                  static_cast<int32_t>(value));
 }
 
 void CudaBackend::arange(const Tensor& t, float start, float step) {
   if (t.dtype() == DType::Float32)
-    cuda::launch("arange", t.numel(), arange_float_kernel, t.data<float>(), start, step);
+    cuda::launch("arange", t.numel(), arange_float_kernel, t.device_data<float>(), start, step);
   else
-    cuda::launch("arange", t.numel(), arange_int_kernel, t.data<int32_t>(), start, step);
+    cuda::launch("arange", t.numel(), arange_int_kernel, t.device_data<int32_t>(), start, step);
 }
 
 void CudaBackend::synchronize() {
   cuda::check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  report_range_checks();
 }
 
 void CudaBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
                          uint64_t offset) {
   const int64_t n = t.numel();
-  cuda::launch("random", (n + 3) / 4, random_kernel, n, t.data<float>(), kind, a, b, seed, offset);
+  cuda::launch("random", (n + 3) / 4, random_kernel, n, t.device_data<float>(), kind, a, b, seed,
+               offset);
 }
 
 Tensor CudaBackend::cast(const Tensor& x, DType dtype) {
   Tensor out = empty(x.shape(), dtype, Device::CUDA);
   if (dtype == DType::Float32)
-    cuda::launch("cast", x.numel(), cast_kernel<int32_t, float>, x.data<int32_t>(),
-                 out.data<float>());
+    cuda::launch("cast", x.numel(), cast_kernel<int32_t, float>, x.device_data<int32_t>(),
+                 out.device_data<float>());
   else
-    cuda::launch("cast", x.numel(), cast_kernel<float, int32_t>, x.data<float>(),
-                 out.data<int32_t>());
+    cuda::launch("cast", x.numel(), cast_kernel<float, int32_t>, x.device_data<float>(),
+                 out.device_data<int32_t>());
   return out;
 }
 
@@ -219,7 +218,9 @@ void cuda_release_cache() {
 }
 
 void cuda_synchronize() {
-  if (cuda_available()) cuda::check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  if (!cuda_available()) return;
+  cuda::check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  report_range_checks();
 }
 
 }  // namespace tg

@@ -1,7 +1,8 @@
 // The fused neural-network kernels on the GPU: softmax / log-softmax, cross-entropy and layer
 // norm, forward and backward. The math (and its derivation) is that of backend/cpu/cpu_nn.cpp;
-// here one thread block handles one row, its threads striding over the row's elements and
-// combining their partial results with cuda::block_reduce.
+// here a group of threads handles one row, striding over the row's elements and combining their
+// partial results with Rows::reduce: a warp per row for rows up to cuda::kWarpRowMaxLength long,
+// a block per longer row (cuda::launch_row_groups; each kernel is written once for both).
 //
 // Softmax works along any dim: the tensor is seen as [outer, n, inner] and a row is the n
 // elements x[o, :, i], inner elements apart in memory.
@@ -13,33 +14,33 @@
 namespace tg {
 namespace {
 
-using cuda::block_reduce;
 using cuda::MaxOp;
 using cuda::SumOp;
 
 // softmax: y_j = exp(x_j - m) / sum_k exp(x_k - m);  log-softmax: y_j = x_j - m - log sum_k ...
 // over the kept entries; masked entries give 0, a row with nothing to weigh gives all zeros.
+template <class Rows>
 __global__ void softmax_kernel(int64_t rows, const float* x, float* y, const int32_t* keep,
                                cuda::Split s, bool log) {
-  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+  for (int64_t row = Rows::first_row(); row < rows; row += Rows::row_stride()) {
     const int64_t at = cuda::row_start(s, row), stride = s.inner;
     const float* in = x + at;
     float* out = y + at;
     auto kept = [&](int64_t j) { return keep == nullptr || keep[at + j * stride] != 0; };
     float max = -INFINITY;
-    for (int64_t j = threadIdx.x; j < s.n; j += blockDim.x)
+    for (int64_t j = Rows::lane(); j < s.n; j += Rows::width())
       if (kept(j)) max = fmaxf(max, in[j * stride]);
-    max = block_reduce(max, MaxOp{});
-    if (max == -INFINITY) {  // the same answer in every thread: the whole block takes this path
-      for (int64_t j = threadIdx.x; j < s.n; j += blockDim.x) out[j * stride] = 0.0f;
+    max = Rows::reduce(max, MaxOp{});
+    if (max == -INFINITY) {  // the same answer in every thread: the whole group takes this path
+      for (int64_t j = Rows::lane(); j < s.n; j += Rows::width()) out[j * stride] = 0.0f;
       continue;
     }
     float sum = 0.0f;
-    for (int64_t j = threadIdx.x; j < s.n; j += blockDim.x)
+    for (int64_t j = Rows::lane(); j < s.n; j += Rows::width())
       if (kept(j)) sum += expf(in[j * stride] - max);
-    sum = block_reduce(sum, SumOp{});
+    sum = Rows::reduce(sum, SumOp{});
     const float shift = max + logf(sum), inverse = 1.0f / sum;
-    for (int64_t j = threadIdx.x; j < s.n; j += blockDim.x) {
+    for (int64_t j = Rows::lane(); j < s.n; j += Rows::width()) {
       const float v = in[j * stride];
       out[j * stride] = !kept(j) ? 0.0f : log ? v - shift : expf(v - max) * inverse;
     }
@@ -48,18 +49,19 @@ __global__ void softmax_kernel(int64_t rows, const float* x, float* y, const int
 
 // softmax: gx = y * (gy - sum_k gy_k y_k);  log-softmax: gx = gy - exp(y) * sum_k gy_k,
 // the sums over kept entries only; masked entries receive 0.
+template <class Rows>
 __global__ void softmax_backward_kernel(int64_t rows, const float* y, const float* gy, float* gx,
                                         const int32_t* keep, cuda::Split s, bool log) {
-  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+  for (int64_t row = Rows::first_row(); row < rows; row += Rows::row_stride()) {
     const int64_t at = cuda::row_start(s, row), stride = s.inner;
     auto kept = [&](int64_t j) { return keep == nullptr || keep[at + j * stride] != 0; };
     float total = 0.0f;
-    for (int64_t j = threadIdx.x; j < s.n; j += blockDim.x) {
+    for (int64_t j = Rows::lane(); j < s.n; j += Rows::width()) {
       const int64_t e = at + j * stride;
       if (kept(j)) total += log ? gy[e] : gy[e] * y[e];
     }
-    total = block_reduce(total, SumOp{});
-    for (int64_t j = threadIdx.x; j < s.n; j += blockDim.x) {
+    total = Rows::reduce(total, SumOp{});
+    for (int64_t j = Rows::lane(); j < s.n; j += Rows::width()) {
       const int64_t e = at + j * stride;
       gx[e] = !kept(j) ? 0.0f : log ? gy[e] - expf(y[e]) * total : y[e] * (gy[e] - total);
     }
@@ -68,28 +70,30 @@ __global__ void softmax_backward_kernel(int64_t rows, const float* y, const floa
 
 // loss = -(1 - s) log p_t - (s / C) sum_j log p_j,  log p_j = x_j - logsumexp(x);
 // probs = softmax(x) is written for the backward. Ignored rows get loss 0.
+template <class Rows>
 __global__ void cross_entropy_kernel(int64_t rows, const float* logits, const int32_t* targets,
                                      float* probs, float* loss, int64_t classes,
                                      int64_t ignore_index, float label_smoothing) {
   const float smooth_weight = label_smoothing / static_cast<float>(classes);
-  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+  for (int64_t row = Rows::first_row(); row < rows; row += Rows::row_stride()) {
     const float* x = logits + row * classes;
     float* p = probs + row * classes;
     float max = -INFINITY, sum_x = 0.0f;
-    for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) {
+    for (int64_t j = Rows::lane(); j < classes; j += Rows::width()) {
       max = fmaxf(max, x[j]);
       sum_x += x[j];
     }
-    max = block_reduce(max, MaxOp{});
-    sum_x = block_reduce(sum_x, SumOp{});
+    max = Rows::reduce(max, MaxOp{});
+    sum_x = Rows::reduce(sum_x, SumOp{});
     float sum = 0.0f;
-    for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) sum += expf(x[j] - max);
-    sum = block_reduce(sum, SumOp{});
+    for (int64_t j = Rows::lane(); j < classes; j += Rows::width()) sum += expf(x[j] - max);
+    sum = Rows::reduce(sum, SumOp{});
     const float inverse = 1.0f / sum;
-    for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) p[j] = expf(x[j] - max) * inverse;
-    if (threadIdx.x == 0) {
+    for (int64_t j = Rows::lane(); j < classes; j += Rows::width())
+      p[j] = expf(x[j] - max) * inverse;
+    if (Rows::lane() == 0) {
       const int32_t target = targets[row];
-      if (target == ignore_index) {
+      if (target == ignore_index || target < 0 || target >= classes) {
         loss[row] = 0.0f;
       } else {
         const float log_sum_exp = max + logf(sum);
@@ -109,7 +113,7 @@ __global__ void cross_entropy_backward_kernel(int64_t n, const float* probs, con
   for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
     const int64_t row = i / classes, j = i % classes;
     const int32_t target = targets[row];
-    if (target == ignore_index) {
+    if (target == ignore_index || target < 0 || target >= classes) {
       gx[i] = 0.0f;
       continue;
     }
@@ -122,47 +126,49 @@ __global__ void cross_entropy_backward_kernel(int64_t n, const float* probs, con
 
 // mean = sum x / D; var = sum (x - mean)^2 / D (two passes, no cancellation);
 // rstd = 1 / sqrt(var + eps); y = (x - mean) * rstd * weight + bias.
+template <class Rows>
 __global__ void layer_norm_kernel(int64_t rows, const float* x, const float* weight,
                                   const float* bias, float* y, float* mean_out, float* rstd_out,
                                   int64_t features, float eps) {
   const float inverse_features = 1.0f / static_cast<float>(features);
-  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+  for (int64_t row = Rows::first_row(); row < rows; row += Rows::row_stride()) {
     const float* in = x + row * features;
     float* out = y + row * features;
     float sum = 0.0f;
-    for (int64_t j = threadIdx.x; j < features; j += blockDim.x) sum += in[j];
-    const float mean = block_reduce(sum, SumOp{}) * inverse_features;
+    for (int64_t j = Rows::lane(); j < features; j += Rows::width()) sum += in[j];
+    const float mean = Rows::reduce(sum, SumOp{}) * inverse_features;
     float squares = 0.0f;
-    for (int64_t j = threadIdx.x; j < features; j += blockDim.x)
+    for (int64_t j = Rows::lane(); j < features; j += Rows::width())
       squares += (in[j] - mean) * (in[j] - mean);
-    const float rstd = 1.0f / sqrtf(block_reduce(squares, SumOp{}) * inverse_features + eps);
-    if (threadIdx.x == 0) {
+    const float rstd = 1.0f / sqrtf(Rows::reduce(squares, SumOp{}) * inverse_features + eps);
+    if (Rows::lane() == 0) {
       mean_out[row] = mean;
       rstd_out[row] = rstd;
     }
-    for (int64_t j = threadIdx.x; j < features; j += blockDim.x)
+    for (int64_t j = Rows::lane(); j < features; j += Rows::width())
       out[j] = (in[j] - mean) * rstd * (weight ? weight[j] : 1.0f) + (bias ? bias[j] : 0.0f);
   }
 }
 
 // With xhat = (x - mean) * rstd and g = gy * weight:
 //   gx = rstd * (g - mean_j(g) - xhat * mean_j(g * xhat)).
+template <class Rows>
 __global__ void layer_norm_backward_kernel(int64_t rows, const float* gy, const float* x,
                                            const float* weight, const float* mean,
                                            const float* rstd, float* gx, int64_t features) {
   const float inverse_features = 1.0f / static_cast<float>(features);
-  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+  for (int64_t row = Rows::first_row(); row < rows; row += Rows::row_stride()) {
     const int64_t at = row * features;
     const float mu = mean[row], inv_std = rstd[row];
     float sum_g = 0.0f, sum_g_xhat = 0.0f;
-    for (int64_t j = threadIdx.x; j < features; j += blockDim.x) {
+    for (int64_t j = Rows::lane(); j < features; j += Rows::width()) {
       const float g = gy[at + j] * (weight ? weight[j] : 1.0f);
       sum_g += g;
       sum_g_xhat += g * (x[at + j] - mu) * inv_std;
     }
-    const float mean_g = block_reduce(sum_g, SumOp{}) * inverse_features;
-    const float mean_g_xhat = block_reduce(sum_g_xhat, SumOp{}) * inverse_features;
-    for (int64_t j = threadIdx.x; j < features; j += blockDim.x) {
+    const float mean_g = Rows::reduce(sum_g, SumOp{}) * inverse_features;
+    const float mean_g_xhat = Rows::reduce(sum_g_xhat, SumOp{}) * inverse_features;
+    for (int64_t j = Rows::lane(); j < features; j += Rows::width()) {
       const float xhat = (x[at + j] - mu) * inv_std;
       const float g = gy[at + j] * (weight ? weight[j] : 1.0f);
       gx[at + j] = inv_std * (g - mean_g - xhat * mean_g_xhat);
@@ -206,9 +212,11 @@ __global__ void layer_norm_weight_sum_kernel(int64_t features, const float* part
 }
 
 const int32_t* mask_data(const Tensor& mask) {
-  return mask.defined() ? mask.data<int32_t>() : nullptr;
+  return mask.defined() ? mask.device_data<int32_t>() : nullptr;
 }
-const float* optional_data(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+const float* optional_data(const Tensor& t) {
+  return t.defined() ? t.device_data<float>() : nullptr;
+}
 
 }  // namespace
 
@@ -216,8 +224,9 @@ Tensor CudaBackend::softmax(const Tensor& x, int64_t dim, const Tensor& mask, bo
   const cuda::Split s = cuda::split_at(x.shape(), dim);
   Tensor y = empty(x.shape(), DType::Float32, Device::CUDA);
   if (x.numel() == 0) return y;
-  cuda::launch_rows("softmax", s.outer * s.inner, softmax_kernel, x.data<float>(), y.data<float>(),
-                    mask_data(mask), s, log);
+  cuda::launch_row_groups({"softmax (warp per row)", "softmax (block per row)"}, s.outer * s.inner,
+                          s.n, softmax_kernel<cuda::WarpPerRow>, softmax_kernel<cuda::BlockPerRow>,
+                          x.device_data<float>(), y.device_data<float>(), mask_data(mask), s, log);
   return y;
 }
 
@@ -226,27 +235,27 @@ Tensor CudaBackend::softmax_backward(const Tensor& y, const Tensor& gy, int64_t 
   const cuda::Split s = cuda::split_at(y.shape(), dim);
   Tensor gx = empty(y.shape(), DType::Float32, Device::CUDA);
   if (y.numel() == 0) return gx;
-  cuda::launch_rows("softmax_backward", s.outer * s.inner, softmax_backward_kernel, y.data<float>(),
-                    gy.data<float>(), gx.data<float>(), mask_data(mask), s, log);
+  cuda::launch_row_groups({"softmax_backward (warp per row)", "softmax_backward (block per row)"},
+                          s.outer * s.inner, s.n, softmax_backward_kernel<cuda::WarpPerRow>,
+                          softmax_backward_kernel<cuda::BlockPerRow>, y.device_data<float>(),
+                          gy.device_data<float>(), gx.device_data<float>(), mask_data(mask), s,
+                          log);
   return gx;
 }
 
 CrossEntropyResult CudaBackend::cross_entropy(const Tensor& logits, const Tensor& targets,
                                               int64_t ignore_index, float label_smoothing) {
   const int64_t rows = logits.size(0), classes = logits.size(1);
-  // Checked on the host before any kernel reads a target: a bad label is an error with the same
-  // message as on the CPU, never a read out of bounds on the GPU.
-  const std::vector<int32_t> target = targets.to_vector<int32_t>();
-  for (int64_t r = 0; r < rows; ++r)
-    check(target[r] == ignore_index || (target[r] >= 0 && target[r] < classes),
-          "cross_entropy: target ", target[r], " at row ", r, " is out of range [0, ", classes,
-          ")");
+  // The op queued a check of the targets (reported at the next host copy); until then the
+  // kernels treat a target out of range like ignore_index, so nothing reads out of bounds.
   CrossEntropyResult result{empty({rows}, DType::Float32, Device::CUDA),
                             empty({rows, classes}, DType::Float32, Device::CUDA)};
   if (classes == 0) return result;
-  cuda::launch_rows("cross_entropy", rows, cross_entropy_kernel, logits.data<float>(),
-                    targets.data<int32_t>(), result.probs.data<float>(), result.loss.data<float>(),
-                    classes, ignore_index, label_smoothing);
+  cuda::launch_row_groups({"cross_entropy (warp per row)", "cross_entropy (block per row)"}, rows,
+                          classes, cross_entropy_kernel<cuda::WarpPerRow>,
+                          cross_entropy_kernel<cuda::BlockPerRow>, logits.device_data<float>(),
+                          targets.device_data<int32_t>(), result.probs.device_data<float>(),
+                          result.loss.device_data<float>(), classes, ignore_index, label_smoothing);
   return result;
 }
 
@@ -255,8 +264,9 @@ Tensor CudaBackend::cross_entropy_backward(const Tensor& probs, const Tensor& ta
                                            float label_smoothing) {
   Tensor gx = empty(probs.shape(), DType::Float32, Device::CUDA);
   cuda::launch("cross_entropy_backward", gx.numel(), cross_entropy_backward_kernel,
-               probs.data<float>(), targets.data<int32_t>(), grad_loss.data<float>(),
-               gx.data<float>(), probs.size(1), ignore_index, label_smoothing);
+               probs.device_data<float>(), targets.device_data<int32_t>(),
+               grad_loss.device_data<float>(), gx.device_data<float>(), probs.size(1), ignore_index,
+               label_smoothing);
   return gx;
 }
 
@@ -267,9 +277,12 @@ LayerNormResult CudaBackend::layer_norm(const Tensor& x, const Tensor& weight, c
   LayerNormResult result{empty(x.shape(), DType::Float32, Device::CUDA),
                          empty({rows}, DType::Float32, Device::CUDA),
                          empty({rows}, DType::Float32, Device::CUDA)};
-  cuda::launch_rows("layer_norm", rows, layer_norm_kernel, x.data<float>(), optional_data(weight),
-                    optional_data(bias), result.y.data<float>(), result.mean.data<float>(),
-                    result.rstd.data<float>(), features, eps);
+  cuda::launch_row_groups({"layer_norm (warp per row)", "layer_norm (block per row)"}, rows,
+                          features, layer_norm_kernel<cuda::WarpPerRow>,
+                          layer_norm_kernel<cuda::BlockPerRow>, x.device_data<float>(),
+                          optional_data(weight), optional_data(bias), result.y.device_data<float>(),
+                          result.mean.device_data<float>(), result.rstd.device_data<float>(),
+                          features, eps);
   return result;
 }
 
@@ -280,9 +293,11 @@ LayerNormGrads CudaBackend::layer_norm_backward(const Tensor& gy, const Tensor& 
   const int64_t rows = features == 0 ? 0 : x.numel() / features;
   LayerNormGrads grads;
   grads.x = empty(x.shape(), DType::Float32, Device::CUDA);
-  cuda::launch_rows("layer_norm_backward", rows, layer_norm_backward_kernel, gy.data<float>(),
-                    x.data<float>(), optional_data(weight), mean.data<float>(), rstd.data<float>(),
-                    grads.x.data<float>(), features);
+  cuda::launch_row_groups(
+      {"layer_norm_backward (warp per row)", "layer_norm_backward (block per row)"}, rows, features,
+      layer_norm_backward_kernel<cuda::WarpPerRow>, layer_norm_backward_kernel<cuda::BlockPerRow>,
+      gy.device_data<float>(), x.device_data<float>(), optional_data(weight),
+      mean.device_data<float>(), rstd.device_data<float>(), grads.x.device_data<float>(), features);
   if (!need_weight_grads) return grads;
   grads.weight = zeros({features}, DType::Float32, Device::CUDA);
   grads.bias = zeros({features}, DType::Float32, Device::CUDA);
@@ -290,11 +305,11 @@ LayerNormGrads CudaBackend::layer_norm_backward(const Tensor& gy, const Tensor& 
   const int64_t chunks = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
   Tensor partials = empty({chunks, 2, features}, DType::Float32, Device::CUDA);
   cuda::launch("layer_norm_weight_partials", chunks * features, layer_norm_weight_partials_kernel,
-               gy.data<float>(), x.data<float>(), mean.data<float>(), rstd.data<float>(),
-               partials.data<float>(), rows, features);
+               gy.device_data<float>(), x.device_data<float>(), mean.device_data<float>(),
+               rstd.device_data<float>(), partials.device_data<float>(), rows, features);
   cuda::launch("layer_norm_weight_sum", features, layer_norm_weight_sum_kernel,
-               partials.data<float>(), grads.weight.data<float>(), grads.bias.data<float>(),
-               chunks);
+               partials.device_data<float>(), grads.weight.device_data<float>(),
+               grads.bias.device_data<float>(), chunks);
   return grads;
 }
 

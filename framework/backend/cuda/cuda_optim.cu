@@ -57,29 +57,30 @@ __global__ void rmsprop_kernel(int64_t n, RmspropStep s, float* p, const float* 
   }
 }
 
-float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+float* data_or_null(const Tensor& t) { return t.defined() ? t.device_data<float>() : nullptr; }
 
 }  // namespace
 
 void CudaBackend::sgd_step(const SgdStep& step, const Tensor& param, const Tensor& grad,
                            const Tensor& momentum_buffer) {
-  cuda::launch("sgd_step", param.numel(), sgd_kernel, step, param.data<float>(), grad.data<float>(),
-               data_or_null(momentum_buffer));
+  cuda::launch("sgd_step", param.numel(), sgd_kernel, step, param.device_data<float>(),
+               grad.device_data<float>(), data_or_null(momentum_buffer));
 }
 
 void CudaBackend::adam_step(const AdamStep& step, const Tensor& param, const Tensor& grad,
                             const Tensor& exp_avg, const Tensor& exp_avg_sq,
                             const Tensor& max_exp_avg_sq) {
-  cuda::launch("adam_step", param.numel(), adam_kernel, step, param.data<float>(),
-               grad.data<float>(), exp_avg.data<float>(), exp_avg_sq.data<float>(),
+  cuda::launch("adam_step", param.numel(), adam_kernel, step, param.device_data<float>(),
+               grad.device_data<float>(), exp_avg.device_data<float>(),
+               exp_avg_sq.device_data<float>(),
                step.amsgrad ? data_or_null(max_exp_avg_sq) : nullptr);
 }
 
 void CudaBackend::rmsprop_step(const RmspropStep& step, const Tensor& param, const Tensor& grad,
                                const Tensor& square_avg, const Tensor& grad_avg,
                                const Tensor& momentum_buffer) {
-  cuda::launch("rmsprop_step", param.numel(), rmsprop_kernel, step, param.data<float>(),
-               grad.data<float>(), square_avg.data<float>(),
+  cuda::launch("rmsprop_step", param.numel(), rmsprop_kernel, step, param.device_data<float>(),
+               grad.device_data<float>(), square_avg.device_data<float>(),
                step.centered ? data_or_null(grad_avg) : nullptr, data_or_null(momentum_buffer));
 }
 

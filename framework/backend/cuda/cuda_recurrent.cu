@@ -44,30 +44,31 @@ __global__ void lstm_cell_backward_kernel(int64_t n, int64_t hidden, const float
 
 }  // namespace
 
-LstmCellResult CudaBackend::lstm_cell(const Tensor& gates, const Tensor& c_prev) {
+LSTMCellResult CudaBackend::lstm_cell(const Tensor& gates, const Tensor& c_prev) {
   const int64_t batch = c_prev.size(0), hidden = c_prev.size(1);
   const Device gpu = Device::CUDA;
-  LstmCellResult out{empty({batch, hidden}, DType::Float32, gpu),
+  LSTMCellResult out{empty({batch, hidden}, DType::Float32, gpu),
                      empty({batch, hidden}, DType::Float32, gpu),
                      empty({batch, 4 * hidden}, DType::Float32, gpu)};
-  cuda::launch("lstm_cell", batch * hidden, lstm_cell_kernel, hidden, gates.data<float>(),
-               c_prev.data<float>(), out.h.data<float>(), out.c.data<float>(),
-               out.activations.data<float>());
+  cuda::launch("lstm_cell", batch * hidden, lstm_cell_kernel, hidden, gates.device_data<float>(),
+               c_prev.device_data<float>(), out.h.device_data<float>(), out.c.device_data<float>(),
+               out.activations.device_data<float>());
   return out;
 }
 
-LstmCellGrads CudaBackend::lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
+LSTMCellGrads CudaBackend::lstm_cell_backward(const Tensor& activations, const Tensor& c_prev,
                                               const Tensor& c, const Tensor& grad_h,
                                               const Tensor& grad_c) {
   const int64_t batch = c_prev.size(0), hidden = c_prev.size(1);
   const Device gpu = Device::CUDA;
-  LstmCellGrads out{empty({batch, 4 * hidden}, DType::Float32, gpu),
+  LSTMCellGrads out{empty({batch, 4 * hidden}, DType::Float32, gpu),
                     empty({batch, hidden}, DType::Float32, gpu)};
-  const float* dh = grad_h.defined() ? grad_h.data<float>() : nullptr;
-  const float* dc = grad_c.defined() ? grad_c.data<float>() : nullptr;
+  const float* dh = grad_h.defined() ? grad_h.device_data<float>() : nullptr;
+  const float* dc = grad_c.defined() ? grad_c.device_data<float>() : nullptr;
   cuda::launch("lstm_cell_backward", batch * hidden, lstm_cell_backward_kernel, hidden,
-               activations.data<float>(), c_prev.data<float>(), c.data<float>(), dh, dc,
-               out.gates.data<float>(), out.c_prev.data<float>());
+               activations.device_data<float>(), c_prev.device_data<float>(),
+               c.device_data<float>(), dh, dc, out.gates.device_data<float>(),
+               out.c_prev.device_data<float>());
   return out;
 }
 

@@ -34,14 +34,26 @@ inline dim3 gridDim;
 // ---- device functions ----
 inline void __syncthreads() { cuda_emulator::sync_block(); }
 
+// The shuffles move any value of up to 8 bytes as its bits.
+namespace cuda_emulator {
 template <class T>
-T __shfl_down_sync(unsigned mask, T value, unsigned delta) {
+T shuffle_bits(T value, uint64_t (*shuffle)(unsigned, uint64_t, unsigned), unsigned mask,
+               unsigned argument) {
   static_assert(sizeof(T) <= sizeof(uint64_t) && std::is_trivially_copyable_v<T>);
   uint64_t bits = 0;
   std::memcpy(&bits, &value, sizeof(T));
-  bits = cuda_emulator::shuffle_down(mask, bits, delta);
+  bits = shuffle(mask, bits, argument);
   std::memcpy(&value, &bits, sizeof(T));
   return value;
+}
+}  // namespace cuda_emulator
+template <class T>
+T __shfl_down_sync(unsigned mask, T value, unsigned delta) {
+  return cuda_emulator::shuffle_bits(value, cuda_emulator::shuffle_down, mask, delta);
+}
+template <class T>
+T __shfl_xor_sync(unsigned mask, T value, unsigned lane_mask) {
+  return cuda_emulator::shuffle_bits(value, cuda_emulator::shuffle_xor, mask, lane_mask);
 }
 
 // Fibers never run at the same time, so a read-modify-write is already atomic.
@@ -50,6 +62,14 @@ T atomicAdd(T* address, T value) {
   cuda_emulator::check_device_address(address, sizeof(T), "atomicAdd");
   const T old = *address;
   *address = old + value;
+  return old;
+}
+
+template <class T>
+T atomicMin(T* address, T value) {
+  cuda_emulator::check_device_address(address, sizeof(T), "atomicMin");
+  const T old = *address;
+  if (value < old) *address = value;
   return old;
 }
 

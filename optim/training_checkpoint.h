@@ -1,5 +1,7 @@
-// Saving and resuming training: a Module, an Optimizer, a schedule and the random generators in
-// one Checkpoint (file format: framework/serialize.h).
+// Saving and resuming training: a model, an Optimizer, a schedule and the random generators in
+// one Checkpoint (file format: framework/serialize.h). optim/ knows nothing of layers: the model
+// is anything with named_parameters(), named_buffers() and type_name(), such as a Module (whose
+// own checkpoint functions, model_checkpoint and load_into, are in layers/model_checkpoint.h).
 //
 //   TrainingState state{&model, &optimizer, &schedule};
 //   Checkpoint checkpoint = capture(state);
@@ -18,23 +20,45 @@
 // run without it would drop different units than the uninterrupted one.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "framework/checkpoint.h"
 #include "framework/random.h"
-#include "layers/module.h"
 #include "optim/lr_schedule.h"
 #include "optim/optimizer.h"
 
 namespace tg {
 
+// What a training checkpoint needs of a model: its tensors by name, and a name for messages.
+template <class Model>
+concept CheckpointableModel = requires(const Model& model) {
+  { model.named_parameters() } -> std::convertible_to<NamedTensors>;
+  { model.named_buffers() } -> std::convertible_to<NamedTensors>;
+  { model.type_name() } -> std::convertible_to<std::string>;
+};
+
 struct TrainingState {
-  Module* model = nullptr;
+  // The model's parameters then buffers, read when the state is captured or restored (so a
+  // model moved to another device after this TrainingState was made is seen as it is then).
+  std::function<NamedTensors()> model_tensors;
+  std::string model_name;          // "load_into <model_name> (restore)" in messages
   Optimizer* optimizer = nullptr;  // optional
   LRSchedule* schedule = nullptr;  // optional
   std::vector<std::pair<std::string, Generator*>> generators = {{"default", &default_generator()}};
+
+  template <CheckpointableModel Model>
+  TrainingState(Model* model, Optimizer* optimizer = nullptr, LRSchedule* schedule = nullptr)
+      : model_tensors([model] {
+          NamedTensors all = model->named_parameters();
+          for (auto& entry : model->named_buffers()) all.push_back(std::move(entry));
+          return all;
+        }),
+        model_name(model->type_name()),
+        optimizer(optimizer),
+        schedule(schedule) {}
 };
 
 Checkpoint capture(const TrainingState& state);
@@ -42,9 +66,5 @@ Checkpoint capture(const TrainingState& state);
 // changes any; then loads them all. Non-strict tolerates missing or unexpected model tensors
 // (listed in the report) and a checkpoint without optimizer or schedule state.
 LoadReport restore(const Checkpoint& checkpoint, const TrainingState& state, bool strict = true);
-
-// Just the model: its parameters and buffers under "model.".
-Checkpoint model_checkpoint(const Module& model);
-LoadReport load_into(const Checkpoint& checkpoint, Module& model, bool strict = true);
 
 }  // namespace tg

@@ -1,32 +1,10 @@
-#include "optim/checkpoint.h"
+#include "optim/training_checkpoint.h"
 
 namespace tg {
 
-namespace {
-
-NamedTensors model_tensors(const Module& model) {
-  NamedTensors all = model.named_parameters();
-  for (auto& entry : model.named_buffers()) all.push_back(std::move(entry));
-  return all;
-}
-
-std::string who_loads(const Module& model) { return "load_into " + model.type_name(); }
-
-}  // namespace
-
-Checkpoint model_checkpoint(const Module& model) {
-  Checkpoint out;
-  for (const auto& [name, tensor] : model_tensors(model)) out.add_tensor("model." + name, tensor);
-  return out;
-}
-
-LoadReport load_into(const Checkpoint& checkpoint, Module& model, bool strict) {
-  return load_named_tensors(checkpoint, "model.", model_tensors(model), strict, who_loads(model));
-}
-
 Checkpoint capture(const TrainingState& state) {
-  check(state.model != nullptr, "capture: TrainingState has no model");
-  Checkpoint out = model_checkpoint(*state.model);
+  Checkpoint out;
+  for (const auto& [name, tensor] : state.model_tensors()) out.add_tensor("model." + name, tensor);
   if (state.optimizer) out.merge("optim.", state.optimizer->state());
   if (state.schedule) out.merge("schedule.", state.schedule->state());
   for (const auto& [name, generator] : state.generators) {
@@ -37,7 +15,6 @@ Checkpoint capture(const TrainingState& state) {
 }
 
 LoadReport restore(const Checkpoint& checkpoint, const TrainingState& state, bool strict) {
-  check(state.model != nullptr, "restore: TrainingState has no model");
   const std::string where = "restore from " + checkpoint.source();
   const auto has_part = [&](const std::string& prefix) {
     const auto it = checkpoint.metadata().lower_bound(prefix);
@@ -45,7 +22,7 @@ LoadReport restore(const Checkpoint& checkpoint, const TrainingState& state, boo
   };
 
   // Phase 1: check every part but the model without applying any.
-  const NamedTensors targets = model_tensors(*state.model);
+  const NamedTensors targets = state.model_tensors();
   Checkpoint optimizer_state, schedule_state;
   const bool load_optimizer = state.optimizer && (strict || has_part("optim."));
   const bool load_schedule = state.schedule && (strict || has_part("schedule."));
@@ -72,7 +49,7 @@ LoadReport restore(const Checkpoint& checkpoint, const TrainingState& state, boo
 
   // Phase 2: the model checks its own tensors before copying any; after it, nothing can fail.
   LoadReport report = load_named_tensors(checkpoint, "model.", targets, strict,
-                                         who_loads(*state.model) + " (restore)");
+                                         "load_into " + state.model_name + " (restore)");
   if (load_optimizer) state.optimizer->load_state(optimizer_state);
   if (load_schedule) state.schedule->load_state(schedule_state);
   for (size_t i = 0; i < state.generators.size(); ++i)

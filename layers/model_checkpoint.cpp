@@ -1,0 +1,22 @@
+#include "layers/model_checkpoint.h"
+
+namespace tg {
+
+static NamedTensors model_tensors(const Module& model) {
+  NamedTensors all = model.named_parameters();
+  for (auto& entry : model.named_buffers()) all.push_back(std::move(entry));
+  return all;
+}
+
+Checkpoint model_checkpoint(const Module& model) {
+  Checkpoint out;
+  for (const auto& [name, tensor] : model_tensors(model)) out.add_tensor("model." + name, tensor);
+  return out;
+}
+
+LoadReport load_into(const Checkpoint& checkpoint, Module& model, bool strict) {
+  return load_named_tensors(checkpoint, "model.", model_tensors(model), strict,
+                            "load_into " + model.type_name());
+}
+
+}  // namespace tg
