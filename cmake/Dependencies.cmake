@@ -43,6 +43,14 @@ if(NOT TAPEGRAD_STB_INCLUDE_DIR OR NOT TAPEGRAD_STB_LIBRARY)
   message(FATAL_ERROR "stb (stb_image_write) not found. On Debian: apt-get install libstb-dev")
 endif()
 
+if(TAPEGRAD_BUILD_EXAMPLES OR TAPEGRAD_BUILD_TESTS)
+  find_package(CLI11 CONFIG)
+  if(NOT CLI11_FOUND)
+    message(FATAL_ERROR "CLI11 not found (the example programs parse their flags with it). "
+                        "On Debian: apt-get install libcli11-dev")
+  endif()
+endif()
+
 if(TAPEGRAD_BUILD_TESTS)
   find_package(doctest CONFIG)
   if(NOT doctest_FOUND)

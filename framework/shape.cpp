@@ -20,10 +20,25 @@ std::ostream& operator<<(std::ostream& out, const std::vector<int64_t>& shape) {
   return out << to_string(shape);
 }
 
-int64_t numel_of(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+// Every size computed from a shape (the element count, each stride, the byte count) is at most
+// the product of its nonzero dimensions; refusing shapes where that product passes
+// kMaxElements keeps them all far inside int64 and size_t. A zero dimension does not excuse
+// the others: [0, 2^40, 2^40] would still overflow its strides.
+int64_t numel_of(const Shape& shape, const char* op) {
+  int64_t nonzero_product = 1;
+  bool has_zero = false;
+  for (int64_t d : shape) {
+    if (d == 0) {
+      has_zero = true;
+      continue;
+    }
+    const bool overflows = __builtin_mul_overflow(nonzero_product, d, &nonzero_product);
+    if (overflows || nonzero_product > kMaxElements || nonzero_product < -kMaxElements)
+      fail(op, ": shape ", shape,
+           " has more than 2^60 elements (its sizes, strides and byte "
+           "counts would overflow)");
+  }
+  return has_zero ? 0 : nonzero_product;
 }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {

@@ -10,7 +10,10 @@ namespace tg {
 using Shape = std::vector<int64_t>;
 
 std::string to_string(const Shape& shape);  // "[2,3]"
-int64_t numel_of(const Shape& shape);
+// The number of elements of a shape. Throws tg::Error past kMaxElements (the product of the
+// nonzero dimensions), so that no element count, stride or byte count can overflow.
+constexpr int64_t kMaxElements = int64_t{1} << 60;
+int64_t numel_of(const Shape& shape, const char* op = "numel");
 // The shape a and b broadcast to (NumPy rules: align from the right, sizes equal or 1), or a
 // tg::Error naming op and both shapes.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);

@@ -1,6 +1,8 @@
 #include "framework/tape.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <sstream>
 #include <unordered_map>
 
@@ -17,6 +19,23 @@ NoGradGuard::~NoGradGuard() { recording = previous_; }
 Tape& tape() {
   thread_local Tape the_tape;
   return the_tape;
+}
+
+// A tape this long without a backward() is almost surely a loop that records and never
+// differentiates (evaluation without NoGradGuard): it would grow until memory runs out. It warns
+// rather than throws because a legitimate graph may be this large (a very long unrolled RNN),
+// and once per process so that a log is not flooded.
+void Tape::append(Record record) {
+  records_.push_back(std::move(record));
+  if (records_.size() != kGrowthWarningRecords) return;
+  ++growth_warnings_;
+  static std::atomic<bool> warned{false};
+  if (warned.exchange(true)) return;
+  std::fprintf(stderr,
+               "tapegrad: warning: the tape holds %zu records (the latest: %s) that no "
+               "backward() has consumed; run code that needs no gradient under NoGradGuard, or "
+               "call backward(). Printed once.\n",
+               kGrowthWarningRecords, records_.back().op);
 }
 
 // Appends a record for output (and more_outputs) if recording is on and an input requires grad.
@@ -40,6 +59,14 @@ static bool append_record(const char* op, const Tensor* inputs, size_t count, co
   for (size_t i = 0; i < count; ++i) {
     const Tensor& input = inputs[i];
     const bool needs_grad = input.requires_grad();
+    // An input made by an op of a tape that backward() has consumed: the records that would
+    // carry its gradient back to the leaves are gone, so that gradient would be lost silently.
+    if (needs_grad && !input.is_leaf() && input.impl()->tape_generation != the_tape.generation())
+      fail(op, ": input ", i, " ", input.shape(),
+           " was computed before an earlier backward(), "
+           "which consumed the tape that recorded it (backward through the graph a second "
+           "time); call .detach() on it to use it as a constant (an RNN state carried across "
+           "batches), or compute it again");
     rec.inputs.push_back({input.id(), input.shape(), needs_grad,
                           needs_grad && input.is_leaf() ? input.impl() : nullptr});
   }

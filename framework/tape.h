@@ -85,7 +85,11 @@ class Tape {
     MultiBackwardFn multi_backward;
   };
 
-  void append(Record record) { records_.push_back(std::move(record)); }
+  // Past this many records without a backward(), append() warns on stderr (once per process):
+  // such a tape is almost surely a loop that forgot NoGradGuard, growing until memory runs out.
+  static constexpr size_t kGrowthWarningRecords = 1'000'000;
+  void append(Record record);
+  size_t growth_warnings() const { return growth_warnings_; }  // times it passed the limit
   void backward(const Tensor& root, const Tensor& seed);
   void clear();
   size_t size() const { return records_.size(); }
@@ -96,6 +100,7 @@ class Tape {
  private:
   std::vector<Record> records_;
   uint64_t generation_ = 1;
+  size_t growth_warnings_ = 0;
 };
 
 Tape& tape();  // this thread's tape

@@ -78,7 +78,8 @@ Tensor Tensor::detach() const {
 Tensor empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape) check(d >= 0, "empty: negative dimension in shape ", shape);
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(numel_of(shape) * dtype_size(dtype), device);
+  const auto bytes = static_cast<size_t>(numel_of(shape, "empty")) * dtype_size(dtype);
+  impl->storage = std::make_shared<Storage>(bytes, device);
   impl->shape = shape;
   impl->dtype = dtype;
   impl->id = next_tensor_id();

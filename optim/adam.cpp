@@ -44,6 +44,8 @@ void Adam::update(const ParamGroup& group, const Tensor& param, const Tensor& gr
   step.inv_sqrt_correction2 = static_cast<float>(1.0 / std::sqrt(correction2));
   step.beta1 = static_cast<float>(options_.beta1);
   step.beta2 = static_cast<float>(options_.beta2);
+  step.one_minus_beta1 = static_cast<float>(1.0 - options_.beta1);
+  step.one_minus_beta2 = static_cast<float>(1.0 - options_.beta2);
   step.eps = static_cast<float>(options_.eps);
   step.l2 = decoupled_weight_decay_ ? 0.0f : static_cast<float>(*group.weight_decay);
   step.shrink = decoupled_weight_decay_ ? static_cast<float>(1.0 - lr * *group.weight_decay) : 1.0f;

@@ -31,6 +31,7 @@ void RMSprop::update(const ParamGroup& group, const Tensor& param, const Tensor&
   step.lr = static_cast<float>(*group.lr);
   step.weight_decay = static_cast<float>(*group.weight_decay);
   step.alpha = static_cast<float>(options_.alpha);
+  step.one_minus_alpha = static_cast<float>(1.0 - options_.alpha);
   step.eps = static_cast<float>(options_.eps);
   step.momentum = static_cast<float>(options_.momentum);
   step.centered = options_.centered;

@@ -7,6 +7,8 @@ packages=(
   cmake g++ make pkg-config    # the build
   libopenblas-openmp-dev       # BLAS on OpenMP: matrix products share our thread pool
   doctest-dev                  # the test framework
+  libcli11-dev                 # the example programs' flags
+  clang libomp-dev             # scripts/fuzz.sh: libFuzzer targets (and OpenMP for clang)
   libstb-dev                   # stb_image_write: PNG pictures
   zlib1g-dev                   # gzipped datasets
   libopenmpi-dev openmpi-bin   # data-parallel training on several processes (tapegrad::distributed)

@@ -1,5 +1,7 @@
 #include "examples/datasets/cmudict.h"
 
+#include "examples/datasets/paths.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -115,7 +117,7 @@ bool is_arpabet_vowel(const std::string& phoneme) {
 
 std::vector<PronouncingEntry> read_cmudict(const std::string& path, const CmudictOptions& options,
                                            std::vector<std::string>* warnings) {
-  check(std::filesystem::exists(path), "cmudict: ", path,
+  check(path_exists(path, "cmudict"), "cmudict: ", path_for_message(path),
         " not found; install Debian's package pocketsphinx-en-us "
         "(apt-get install pocketsphinx-en-us) or pass the path of a CMU pronouncing dictionary");
   std::ifstream file(path);

@@ -1,5 +1,7 @@
 #include "examples/datasets/fashion_mnist.h"
 
+#include "examples/datasets/paths.h"
+
 #include <filesystem>
 
 #include "examples/datasets/idx.h"
@@ -12,7 +14,7 @@ LabelledImages load_fashion_mnist(Split split, const std::string& dir, int64_t l
   const std::string images_path = dir + "/" + prefix + "-images-idx3-ubyte.gz";
   const std::string labels_path = dir + "/" + prefix + "-labels-idx1-ubyte.gz";
   for (const std::string& path : {images_path, labels_path}) {
-    check(std::filesystem::exists(path), "fashion_mnist: ", path,
+    check(path_exists(path, "fashion_mnist"), "fashion_mnist: ", path_for_message(path),
           " not found; install Debian's package dataset-fashion-mnist "
           "(apt-get install dataset-fashion-mnist) or pass the folder that holds the files");
   }

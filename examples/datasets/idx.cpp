@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -57,8 +58,24 @@ IdxArray read_idx(const std::string& path) {
     check(total <= (uint64_t{1} << 34), "idx: ", path, ": sizes ", array.shape,
           " are implausibly large");
   }
-  array.values.resize(total);
-  read_exactly(file.get(), array.values.data(), total, path, "data");
+  // The header's claim is checked against the data actually there: the values are read a chunk
+  // at a time, so a 32-byte file claiming 3 million images costs one chunk, not 2.4 GB, and
+  // memory never outgrows the data read by more than a chunk (the vector grows geometrically).
+  constexpr uint64_t kChunk = uint64_t{1} << 20;
+  while (array.values.size() < total) {
+    const size_t have = array.values.size();
+    const auto chunk = static_cast<size_t>(std::min(total - have, kChunk));
+    array.values.resize(have + chunk);
+    const int got = gzread(file.get(), array.values.data() + have, static_cast<unsigned>(chunk));
+    if (got < 0) {
+      int code = 0;
+      fail("idx: ", path, ": corrupt gzip data while reading the data (",
+           gzerror(file.get(), &code), ")");
+    }
+    check(static_cast<size_t>(got) == chunk, "idx: ", path, ": file is truncated: the header ",
+          "claims ", array.shape, ", ", total, " bytes of data, but only ", have + got,
+          " are there");
+  }
   uint8_t extra;
   check(gzread(file.get(), &extra, 1) == 0, "idx: ", path, ": trailing bytes after ", array.shape,
         " values");
@@ -66,7 +83,9 @@ IdxArray read_idx(const std::string& path) {
 }
 
 void write_idx_gz(const std::string& path, const Shape& shape, const std::vector<uint8_t>& values) {
-  check(numel_of(shape) == static_cast<int64_t>(values.size()), "write_idx_gz: ", values.size(),
+  uint64_t count = 1;  // the reader's own product, so that the readers build without the engine
+  for (int64_t size : shape) count *= static_cast<uint64_t>(std::max<int64_t>(size, 0));
+  check(count == values.size(), "write_idx_gz: ", values.size(),
         " values do not fill ", shape);
   GzFile file(gzopen(path.c_str(), "wb"));
   check(file != nullptr, "write_idx_gz: cannot create ", path, ": ", std::strerror(errno));

@@ -8,7 +8,9 @@
 
 #include "examples/datasets/fashion_mnist.h"
 #include "examples/datasets/loader.h"
+#include "examples/fashion_common/cli.h"
 #include "examples/fashion_common/fashion_distributed.h"
+#include "examples/program/program.h"
 #include "examples/reporting/heatmap.h"
 #include "examples/reporting/metrics.h"
 #include "examples/reporting/progress.h"
@@ -22,114 +24,6 @@ namespace fashion {
 
 using namespace tg;
 
-// ---- flags ----
-
-static int64_t parse_int(const std::string& flag, const std::string& text) {
-  size_t used = 0;
-  int64_t value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  check(used == text.size() && !text.empty(), flag, ": expected a whole number, got '", text, "'");
-  return value;
-}
-
-static double parse_double(const std::string& flag, const std::string& text) {
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  check(used == text.size() && !text.empty(), flag, ": expected a number, got '", text, "'");
-  return value;
-}
-
-static bool parse_switch(const std::string& flag, const std::string& text) {
-  check(text == "on" || text == "off", flag, ": expected on or off, got '", text, "'");
-  return text == "on";
-}
-
-Options parse_flags(const std::vector<std::string>& args, const Options& defaults) {
-  Options o = defaults;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
-    auto value = [&]() -> const std::string& {
-      check(i + 1 < args.size(), flag, ": needs a value (see --help)");
-      return args[++i];
-    };
-    // One flag a line reads as a table.
-    // clang-format off
-    if (flag == "--help" || flag == "-h") o.help = true;
-    else if (flag == "--epochs") o.epochs = static_cast<int>(parse_int(flag, value()));
-    else if (flag == "--stop-after") o.stop_after = static_cast<int>(parse_int(flag, value()));
-    else if (flag == "--batch-size") o.batch_size = parse_int(flag, value());
-    else if (flag == "--lr") o.lr = parse_double(flag, value());
-    else if (flag == "--weight-decay") o.weight_decay = parse_double(flag, value());
-    else if (flag == "--seed") o.seed = static_cast<uint64_t>(parse_int(flag, value()));
-    else if (flag == "--threads") o.threads = static_cast<int>(parse_int(flag, value()));
-    else if (flag == "--device") o.device = value();
-    else if (flag == "--out") o.out = value();
-    else if (flag == "--data") o.data = value();
-    else if (flag == "--limit") o.limit = parse_int(flag, value());
-    else if (flag == "--save") o.save = value();
-    else if (flag == "--resume") o.resume = value();
-    else if (flag == "--checkpoint") o.checkpoint = value();
-    else if (flag == "--quiet") o.quiet = true;
-    else if (flag == "--distributed") o.distributed = true;
-    else if (flag == "--flips") o.random_flips = parse_switch(flag, value());
-    // clang-format on
-    else if (flag == "--predict") {
-      check(i + 1 < args.size(), flag, ": needs test image indices, e.g. --predict 0 1 2");
-      while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0)
-        o.predict.push_back(parse_int(flag, args[++i]));
-    } else {
-      fail("unknown flag '", flag, "' (see --help)");
-    }
-  }
-  check(o.epochs >= 1, "--epochs: must be at least 1, got ", o.epochs);
-  check(o.stop_after >= 0, "--stop-after: must be an epoch number, got ", o.stop_after);
-  check(o.batch_size >= 1, "--batch-size: must be at least 1, got ", o.batch_size);
-  check(o.lr > 0, "--lr: must be positive, got ", o.lr);
-  check(o.threads >= 1, "--threads: must be at least 1, got ", o.threads);
-  check(device_named(o.device).has_value(), "--device: expected cpu or cuda, got '", o.device, "'");
-  check(o.predict.empty() || !o.checkpoint.empty(),
-        "--predict: needs --checkpoint PATH (the model to load)");
-  return o;
-}
-
-std::string usage(const std::string& program, const std::string& description, const Options& d) {
-  std::ostringstream out;
-  out << "usage: " << program << " [flags]\n"
-      << "       " << program << " --checkpoint PATH --predict INDEX...\n\n"
-      << description << "\n\n"
-      << "  --epochs N        training epochs (default " << d.epochs << ")\n"
-      << "  --stop-after N    stop after epoch N, as if interrupted (continue with --resume)\n"
-      << "  --batch-size N    images per step (default " << d.batch_size << ")\n"
-      << "  --lr X            peak learning rate of AdamW (default " << d.lr << ")\n"
-      << "  --weight-decay X  AdamW's decoupled weight decay (default " << d.weight_decay << ")\n"
-      << "  --flips on|off    mirror training images at random (default "
-      << (d.random_flips ? "on" : "off") << ")\n"
-      << "  --seed N          seed for the initial weights, shuffling and dropout (default "
-      << d.seed << ")\n"
-      << "  --threads N       CPU threads (default " << d.threads << ")\n"
-      << "  --device D        cpu or cuda (default cpu)\n"
-      << "  --out DIR         where pictures, metrics and model.tg go (default " << d.out << ")\n"
-      << "  --data DIR        the Fashion-MNIST files (default " << d.data << ")\n"
-      << "  --limit N         train on the first N images only\n"
-      << "  --save PATH       the checkpoint written after every epoch (default OUT/model.tg)\n"
-      << "  --resume PATH     continue training from a checkpoint (e.g. OUT/model.tg)\n"
-      << "  --checkpoint PATH --predict I J ...   classify test images I, J, ... with a saved "
-         "model\n"
-      << "  --quiet           no progress bar\n"
-      << "  --distributed     one process of `mpirun -np R`: batch N per process, R x N in all\n"
-      << "  --help            this text\n";
-  return out.str();
-}
-
 // ---- data ----
 
 static constexpr int64_t kValidationImages = 5000;
@@ -139,13 +33,18 @@ Data load_data(const Options& options) {
   NoGradGuard no_recording;
   const data::LabelledImages train = data::load_fashion_mnist(data::Split::Train, options.data);
   const data::LabelledImages test = data::load_fashion_mnist(data::Split::Test, options.data);
-  const int64_t kept = train.images.size(0) - kValidationImages;
+  const int64_t in_file = train.images.size(0);
+  check(in_file > kValidationImages, "--data: the training file of ", options.data, " has ",
+        in_file, " images; the programs hold out the last ", kValidationImages,
+        " for validation and need more than that");
+  const int64_t kept = in_file - kValidationImages;
   const int64_t used = options.limit > 0 ? std::min(options.limit, kept) : kept;
   // Batches are all full (the last partial one is dropped), so fewer images than a batch would
   // train on nothing.
   const int64_t global_batch = options.batch_size * tg::distributed::world_size();
-  check(used >= global_batch, "--limit: ", used, " training images make no batch of ", global_batch,
-        " (lower --batch-size or raise --limit)");
+  check(used >= global_batch, options.limit > 0 ? "--limit: " : "--data: ", used,
+        " training images make no batch of ", global_batch, " (lower --batch-size",
+        options.limit > 0 ? " or raise --limit)" : ")");
   auto normalised = [](const Tensor& x) { return data::normalize(x, kPixelMean, kPixelStd); };
   return {normalised(narrow(train.images, 0, 0, used)),
           narrow(train.labels, 0, 0, used),
@@ -241,9 +140,9 @@ Result train(Classifier& model, const Data& data, const Options& options) {
   set_num_threads(options.threads);
   const Device device = device_of(options);
   model.to(device);
-  std::filesystem::create_directories(options.out);
+  program::create_output_directory("--out", options.out);
   const auto save_dir = std::filesystem::path(checkpoint_path(options)).parent_path();
-  if (!save_dir.empty()) std::filesystem::create_directories(save_dir);
+  if (!save_dir.empty()) program::create_output_directory("--save", save_dir.string());
 
   AdamWOptions adam;
   adam.lr = options.lr;
@@ -296,13 +195,16 @@ Result train(Classifier& model, const Data& data, const Options& options) {
       optimizer.zero_grad();
       const Tensor logits = model.forward(x);
       const Tensor loss = cross_entropy(logits, y);
+      // Checked before backward: a diverged run stops with the weights of the last good step.
+      const double step_loss = loss.item();
+      program::check_loss_finite(step_loss, schedule.step_count() + 1, options.lr);
       loss.backward();
       average_gradients(averager, x.size(0));
       clip_grad_norm(parameters, 1.0);
       optimizer.step();
       schedule.step();
       const int64_t b = x.size(0);
-      loss_sum += loss.item() * static_cast<double>(b);
+      loss_sum += step_loss * static_cast<double>(b);
       correct += sum(eq(argmax(logits, 1), y).to(DType::Float32)).item();
       seen += static_cast<double>(b);
       // Rank 0's figures, but samples/s counts every rank's images.
@@ -346,7 +248,9 @@ static int predict(const Program& program, const Options& options) {
   manual_seed(options.seed);
   std::unique_ptr<Classifier> model = program.make_model(options);
   load_into(load_checkpoint(options.checkpoint), *model);
+  model->to(device_of(options));
   model->eval();
+  program::create_output_directory("--out", options.out);  // before the work, not after
   const data::LabelledImages test = data::load_fashion_mnist(data::Split::Test, options.data);
   const int64_t n = test.images.size(0);
   std::vector<Image> tiles;
@@ -356,8 +260,8 @@ static int predict(const Program& program, const Options& options) {
     check(index >= 0 && index < n, "--predict: test image ", index, " does not exist (0 to ", n - 1,
           ")");
     const Tensor image = narrow(test.images, 0, index, 1);
-    const Tensor probs = softmax(model->forward(data::normalize(image, kPixelMean, kPixelStd)), 1);
-    const auto p = probs.to_vector<float>();
+    const Tensor input = data::normalize(image, kPixelMean, kPixelStd).to(model->device());
+    const auto p = softmax(model->forward(input), 1).to(Device::CPU).to_vector<float>();
     const auto best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
     const int truth = test.labels.to_vector<int32_t>()[static_cast<size_t>(index)];
     std::printf("test image %lld: predicted %s (%.1f%%), true class %s%s\n",
@@ -369,51 +273,55 @@ static int predict(const Program& program, const Options& options) {
         std::string(data::kFashionMnistClasses[truth]) +
         (best == truth ? "" : " (said " + std::string(data::kFashionMnistClasses[best]) + ")"));
   }
-  std::filesystem::create_directories(options.out);
   image_grid(tiles, std::min<int>(8, static_cast<int>(tiles.size())), 8, captions)
       .save_png(options.out + "/predictions.png");
   std::printf("wrote %s/predictions.png\n", options.out.c_str());
   return 0;
 }
 
-int run_program(const Program& program, int argc, char** argv) {
-  Options defaults = program.defaults;
-  if (defaults.out.empty()) defaults.out = "out/" + program.name;
-  try {
-    const Options options = parse_flags(std::vector<std::string>(argv + 1, argv + argc), defaults);
-    if (options.help) {
-      std::cout << usage(program.name, program.description, defaults);
-      return 0;
-    }
-    if (!options.predict.empty()) return predict(program, options);
-    if (options.distributed) start_distributed(program.name);
+static int train_or_predict(const Program& program, const Options& options) {
+  (void)zeros({1}, DType::Float32, device_of(options));  // --device cuda without a GPU: say so
+  if (!options.predict.empty()) return predict(program, options);
+  if (options.distributed) start_distributed(program.name);
+  // Before the data and the training; rank 0 writes every file.
+  if (tg::distributed::is_main()) program::create_output_directory("--out", options.out);
+  manual_seed(options.seed);
+  std::unique_ptr<Classifier> model = program.make_model(options);
+  if (tg::distributed::is_main())
+    std::printf("%s: %lld parameters, %d epochs, batch %lld, lr %g, %d threads\n",
+                program.name.c_str(), static_cast<long long>(model->parameter_count()),
+                options.epochs, static_cast<long long>(options.batch_size), options.lr,
+                options.threads);
+  const Data data = load_data(options);
+  const Result result = train(*model, data, options);
+  if (!tg::distributed::is_main()) return 0;
+  if (program.after_training) program.after_training(*model, data, options);
+  std::printf("test accuracy %.2f%% after %zu epochs, training time %.1f s (%.1f min)\n",
+              100 * result.test_accuracy, result.history.size(), result.train_seconds,
+              result.train_seconds / 60);
+  std::printf("wrote %s/{loss.png, accuracy.png, metrics.csv, confusion.png} and %s\n",
+              options.out.c_str(), checkpoint_path(options).c_str());
+  if (static_cast<int>(result.history.size()) < options.epochs)
+    std::printf("stopped after epoch %zu of %d: continue with --resume %s\n", result.history.size(),
+                options.epochs, checkpoint_path(options).c_str());
+  return 0;
+}
 
-    manual_seed(options.seed);
-    std::unique_ptr<Classifier> model = program.make_model(options);
-    if (tg::distributed::is_main())
-      std::printf("%s: %lld parameters, %d epochs, batch %lld, lr %g, %d threads\n",
-                  program.name.c_str(), static_cast<long long>(model->parameter_count()),
-                  options.epochs, static_cast<long long>(options.batch_size), options.lr,
-                  options.threads);
-    const Data data = load_data(options);
-    const Result result = train(*model, data, options);
-    if (!tg::distributed::is_main()) return 0;
-    if (program.after_training) program.after_training(*model, data, options);
-    std::printf("test accuracy %.2f%% after %zu epochs, training time %.1f s (%.1f min)\n",
-                100 * result.test_accuracy, result.history.size(), result.train_seconds,
-                result.train_seconds / 60);
-    std::printf("wrote %s/{loss.png, accuracy.png, metrics.csv, confusion.png} and %s\n",
-                options.out.c_str(), checkpoint_path(options).c_str());
-    if (static_cast<int>(result.history.size()) < options.epochs)
-      std::printf("stopped after epoch %zu of %d: continue with --resume %s\n",
-                  result.history.size(), options.epochs, checkpoint_path(options).c_str());
-    return 0;
-  } catch (const Error& error) {
-    const std::string message = program.name + ": " + error.what();
-    if (tg::distributed::world_size() > 1) tg::distributed::abort_job(message);  // ends every rank
-    std::fprintf(stderr, "%s\n", message.c_str());
-    return 2;
-  }
+int run_program(const Program& program, int argc, char** argv) {
+  Options options = program.defaults;
+  if (options.out.empty()) options.out = "out/" + program.name;
+  CLI::App app(program.description, program.name);
+  add_flags(app, options);
+  return program::run_main(program.name, app, argc, argv, [&] {
+    try {
+      return train_or_predict(program, options);
+    } catch (const std::exception& error) {
+      // In an MPI job one rank's error ends every rank, with its message.
+      if (tg::distributed::world_size() > 1)
+        tg::distributed::abort_job(program.name + ": " + error.what(), program::kFailed);
+      throw;
+    }
+  });
 }
 
 }  // namespace fashion

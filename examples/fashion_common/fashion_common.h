@@ -43,13 +43,8 @@ struct Options {
   std::vector<int64_t> predict;  // test image indices to classify
   bool quiet = false;            // no progress bar (tests)
   bool distributed = false;      // one process of an MPI job (fashion_distributed.h)
-  bool help = false;
 };
-
-// Parses argv over the defaults; a bad flag throws tg::Error naming it.
-Options parse_flags(const std::vector<std::string>& args, const Options& defaults);
-std::string usage(const std::string& program, const std::string& description,
-                  const Options& defaults);
+// The flags that set these: examples/fashion_common/cli.h.
 
 // A model that maps images [B, 28, 28] (normalised) to class scores [B, 10].
 class Classifier : public tg::Module {

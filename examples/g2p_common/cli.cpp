@@ -2,10 +2,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
-#include <sstream>
 
 #include "examples/g2p_common/g2p_distributed.h"
+#include "examples/program/program.h"
 #include "examples/reporting/heatmap.h"
 #include "framework/backend/backend.h"
 #include "framework/random.h"
@@ -14,6 +15,10 @@
 namespace g2p {
 
 namespace {
+
+// Beam search costs grow with the width, and widths past a few tens no longer change a G2P
+// result; a width of 10^12 only exhausted memory.
+constexpr int64_t kMaxBeam = 64;
 
 struct Flags {
   ModelConfig config;
@@ -31,180 +36,74 @@ struct Flags {
       show_words = {"phoenix", "knight", "thought", "xylophone"};
 };
 
-void print_usage(const ProgramSpec& spec, const Flags& d, std::ostream& out) {
-  out << "usage: " << spec.name << " [flags]                 train, test, draw attention\n"
-      << "       " << spec.name << " --evaluate [--beam K]   score the test words\n"
-      << "       " << spec.name << " --predict [WORD...|-]   pronounce words (- or none: stdin)\n"
-      << spec.description << "\n\n"
-      << "data and output:\n"
-      << "  --data PATH          CMUdict file (default " << d.data_path << ")\n"
-      << "  --limit N            read only the first N words (default all)\n"
-      << "  --split-seed N       which words are dev and test (default " << d.split_seed << ")\n"
-      << "  --out DIR            model.tg, curves, attention PNGs (default " << d.train.out_dir
-      << ")\n"
-      << "  --checkpoint PATH    checkpoint to write/resume/read (default DIR/model.tg)\n"
-      << "  --resume             continue training from the checkpoint\n"
-      << "model:\n"
-      << "  --embed N            embedding size / d_model (default " << d.config.embed_dim << ")\n"
-      << "  --hidden N           LSTM hidden size, both directions together (default "
-      << d.config.hidden << ")\n"
-      << "  --layers N           encoder layers (default " << d.config.encoder_layers << ")\n"
-      << "  --decoder-layers N   Transformer decoder layers (default " << d.config.decoder_layers
-      << ")\n"
-      << "  --heads N            Transformer attention heads (default " << d.config.heads << ")\n"
-      << "  --ff N               Transformer feed-forward width (default " << d.config.ff_hidden
-      << ")\n"
-      << "  --dropout X          (default " << d.config.dropout << ")\n"
-      << "  --attention KIND     LSTM attention: additive or dot (default " << d.config.attention
-      << ")\n"
-      << "training:\n"
-      << "  --epochs N           (default " << d.train.epochs << ")\n"
-      << "  --batch N            words per batch (default " << d.train.batch_size << ")\n"
-      << "  --lr X               peak learning rate of AdamW (default " << d.train.lr << ")\n"
-      << "  --schedule S         cosine (warmup, then cosine to 0), noam or constant (default "
-      << d.train.schedule << ")\n"
-      << "  --warmup N           warmup steps (default " << d.train.warmup_steps << ")\n"
-      << "  --weight-decay X     AdamW decoupled weight decay (default " << d.train.weight_decay
-      << ")\n"
-      << "  --label-smoothing X  (default " << d.train.label_smoothing << ")\n"
-      << "  --clip X             gradient norm clip (default " << d.train.clip_norm << ")\n"
-      << "  --dev-words N        dev words scored after each epoch (default " << d.train.dev_words
-      << ")\n"
-      << "  --time-limit MIN     stop training after MIN minutes (default: none)\n"
-      << "  --seed N             initial weights, dropout and batch order (default 0)\n"
-      << "running:\n"
-      << "  --threads N          CPU threads (default: all)\n"
-      << "  --device D           cpu or cuda (default cpu)\n"
-      << "  --beam K             beam width for test scoring and --predict (default 1: greedy)\n"
-      << "  --show W1,W2,...     words whose attention is drawn (default phoenix,knight,...)\n"
-      << "  --distributed        one process of `mpirun -np R`: --batch N per process, R x N in "
-         "all\n"
-      << "  --help               this text\n";
-}
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    if (!part.empty()) parts.push_back(part);
-  }
-  return parts;
-}
-
-Flags parse_flags(int argc, char** argv, const ProgramSpec& spec) {
-  Flags flags;
-  flags.config = spec.config;
-  flags.train = spec.train;
-  flags.train.out_dir = spec.out_dir;
-  auto bad = [&](const std::string& why) {
-    std::cerr << spec.name << ": " << why << "\n";
-    print_usage(spec, flags, std::cerr);
-    std::exit(2);
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      print_usage(spec, flags, std::cout);
-      std::exit(0);
-    }
-    if (flag == "--resume") {
-      flags.train.resume = true;
-      continue;
-    }
-    if (flag == "--evaluate") {
-      flags.evaluate_only = true;
-      continue;
-    }
-    if (flag == "--predict") {
-      flags.predict = true;
-      continue;
-    }
-    if (flag == "--distributed") {
-      flags.distributed = true;
-      continue;
-    }
-    if (flag.rfind("--", 0) != 0) {  // a word (or "-") for --predict, wherever it stands
-      flags.predict_words.push_back(flag);
-      continue;
-    }
-    if (i + 1 >= argc) bad("missing value after " + flag);
-    const std::string value = argv[++i];
-    try {
-      auto positive = [&](int64_t n) {
-        if (n < 1) bad(flag + " must be at least 1, got " + value);
-        return n;
-      };
-      if (flag == "--data")
-        flags.data_path = value;
-      else if (flag == "--out")
-        flags.train.out_dir = value;
-      else if (flag == "--checkpoint")
-        flags.train.checkpoint_path = value;
-      else if (flag == "--limit")
-        flags.limit = positive(std::stoll(value));
-      else if (flag == "--embed")
-        flags.config.embed_dim = positive(std::stoll(value));
-      else if (flag == "--hidden")
-        flags.config.hidden = positive(std::stoll(value));
-      else if (flag == "--layers")
-        flags.config.encoder_layers = positive(std::stoll(value));
-      else if (flag == "--decoder-layers")
-        flags.config.decoder_layers = positive(std::stoll(value));
-      else if (flag == "--heads")
-        flags.config.heads = positive(std::stoll(value));
-      else if (flag == "--ff")
-        flags.config.ff_hidden = positive(std::stoll(value));
-      else if (flag == "--dropout")
-        flags.config.dropout = std::stof(value);
-      else if (flag == "--attention")
-        flags.config.attention = value;
-      else if (flag == "--epochs")
-        flags.train.epochs = positive(std::stoll(value));
-      else if (flag == "--batch")
-        flags.train.batch_size = positive(std::stoll(value));
-      else if (flag == "--lr")
-        flags.train.lr = std::stod(value);
-      else if (flag == "--schedule")
-        flags.train.schedule = value;
-      else if (flag == "--warmup")
-        flags.train.warmup_steps = std::stoll(value);
-      else if (flag == "--weight-decay")
-        flags.train.weight_decay = std::stod(value);
-      else if (flag == "--label-smoothing")
-        flags.train.label_smoothing = std::stof(value);
-      else if (flag == "--clip")
-        flags.train.clip_norm = std::stod(value);
-      else if (flag == "--dev-words")
-        flags.train.dev_words = std::stoll(value);
-      else if (flag == "--time-limit")
-        flags.train.time_limit_minutes = std::stod(value);
-      else if (flag == "--seed")
-        flags.train.seed = std::stoull(value);
-      else if (flag == "--split-seed")
-        flags.split_seed = std::stoull(value);
-      else if (flag == "--threads")
-        flags.threads = positive(std::stoll(value));
-      else if (flag == "--device")
-        flags.device = value;
-      else if (flag == "--beam")
-        flags.beam = positive(std::stoll(value));
-      else if (flag == "--show") {
-        flags.show_words = split_commas(value);
-        flags.show_given = true;
-      } else
-        bad("unknown flag " + flag);
-    } catch (const std::logic_error&) {
-      bad("cannot read " + flag + " value '" + value + "'");
-    }
-  }
-  if (!flags.predict && !flags.predict_words.empty()) {
-    bad("unexpected argument '" + flags.predict_words[0] + "' (words go with --predict)");
-  }
-  if (!tg::device_named(flags.device)) {
-    bad("--device: expected cpu or cuda, got '" + flags.device + "'");
-  }
-  return flags;
+// Every flag, one line each: its type, range and help; CLI11 writes --help from them and refuses
+// what does not fit (an unknown flag, "5abc" for a number, a value out of range). A new flag is
+// one more line here.
+void add_flags(CLI::App& app, Flags& f) {
+  using tg::program::kFiniteNonNegative;
+  using tg::program::kFinitePositive;
+  using tg::program::kMaxSeed;
+  using tg::program::number_between;
+  using tg::program::whole_number;
+  const CLI::Validator positive = whole_number(1, int64_t{1} << 20);
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(30);
+  // clang-format off
+  // data and output
+  app.add_option("--data", f.data_path, "CMUdict file");
+  app.add_option("--limit", f.limit, "read only the first N words")->check(whole_number(1, 1000000000))
+      ->default_str("all");
+  app.add_option("--split-seed", f.split_seed, "which words are dev and test")
+      ->check(whole_number(0, kMaxSeed));
+  app.add_option("--out", f.train.out_dir, "model.tg, curves, attention PNGs");
+  app.add_option("--checkpoint", f.train.checkpoint_path, "checkpoint to write, resume or read "
+                 "(default OUT/model.tg)");
+  auto* resume = app.add_flag("--resume", f.train.resume, "continue training from the checkpoint");
+  // model
+  app.add_option("--embed", f.config.embed_dim, "embedding size / d_model")->check(positive);
+  app.add_option("--hidden", f.config.hidden, "LSTM hidden size, both directions together")
+      ->check(positive);
+  app.add_option("--layers", f.config.encoder_layers, "encoder layers")->check(whole_number(1, 64));
+  app.add_option("--decoder-layers", f.config.decoder_layers, "Transformer decoder layers")
+      ->check(whole_number(1, 64));
+  app.add_option("--heads", f.config.heads, "Transformer attention heads")->check(whole_number(1, 1024));
+  app.add_option("--ff", f.config.ff_hidden, "Transformer feed-forward width")->check(positive);
+  app.add_option("--dropout", f.config.dropout, "dropout probability")->check(number_between(0, 0.99));
+  app.add_option("--attention", f.config.attention, "LSTM attention")
+      ->check(CLI::IsMember({"additive", "dot"}));
+  // training
+  app.add_option("--epochs", f.train.epochs, "training epochs")->check(whole_number(1, 1000000));
+  app.add_option("--batch", f.train.batch_size, "words per batch")->check(positive);
+  app.add_option("--lr", f.train.lr, "peak learning rate of AdamW")->check(kFinitePositive);
+  app.add_option("--schedule", f.train.schedule, "cosine (warmup, then cosine to 0), noam or "
+                 "constant")->check(CLI::IsMember({"cosine", "noam", "constant"}));
+  app.add_option("--warmup", f.train.warmup_steps, "warmup steps (a run shorter than that warms "
+                 "up over its first fifth)")->check(whole_number(0, 1000000000));
+  app.add_option("--weight-decay", f.train.weight_decay, "AdamW's decoupled weight decay")
+      ->check(kFiniteNonNegative);
+  app.add_option("--label-smoothing", f.train.label_smoothing, "label smoothing")->check(number_between(0, 0.99));
+  app.add_option("--clip", f.train.clip_norm, "gradient norm clip")->check(kFinitePositive);
+  app.add_option("--dev-words", f.train.dev_words, "dev words scored after each epoch (0: none)")
+      ->check(whole_number(0, 1000000000));
+  app.add_option("--time-limit", f.train.time_limit_minutes, "stop training after MIN minutes "
+                 "(0: none)")->check(kFiniteNonNegative);
+  app.add_option("--seed", f.train.seed, "initial weights, dropout and batch order")
+      ->check(whole_number(0, kMaxSeed));
+  // running
+  app.add_option("--threads", f.threads, "CPU threads (0: all)")->check(whole_number(0, 1024));
+  app.add_option("--device", f.device, "where the model runs")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--beam", f.beam, "beam width for test scoring and --predict (1: greedy)")
+      ->check(whole_number(1, kMaxBeam));
+  app.add_option("--show", f.show_words, "words whose attention is drawn, comma-separated")
+      ->delimiter(',')->each([&f](const std::string&) { f.show_given = true; });
+  app.add_flag("--distributed", f.distributed, "one process of `mpirun -np R`: --batch N per "
+               "process, R x N in all");
+  auto* evaluate = app.add_flag("--evaluate", f.evaluate_only, "score the test words with the "
+                                "model of --checkpoint")->excludes(resume);
+  auto* predict = app.add_flag("--predict", f.predict, "pronounce WORDS (none or -: read stdin)")
+      ->excludes(resume)->excludes(evaluate);
+  app.add_option("words", f.predict_words, "words for --predict")->needs(predict);
+  // clang-format on
 }
 
 std::string joined(const Phonemes& phonemes) {
@@ -288,89 +187,104 @@ void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std
       .save_png(path);
 }
 
-int run_program(int argc, char** argv, const ProgramSpec& spec) {
-  const Flags flags = parse_flags(argc, argv, spec);
+// In an MPI job one rank's error ends every rank, with its message; alone, run_main reports it.
+static int ending_job_on_error(const std::string& program, const std::function<int()>& work) {
   try {
-    if (flags.threads > 0) tg::set_num_threads(static_cast<int>(flags.threads));
-    tg::manual_seed(flags.train.seed);
-    const int64_t grid_columns = spec.name == "g2p_transformer" ? flags.config.heads : 1;
-    const tg::Device device = *tg::device_named(flags.device);
+    return work();
+  } catch (const std::exception& error) {
+    if (tg::distributed::world_size() > 1)
+      tg::distributed::abort_job(program + ": " + error.what(), tg::program::kFailed);
+    throw;
+  }
+}
 
-    if (flags.predict || flags.evaluate_only) {
-      const tg::Checkpoint checkpoint = tg::load_checkpoint(checkpoint_path(flags));
-      LoadedHeader header = read_header(checkpoint);
-      G2PData data;
-      if (flags.evaluate_only) {
-        data = load_g2p_data(flags.data_path, flags.limit, flags.split_seed);
-        tg::check(data.letters == header.letters, spec.name, ": ", checkpoint_path(flags),
-                  " was trained with other letters than ", flags.data_path, " has");
-        check_same_split(header, data, checkpoint_path(flags));
+int run_program(int argc, char** argv, const ProgramSpec& spec) {
+  Flags flags;
+  flags.config = spec.config;
+  flags.train = spec.train;
+  flags.train.out_dir = spec.out_dir;
+  CLI::App app(spec.description, spec.name);
+  add_flags(app, flags);
+  return tg::program::run_main(spec.name, app, argc, argv, [&] {
+    return ending_job_on_error(spec.name, [&] {
+      if (flags.threads > 0) tg::set_num_threads(static_cast<int>(flags.threads));
+      tg::manual_seed(flags.train.seed);
+      const int64_t grid_columns = spec.name == "g2p_transformer" ? flags.config.heads : 1;
+      const tg::Device device = *tg::device_named(flags.device);
+
+      if (flags.predict || flags.evaluate_only) {
+        const tg::Checkpoint checkpoint = tg::load_checkpoint(checkpoint_path(flags));
+        LoadedHeader header = read_header(checkpoint);
+        G2PData data;
+        if (flags.evaluate_only) {
+          data = load_g2p_data(flags.data_path, flags.limit, flags.split_seed);
+          tg::check(data.letters == header.letters, spec.name, ": ", checkpoint_path(flags),
+                    " was trained with other letters than ", flags.data_path, " has");
+          check_same_split(header, data, checkpoint_path(flags));
+        }
+        data.letters = header.letters;
+        data.phonemes = header.phonemes;
+        auto model = spec.make_model(header.config, data.letters.size(), data.phonemes.size());
+        load_weights(checkpoint, *model);
+        model->to(device);
+        model->eval();
+        if (flags.show_given) {
+          tg::program::create_output_directory("--out", flags.train.out_dir);
+          for (const std::string& word : flags.show_words) {
+            save_attention_pictures(*model, data, word, flags.beam, grid_columns,
+                                    flags.train.out_dir);
+            std::printf("wrote %s/attention_%s.png\n", flags.train.out_dir.c_str(), word.c_str());
+          }
+        }
+        if (flags.predict) return predict(*model, data, flags);
+        print_scores("test", evaluate(*model, data, data.test, flags.beam), flags.beam);
+        return 0;
       }
-      data.letters = header.letters;
-      data.phonemes = header.phonemes;
-      auto model = spec.make_model(header.config, data.letters.size(), data.phonemes.size());
-      load_weights(checkpoint, *model);
+
+      if (flags.distributed) start_distributed(spec.name);
+      const bool main_rank = tg::distributed::is_main();  // the one that prints and draws
+      if (main_rank) tg::program::create_output_directory("--out", flags.train.out_dir);
+      const G2PData data = load_g2p_data(flags.data_path, flags.limit, flags.split_seed);
+      if (main_rank)
+        std::printf(
+            "%s: %zu train, %zu dev, %zu test words; %lld letters, %lld phonemes "
+            "(specials included)\n",
+            spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
+            static_cast<long long>(data.letters.size()),
+            static_cast<long long>(data.phonemes.size()));
+      auto model = spec.make_model(flags.config, data.letters.size(), data.phonemes.size());
       model->to(device);
-      model->eval();
-      if (flags.show_given) {
-        std::filesystem::create_directories(flags.train.out_dir);
-        for (const std::string& word : flags.show_words) {
+      if (main_rank)
+        std::printf("%lld parameters, %s, %d CPU threads\n",
+                    static_cast<long long>(model->parameter_count()), flags.device.c_str(),
+                    tg::num_threads());
+      const TrainResult result = train_model(*model, flags.config, data, flags.train);
+      if (main_rank)
+        std::printf("trained %lld steps in %.0f s%s\n", static_cast<long long>(result.steps),
+                    result.seconds, result.stopped_by_time_limit ? " (time limit)" : "");
+      std::fflush(stdout);
+
+      const ScoreTotals greedy = evaluate(*model, data, data.test, 1);
+      const ScoreTotals beam =
+          flags.beam > 1 ? evaluate(*model, data, data.test, flags.beam) : ScoreTotals{};
+      if (!main_rank) return 0;
+      print_scores("test", greedy, 1);
+      if (flags.beam > 1) print_scores("test", beam, flags.beam);
+      for (const std::string& word : flags.show_words) {
+        try {
           save_attention_pictures(*model, data, word, flags.beam, grid_columns,
                                   flags.train.out_dir);
-          std::printf("wrote %s/attention_%s.png\n", flags.train.out_dir.c_str(), word.c_str());
+        } catch (const tg::Error& error) {
+          std::fprintf(stderr, "%s\n", error.what());
         }
       }
-      if (flags.predict) return predict(*model, data, flags);
-      print_scores("test", evaluate(*model, data, data.test, flags.beam), flags.beam);
-      return 0;
-    }
-
-    if (flags.distributed) start_distributed(spec.name);
-    const bool main_rank = tg::distributed::is_main();  // the one that prints and draws
-    const G2PData data = load_g2p_data(flags.data_path, flags.limit, flags.split_seed);
-    if (main_rank)
       std::printf(
-          "%s: %zu train, %zu dev, %zu test words; %lld letters, %lld phonemes "
-          "(specials included)\n",
-          spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
-          static_cast<long long>(data.letters.size()),
-          static_cast<long long>(data.phonemes.size()));
-    auto model = spec.make_model(flags.config, data.letters.size(), data.phonemes.size());
-    model->to(device);
-    if (main_rank)
-      std::printf("%lld parameters, %s, %d CPU threads\n",
-                  static_cast<long long>(model->parameter_count()), flags.device.c_str(),
-                  tg::num_threads());
-    const TrainResult result = train_model(*model, flags.config, data, flags.train);
-    if (main_rank)
-      std::printf("trained %lld steps in %.0f s%s\n", static_cast<long long>(result.steps),
-                  result.seconds, result.stopped_by_time_limit ? " (time limit)" : "");
-    std::fflush(stdout);
-
-    const ScoreTotals greedy = evaluate(*model, data, data.test, 1);
-    const ScoreTotals beam =
-        flags.beam > 1 ? evaluate(*model, data, data.test, flags.beam) : ScoreTotals{};
-    if (!main_rank) return 0;
-    print_scores("test", greedy, 1);
-    if (flags.beam > 1) print_scores("test", beam, flags.beam);
-    for (const std::string& word : flags.show_words) {
-      try {
-        save_attention_pictures(*model, data, word, flags.beam, grid_columns, flags.train.out_dir);
-      } catch (const tg::Error& error) {
-        std::fprintf(stderr, "%s\n", error.what());
-      }
-    }
-    std::printf(
-        "wrote %s/model.tg, metrics.csv, g2p_metrics.csv, loss.png, accuracy.png, "
-        "error_rates.png, attention_<word>.png\n",
-        flags.train.out_dir.c_str());
-    return 0;
-  } catch (const tg::Error& error) {
-    const std::string message = spec.name + ": " + error.what();
-    if (tg::distributed::world_size() > 1) tg::distributed::abort_job(message, 1);  // every rank
-    std::fprintf(stderr, "%s\n", message.c_str());
-    return 1;
-  }
+          "wrote %s/model.tg, metrics.csv, g2p_metrics.csv, loss.png, accuracy.png, "
+          "error_rates.png, attention_<word>.png\n",
+          flags.train.out_dir.c_str());
+      return 0;
+    });
+  });
 }
 
 }  // namespace g2p

@@ -11,6 +11,7 @@
 #include "examples/g2p_common/decoding.h"
 #include "examples/g2p_common/g2p_distributed.h"
 #include "examples/g2p_common/word_split.h"
+#include "examples/program/program.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/plot.h"
 #include "examples/reporting/progress.h"
@@ -91,8 +92,19 @@ double teacher_forced_loss(Seq2SeqModel& model, const G2PData& data,
 std::unique_ptr<tg::LRSchedule> make_schedule(tg::Optimizer& optimizer, const TrainOptions& options,
                                               const ModelConfig& config, int64_t total_steps) {
   if (options.schedule == "cosine") {
-    return std::make_unique<tg::WarmupDecayLR>(optimizer, options.warmup_steps, total_steps,
-                                               tg::Decay::Cosine);
+    // A run shorter than its warmup would never decay (WarmupDecayLR refuses it): warm up over
+    // the run's first fifth instead, and say so.
+    int64_t warmup = options.warmup_steps;
+    if (warmup >= total_steps) {
+      warmup = total_steps / 5;
+      if (!options.quiet)
+        std::printf(
+            "note: this run has %lld steps, fewer than --warmup %lld: warming up over "
+            "the first %lld\n",
+            static_cast<long long>(total_steps), static_cast<long long>(options.warmup_steps),
+            static_cast<long long>(warmup));
+    }
+    return std::make_unique<tg::WarmupDecayLR>(optimizer, warmup, total_steps, tg::Decay::Cosine);
   }
   if (options.schedule == "noam") {
     return std::make_unique<tg::NoamLR>(optimizer, config.embed_dim, options.warmup_steps);
@@ -132,8 +144,16 @@ G2PData load_g2p_data(const std::string& path, int64_t limit, uint64_t split_see
   tg::data::CmudictOptions options;
   options.limit = limit;
   const std::vector<PronouncingEntry> entries = tg::data::read_cmudict(path, options);
+  tg::check(!entries.empty(), "--data: ", path,
+            " has no dictionary entries (lines 'WORD  PH O N "
+            "EH M Z')");
   tg::data::SplitResult split =
       tg::data::split_by_word(entries, kDevFraction, kTestFraction, split_seed);
+  // Each word goes to train, dev or test by a hash of its spelling: a handful of words may
+  // leave train empty.
+  tg::check(!split.train.empty(), limit > 0 ? "--limit: " : "--data: ", entries.size(),
+            " words leave no training words after the dev/test split (",
+            limit > 0 ? "raise --limit" : "use a larger dictionary", ")");
   G2PData data;
   data.letters = tg::data::letter_vocabulary(split.train);
   data.phonemes = tg::data::phoneme_vocabulary(split.train);
@@ -277,7 +297,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
   tg::distributed::separate_random_streams();    // and draws its own dropout masks
   tg::distributed::GradientAverager averager(model);
   const bool writes = !options.out_dir.empty() && tg::distributed::is_main();
-  if (writes) std::filesystem::create_directories(options.out_dir);
+  if (writes) tg::program::create_output_directory("--out", options.out_dir);
   const std::vector<PronouncingEntry> dev_subset(
       data.dev.begin(), data.dev.begin() + std::min<int64_t>(options.dev_words, data.dev.size()));
   const std::vector<tg::Tensor> parameters = model.parameters();
@@ -308,8 +328,10 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
                                                 batch.target_lengths);
         const tg::Tensor loss = tg::sequence_cross_entropy(
             logits, batch.target_out, tg::data::kPadId, options.label_smoothing);
-        loss.backward();
+        // Checked before backward: a diverged run stops with the weights of the last good step.
         batch_loss = loss.item();
+        tg::program::check_loss_finite(batch_loss, result.steps + 1, options.lr);
+        loss.backward();
       }
       averager.average(cpu_batch.size() > 0 ? token_count(cpu_batch) : 0);
       tg::clip_grad_norm(parameters, options.clip_norm);

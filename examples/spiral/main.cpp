@@ -7,11 +7,10 @@
 // network predicts there, with the training points on top.
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <string>
 
+#include "examples/program/program.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/font.h"
 #include "examples/reporting/image.h"
@@ -29,54 +28,17 @@ constexpr int points_per_class = 100;
 constexpr int classes = 3;
 constexpr int hidden = 100;
 
-void print_usage(std::ostream& out) {
-  out << "usage: spiral [--out DIR] [--seed N] [--steps N] [--lr X]\n"
-         "  --out DIR   where spiral.png goes (default out/spiral; created if missing)\n"
-         "  --seed N    seed for the data and the initial weights (default 0)\n"
-         "  --steps N   full-batch training steps (default 1000)\n"
-         "  --lr X      learning rate of the momentum update (default 0.5)\n"
-         "  --help      this text\n";
-}
-
-// Parses argv; on a bad flag prints why and the usage, and exits with status 2.
-Flags parse_flags(int argc, char** argv) {
-  Flags flags;
-  auto bad = [](const std::string& why) {
-    std::cerr << "spiral: " << why << "\n";
-    print_usage(std::cerr);
-    std::exit(2);
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      print_usage(std::cout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) bad("missing value after " + flag);
-    const std::string value = argv[++i];
-    try {
-      size_t used = 0;
-      if (flag == "--out") {
-        flags.out = value;
-        used = value.size();
-      } else if (flag == "--seed") {
-        flags.seed = std::stoull(value, &used);
-      } else if (flag == "--steps") {
-        flags.train.steps = std::stoi(value, &used);
-        if (flags.train.steps < 1) bad("--steps must be at least 1, got " + value);
-      } else if (flag == "--lr") {
-        flags.train.lr = std::stof(value, &used);
-        if (!(flags.train.lr > 0)) bad("--lr must be positive, got " + value);
-      } else {
-        bad("unknown flag " + flag);
-      }
-      if (used != value.size()) bad("cannot read " + flag + " value '" + value + "'");
-    } catch (const std::logic_error&) {  // std::stoi and friends: invalid_argument, out_of_range
-      bad("cannot read " + flag + " value '" + value + "'");
-    }
-  }
-  flags.train.log_every = std::max(1, flags.train.steps / 10);
-  return flags;
+// Every flag, one line each: its type, range and help; CLI11 writes --help from them.
+void add_flags(CLI::App& app, Flags& flags) {
+  using tg::program::kFinitePositive;
+  app.option_defaults()->always_capture_default();
+  app.add_option("--out", flags.out, "where spiral.png goes (created if missing)");
+  app.add_option("--seed", flags.seed, "seed of the data and the initial weights")
+      ->check(tg::program::whole_number(0, tg::program::kMaxSeed));
+  app.add_option("--steps", flags.train.steps, "full-batch training steps")
+      ->check(tg::program::whole_number(1, 10000000));
+  app.add_option("--lr", flags.train.lr, "learning rate of the momentum update")
+      ->check(kFinitePositive);
 }
 
 std::string format_number(const char* pattern, double value) {
@@ -181,8 +143,13 @@ void save_plot(const std::string& path, const spiral::Mlp& model, const spiral::
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Flags flags = parse_flags(argc, argv);
-  try {
+  Flags flags;
+  CLI::App app("A two-layer network learns three interleaved spiral arms; writes OUT/spiral.png.",
+               "spiral");
+  add_flags(app, flags);
+  return tg::program::run_main("spiral", app, argc, argv, [&] {
+    flags.train.log_every = std::max(1, flags.train.steps / 10);
+    tg::program::create_output_directory("--out", flags.out);
     const spiral::Dataset data = spiral::make_spiral(points_per_class, classes, flags.seed);
     spiral::Mlp model = spiral::make_mlp(2, hidden, classes, flags.seed + 1);
     std::printf("spiral: %d points in %d classes, MLP 2-%d-%d, %d full-batch steps, lr %g\n",
@@ -197,13 +164,9 @@ int main(int argc, char** argv) {
     std::printf("final: train accuracy %.1f%%, loss %.3f, %.2f s\n", 100.0 * result.accuracy,
                 result.final_loss, result.seconds);
 
-    std::filesystem::create_directories(flags.out);
     const std::string path = (std::filesystem::path(flags.out) / "spiral.png").string();
     save_plot(path, model, data, result.accuracy);
     std::printf("wrote %s\n", path.c_str());
-  } catch (const std::exception& error) {  // tg::Error and filesystem errors alike
-    std::fprintf(stderr, "spiral: %s\n", error.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "examples/program/program.h"
+
 namespace spiral {
 
 Dataset make_spiral(int points_per_class, int classes, uint64_t seed, float noise) {
@@ -66,6 +68,7 @@ TrainResult train(Mlp& model, const Dataset& data, const TrainOptions& options,
     const tg::Tensor loss = tg::cross_entropy(logits, data.labels);
     loss.backward();
     result.final_loss = loss.item();
+    tg::program::check_loss_finite(result.final_loss, step, options.lr);  // diverged: stop here
 
     if (on_log && options.log_every > 0 && (step % options.log_every == 0 || step == 1)) {
       tg::NoGradGuard no_grad;

@@ -20,15 +20,17 @@ static Shape resolve_shape(const Shape& wanted, int64_t numel, const Shape& from
       inferred = static_cast<int64_t>(d);
     } else {
       check(shape[d] >= 0, "reshape: negative size in ", wanted);
-      known *= shape[d];
+      check(!__builtin_mul_overflow(known, shape[d], &known), "reshape: cannot view ", from, " as ",
+            wanted, ": the sizes' product overflows");
     }
   }
   if (inferred >= 0) {
     check(known > 0 && numel % known == 0, "reshape: cannot view ", from, " as ", wanted);
     shape[inferred] = numel / known;
   }
-  check(numel_of(shape) == numel, "reshape: cannot view ", from, " (", numel, " elements) as ",
-        wanted, " (", numel_of(shape), " elements)");
+  const int64_t wanted_numel = numel_of(shape, "reshape");
+  check(wanted_numel == numel, "reshape: cannot view ", from, " (", numel, " elements) as ", wanted,
+        " (", wanted_numel, " elements)");
   return shape;
 }
 

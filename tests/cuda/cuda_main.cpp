@@ -12,6 +12,7 @@
 #include "framework/backend/cuda_status.h"
 #include "framework/error.h"
 #include "framework/tensor.h"
+#include "tests/every_test_asserts.h"
 
 namespace {
 
@@ -48,12 +49,15 @@ int main(int argc, char** argv) {
     if (tg::cuda_built()) std::printf("%s\n", why_no_gpu().c_str());
     return kSkipped;
   }
-  if (tg::cuda_available()) std::printf("CUDA tests on %s\n", tg::cuda_device_name().c_str());
+  // Printed only when tests run: doctest_discover_tests reads every line a listing prints as a
+  // test name, so a line printed there would become a test that runs nothing.
+  if (tg::cuda_available() && !only_asks_questions(argc, argv))
+    std::printf("CUDA tests on %s\n", tg::cuda_device_name().c_str());
   doctest::Context context(argc, argv);
 #if defined(TAPEGRAD_CUDA_EMULATOR)
   // The CPU emulation of CUDA (tests/cuda_emulator) runs each GPU thread as a fiber: the suite
   // "large grids" (tens of millions of threads) would take hours there. It runs on a GPU only.
   context.addFilter("test-suite-exclude", "large grids");
 #endif
-  return context.run();
+  return tg::testing::judge_run(context.run());
 }

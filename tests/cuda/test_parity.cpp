@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,40 @@ TEST_CASE("parity: large tensors exercise the grid-stride loops and long grids" 
   check_matches(sum(x, {1}), sum(g, {1}), "row sums");
   check_matches(softmax(x, 1), softmax(g, 1), "softmax rows");
   check_matches(argmax(x, 1), argmax(g, 1), "argmax rows");
+}
+
+TEST_CASE("parity: max, min and argmax propagate NaN on the GPU as on the CPU") {
+  // Rows long enough for the block-per-row kernels (256 and more) and short ones (one thread per
+  // output), the NaN at the start, the middle and the end, and a column reduction.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t n : {5, 300}) {
+    for (int64_t at : {int64_t{0}, n / 2, n - 1}) {
+      INFO("row length ", n, ", NaN at ", at);
+      std::vector<float> values(static_cast<size_t>(3 * n));
+      for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 7);
+      values[static_cast<size_t>(n + at)] = nan;         // row 1 only
+      values[static_cast<size_t>(2 * n + n - 1)] = nan;  // row 2: also a later NaN
+      values[static_cast<size_t>(2 * n + at)] = nan;
+      const Tensor cpu = from_vector(values, {3, n});
+      const Tensor gpu = cpu.to(Device::CUDA);
+      for (int64_t dim : {0, 1}) {
+        const std::vector<float> want_max = max(cpu, {dim}).to_vector<float>();
+        const std::vector<float> got_max = max(gpu, {dim}).to(Device::CPU).to_vector<float>();
+        const std::vector<float> got_min = min(gpu, {dim}).to(Device::CPU).to_vector<float>();
+        REQUIRE(got_max.size() == want_max.size());
+        for (size_t i = 0; i < want_max.size(); ++i) {
+          CHECK(std::isnan(got_max[i]) == std::isnan(want_max[i]));
+          CHECK(std::isnan(got_min[i]) == std::isnan(want_max[i]));
+          if (!std::isnan(want_max[i])) CHECK(got_max[i] == want_max[i]);
+        }
+        CHECK(argmax(gpu, dim).to(Device::CPU).to_vector<int32_t>() ==
+              argmax(cpu, dim).to_vector<int32_t>());
+      }
+      CHECK(argmax(gpu, 1).to(Device::CPU).to_vector<int32_t>()[1] == at);
+      CHECK(argmax(gpu, 1).to(Device::CPU).to_vector<int32_t>()[2] == at);
+      CHECK(std::isnan(max(gpu).to(Device::CPU).item()));
+    }
+  }
 }
 
 TEST_CASE("the CUDA caching allocator reuses freed buffers") {

@@ -1,8 +1,10 @@
 // The G2P examples: scoring, decoding, padding, learning, checkpoints and input errors.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "examples/g2p_common/decoding.h"
@@ -275,6 +277,70 @@ TEST_CASE("an unknown character is named with its word") {
   auto model = make_model("lstm", small_config(), data, gen);
   CHECK_THROWS_WITH_AS(g2p::predict_words(*model, data, {"cat", "dog?"}, 1),
                        doctest::Contains("unknown character '?' in 'dog?'"), tg::Error);
+}
+
+// Training options for a few quiet steps on toy_data(): batches of 4, no dev scoring.
+static g2p::TrainOptions toy_training(int64_t epochs) {
+  g2p::TrainOptions options;
+  options.epochs = epochs;
+  options.batch_size = 4;
+  options.dev_words = 0;
+  options.quiet = true;
+  return options;
+}
+
+TEST_CASE("a run shorter than --warmup warms up over its first fifth instead of failing") {
+  // 7 words, batch 4, 3 epochs: 6 steps, fewer than the default 500 warmup steps. This ended in
+  // "WarmupDecayLR: total_steps must exceed warmup_steps, got 6 <= 500".
+  const g2p::G2PData data = toy_data();
+  const g2p::ModelConfig config = small_config();
+  tg::Generator gen(3);
+  auto model = make_model("lstm", config, data, gen);
+  const g2p::TrainOptions options = toy_training(3);
+  REQUIRE(options.warmup_steps == 500);
+  const g2p::TrainResult result = g2p::train_model(*model, config, data, options);
+  CHECK(result.steps == 6);
+  CHECK(std::isfinite(result.history.back().train_loss));
+}
+
+TEST_CASE("a dictionary with no entries, or too few for a training word, names the flag") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("tapegrad_g2p_small_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string empty = (dir / "empty.dict").string();
+  std::ofstream(empty) << ";;; only a comment\n";
+  const std::string expected = "--data: " + empty + " has no dictionary entries";
+  CHECK_THROWS_WITH_AS(g2p::load_g2p_data(empty), doctest::Contains(expected.c_str()), tg::Error);
+  // One word lands in train, dev or test by its hash; find one that does not train.
+  const std::string one = (dir / "one.dict").string();
+  bool found_one_outside_train = false;
+  for (int i = 0; i < 26 * 26 && !found_one_outside_train; ++i) {
+    const std::string word{static_cast<char>('a' + i / 26), static_cast<char>('a' + i % 26)};
+    std::ofstream(one) << word << " K AE T\n";
+    try {
+      (void)g2p::load_g2p_data(one, 1);
+    } catch (const tg::Error& error) {
+      CHECK(std::string(error.what()).find("--limit: 1 words leave no training words") !=
+            std::string::npos);
+      found_one_outside_train = true;
+    }
+  }
+  CHECK(found_one_outside_train);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a loss that turns NaN stops G2P training and names the step") {
+  const g2p::G2PData data = toy_data();
+  const g2p::ModelConfig config = small_config();
+  tg::Generator gen(4);
+  auto model = make_model("transformer", config, data, gen);
+  g2p::TrainOptions options = toy_training(2);
+  options.lr = 1e30;
+  options.schedule = "constant";
+  options.clip_norm = 1e30;
+  CHECK_THROWS_WITH_AS(g2p::train_model(*model, config, data, options),
+                       doctest::Contains("; training stopped (learning rate 1e+30: lower --lr"),
+                       tg::Error);
 }
 
 namespace {

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "tests/framework/helpers.h"
 
 using namespace tg;
@@ -71,4 +75,32 @@ TEST_CASE("reduction errors") {
   CHECK_THROWS_WITH_AS(max(zeros({0})), doctest::Contains("max: reducing an empty tensor"), Error);
   CHECK_THROWS_WITH_AS(sum(ones({2, 2}), {1, -1}), doctest::Contains("sum: a dim is repeated"),
                        Error);
+}
+
+TEST_CASE("max, min and argmax propagate NaN wherever it sits, as PyTorch does") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // The NaN first, in the middle, last: each reduction is NaN and argmax names the first NaN.
+  for (const std::vector<float>& values :
+       {std::vector<float>{nan, 1, 2}, {1, nan, 2}, {1, 2, nan}, {nan, 5, nan}}) {
+    const Tensor x = from_vector(values, {3});
+    INFO("values: ", values[0], " ", values[1], " ", values[2]);
+    CHECK(std::isnan(max(x).item()));
+    CHECK(std::isnan(min(x).item()));
+    const int32_t first_nan = static_cast<int32_t>(
+        std::find_if(values.begin(), values.end(), [](float v) { return std::isnan(v); }) -
+        values.begin());
+    CHECK(argmax(x, 0).to_vector<int32_t>() == std::vector<int32_t>{first_nan});
+  }
+  // Along a dim that is not the last (the strided loop): only the column with a NaN is NaN.
+  const Tensor columns = from_vector({1, nan, 3, 4, 5, -1}, {2, 3});
+  const std::vector<float> column_max = max(columns, {0}).to_vector<float>();
+  CHECK(column_max[0] == 4);
+  CHECK(std::isnan(column_max[1]));
+  CHECK(column_max[2] == 3);
+  CHECK(argmax(columns, 0).to_vector<int32_t>() == std::vector<int32_t>{1, 0, 0});
+  CHECK(argmax(columns, 1).to_vector<int32_t>() == std::vector<int32_t>{1, 1});
+  // Infinity is a number: the largest one, not a NaN.
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK(max(from_vector({1, inf, 2}, {3})).item() == inf);
+  CHECK(argmax(from_vector({-inf, -inf}, {2}), 0).to_vector<int32_t>() == std::vector<int32_t>{0});
 }

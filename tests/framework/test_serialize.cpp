@@ -13,6 +13,7 @@
 
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
+#include "tests/mutations.h"
 
 using namespace tg;
 namespace fs = std::filesystem;
@@ -49,22 +50,9 @@ Checkpoint sample_checkpoint() {
   return c;
 }
 
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
-
-// Recomputes the trailing checksum, so that the body parser itself sees the damage.
-void reseal(std::vector<uint8_t>& bytes) {
-  const uint32_t crc = crc32_of(bytes.data(), bytes.size() - 4);
-  for (int i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
-}
+using testing::read_bytes;
+using testing::reseal;
+using testing::write_bytes;
 
 std::string decode_error(const std::vector<uint8_t>& bytes) {
   try {
@@ -244,28 +232,7 @@ TEST_CASE("fuzz: random mutations of a real checkpoint never crash the loader") 
   int parsed = 0, rejected = 0;
   for (int trial = 0; trial < 2000; ++trial) {
     std::vector<uint8_t> bytes = good;
-    const int mutations = 1 + static_cast<int>(below(4));
-    for (int m = 0; m < mutations; ++m) {
-      switch (below(5)) {
-        case 0:
-          bytes[below(bytes.size())] ^= static_cast<uint8_t>(1u << below(8));
-          break;
-        case 1:
-          bytes[below(bytes.size())] = static_cast<uint8_t>(below(256));
-          break;
-        case 2:
-          bytes.resize(below(bytes.size()) + 1);
-          break;
-        case 3:
-          bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(below(bytes.size())),
-                       static_cast<uint8_t>(below(256)));
-          break;
-        default: {  // a plausible huge length somewhere
-          const size_t at = below(bytes.size());
-          for (size_t i = at; i < std::min(bytes.size(), at + 4); ++i) bytes[i] = 0xff;
-        }
-      }
-    }
+    testing::mutate(bytes, rng);
     if (bytes.size() >= 24 && below(2) == 0) reseal(bytes);  // half reach the body parser
     try {
       const Checkpoint loaded = decode_checkpoint(bytes.data(), bytes.size(), "fuzz");

@@ -110,3 +110,42 @@ TEST_CASE("gradcheck reports a wrong backward") {
   CHECK(result.report.find("gradcheck FAILED") != std::string::npos);
   CHECK(result.report.find("analytic") != std::string::npos);
 }
+
+TEST_CASE("reusing an intermediate after backward throws, naming the op and detach") {
+  // h = 3w; sum(h).backward(); sum(h * h).backward() would lose dh/dw silently (the records
+  // from w to h are gone): PyTorch's "backward through the graph a second time".
+  Tensor w = from_vector({1, 2}, {2}).set_requires_grad();
+  const Tensor h = w * 3.0f;
+  sum(h).backward();
+  check_values(w.grad(), {3, 3});
+  CHECK_THROWS_WITH_AS((void)(h * h),
+                       doctest::Contains("mul: input 0 [2] was computed before an "
+                                         "earlier backward()"),
+                       Error);
+  CHECK_THROWS_WITH_AS((void)sum(h), doctest::Contains("call .detach() on it"), Error);
+  CHECK(tape().size() == 0);  // nothing was recorded by the refused ops
+  // The ways out: detach (a constant, as an RNN state carried across batches), or recompute.
+  const Tensor carried = h.detach();
+  sum(carried * w).backward();
+  check_values(w.grad(), {3 + 3, 3 + 6});
+  w.zero_grad();
+  const Tensor again = w * 3.0f;
+  sum(again * again).backward();  // d/dw (3w)^2 = 18 w
+  check_values(w.grad(), {18, 36});
+}
+
+TEST_CASE("the tape warns once when it grows past its documented limit without backward") {
+  Tensor x = from_vector({1}, {1}).set_requires_grad();
+  const size_t warnings_before = tape().growth_warnings();
+  Tensor y = x;
+  for (size_t i = 0; i + 1 < Tape::kGrowthWarningRecords; ++i) y = y + 1.0f;
+  CHECK(tape().growth_warnings() == warnings_before);
+  y = y + 1.0f;  // the limit itself
+  CHECK(tape().growth_warnings() == warnings_before + 1);
+  y = y + 1.0f;  // past it: no second warning
+  CHECK(tape().growth_warnings() == warnings_before + 1);
+  CHECK(tape().size() == Tape::kGrowthWarningRecords + 1);
+  y.backward();
+  check_values(x.grad(), {1});
+  CHECK(tape().size() == 0);
+}

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "framework/backend/cuda_status.h"
 #include "tests/framework/helpers.h"
 
 using namespace tg;
@@ -87,7 +88,11 @@ TEST_CASE("casts and printing") {
   CHECK(text.find("4") != std::string::npos);
 }
 
-TEST_CASE("the CUDA device gives a clear error in a build without CUDA") {
+TEST_CASE("the CUDA device gives a clear error where no GPU is usable, a tensor where one is") {
+  if (cuda_available()) {
+    CHECK(zeros({2}, DType::Float32, Device::CUDA).device() == Device::CUDA);
+    return;
+  }
   CHECK_THROWS_WITH_AS(zeros({2}, DType::Float32, Device::CUDA), doctest::Contains("device cuda"),
                        Error);
 }
@@ -107,6 +112,34 @@ TEST_CASE("device names: to_string and device_named are inverses, other names gi
   CHECK_FALSE(device_named("tpu").has_value());
   CHECK_FALSE(device_named("CPU").has_value());
   CHECK_FALSE(device_named("").has_value());
+}
+
+TEST_CASE("size computations that would overflow are refused with the shape") {
+  // [2^62 + 1, 4] has 2^64 + 4 elements: unchecked, numel wrapped to 4 and select read past a
+  // 16-byte buffer. Every count, stride and byte size is bounded by the product of the nonzero
+  // dimensions, which may not pass 2^60.
+  const int64_t huge = (int64_t{1} << 62) + 1;
+  CHECK_THROWS_WITH_AS(zeros({huge, 4}),
+                       doctest::Contains("empty: shape [4611686018427387905,4] has more than "
+                                         "2^60 elements"),
+                       Error);
+  const int64_t big = int64_t{1} << 40;
+  CHECK_THROWS_WITH_AS(zeros({big, big}), doctest::Contains("has more than 2^60 elements"), Error);
+  CHECK_THROWS_WITH_AS(ones({0, big, big}), doctest::Contains("has more than 2^60 elements"),
+                       Error);  // no elements, but its strides would still overflow
+  CHECK(zeros({0, big}).numel() == 0);
+  CHECK(numel_of({int64_t{1} << 30, int64_t{1} << 30}) == kMaxElements);  // the largest allowed
+  CHECK_THROWS_WITH_AS(zeros({0}).reshape({big, int64_t{1} << 21, 0}),
+                       doctest::Contains("reshape: shape [1099511627776,2097152,0] has more "
+                                         "than 2^60 elements"),
+                       Error);
+  CHECK_THROWS_WITH_AS(zeros({0}).reshape({big, big, 0}),
+                       doctest::Contains("reshape: cannot view [0] as "
+                                         "[1099511627776,1099511627776,0]: the sizes' product "
+                                         "overflows"),
+                       Error);
+  CHECK_THROWS_WITH_AS(zeros({0}).reshape({-1, huge, huge}),
+                       doctest::Contains("reshape: cannot view [0] as"), Error);
 }
 
 TEST_CASE("check formats its parts only when the condition fails") {

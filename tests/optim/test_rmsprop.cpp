@@ -117,3 +117,19 @@ TEST_CASE("RMSprop errors name the option") {
   CHECK_THROWS_WITH_AS(RMSprop({parameter({1.0f})}, {.momentum = -1.0}),
                        doctest::Contains("RMSprop: momentum must be >= 0"), Error);
 }
+
+TEST_CASE("RMSprop's (1 - alpha) is exact to float: a first step lands within 4 ulp") {
+  // alpha = 0.999, g = 1: v = 0.001 and the step is lr * g / sqrt(v) = 0.1 * 31.6227766...
+  // In float, 1 - 0.999f is 9.99987e-4: the step was 85 ulp off.
+  Tensor p = parameter({0.0f});
+  RMSprop opt({p}, {.lr = 0.1, .alpha = 0.999, .eps = 0.0});
+  set_grad(p, {1.0f});
+  opt.step();
+  const float got = p.to_vector<float>()[0];
+  const float want = static_cast<float>(-0.1 / std::sqrt(0.001));
+  int32_t got_bits = 0, want_bits = 0;
+  std::memcpy(&got_bits, &got, sizeof got);
+  std::memcpy(&want_bits, &want, sizeof want);
+  INFO("got ", got, ", want ", want);
+  CHECK(std::abs(got_bits - want_bits) <= 4);
+}

@@ -54,8 +54,8 @@ void CpuBackend::adam_step(const AdamStep& s, const Tensor& param, const Tensor&
   for (int64_t i = 0; i < n; ++i) {
     const float gi = g[i] + s.l2 * p[i];
     const float pi = p[i] * s.shrink;
-    const float mi = s.beta1 * m[i] + (1.0f - s.beta1) * gi;
-    float vi = s.beta2 * v[i] + (1.0f - s.beta2) * gi * gi;
+    const float mi = s.beta1 * m[i] + s.one_minus_beta1 * gi;
+    float vi = s.beta2 * v[i] + s.one_minus_beta2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
     if (v_max) {
@@ -78,11 +78,11 @@ void CpuBackend::rmsprop_step(const RmspropStep& s, const Tensor& param, const T
 #pragma omp parallel for simd if (n >= kOptimParallel)
   for (int64_t i = 0; i < n; ++i) {
     const float gi = g[i] + s.weight_decay * p[i];
-    const float vi = s.alpha * v[i] + (1.0f - s.alpha) * gi * gi;
+    const float vi = s.alpha * v[i] + s.one_minus_alpha * gi * gi;
     v[i] = vi;
     float spread = vi;
     if (a) {
-      const float ai = s.alpha * a[i] + (1.0f - s.alpha) * gi;
+      const float ai = s.alpha * a[i] + s.one_minus_alpha * gi;
       a[i] = ai;
       spread = vi - ai * ai;
     }

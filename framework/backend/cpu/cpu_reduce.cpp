@@ -10,6 +10,16 @@ static Shape kept_dim_shape(Shape shape, int64_t dim) {
   return shape;
 }
 
+// As PyTorch: a NaN anywhere makes the max (min) NaN. Once the running value is NaN no
+// comparison replaces it; a NaN arriving replaces any number. (std::max ignores a NaN that
+// arrives second and keeps one that came first: the result depended on where the NaN sat.)
+static float nan_propagating_max(float running, float value) {
+  return (value > running || value != value) ? value : running;
+}
+static float nan_propagating_min(float running, float value) {
+  return (value < running || value != value) ? value : running;
+}
+
 Tensor CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t dim) {
   const auto [outer, n, inner] = split_at(x.shape(), dim);
   Tensor out = empty(kept_dim_shape(x.shape(), dim), DType::Float32, Device::CPU);
@@ -32,10 +42,10 @@ Tensor CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t dim) {
           for (int64_t i = 0; i < inner; ++i) row_out[i] += src[i];
           break;
         case ReduceOp::Max:
-          for (int64_t i = 0; i < inner; ++i) row_out[i] = std::max(row_out[i], src[i]);
+          for (int64_t i = 0; i < inner; ++i) row_out[i] = nan_propagating_max(row_out[i], src[i]);
           break;
         case ReduceOp::Min:
-          for (int64_t i = 0; i < inner; ++i) row_out[i] = std::min(row_out[i], src[i]);
+          for (int64_t i = 0; i < inner; ++i) row_out[i] = nan_propagating_min(row_out[i], src[i]);
           break;
       }
     }
@@ -51,9 +61,14 @@ Tensor CpuBackend::argmax(const Tensor& x, int64_t dim) {
 #pragma omp parallel for if (outer * n * inner >= kParallelThreshold)
   for (int64_t r = 0; r < outer; ++r) {
     for (int64_t i = 0; i < inner; ++i) {
+      // The first index of the largest value, or of the first NaN (PyTorch's argmax).
       int64_t best = 0;
-      for (int64_t k = 1; k < n; ++k)
-        if (in[(r * n + k) * inner + i] > in[(r * n + best) * inner + i]) best = k;
+      for (int64_t k = 1; k < n; ++k) {
+        const float value = in[(r * n + k) * inner + i];
+        const float best_value = in[(r * n + best) * inner + i];
+        if (best_value != best_value) break;  // a NaN wins and nothing after it can
+        if (value > best_value || value != value) best = k;
+      }
       o[r * inner + i] = static_cast<int32_t>(best);
     }
   }

@@ -23,8 +23,8 @@ __global__ void adam_kernel(int64_t n, AdamStep s, float* p, const float* g, flo
   for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
     const float gi = g[i] + s.l2 * p[i];
     const float pi = p[i] * s.shrink;
-    const float mi = s.beta1 * m[i] + (1.0f - s.beta1) * gi;
-    float vi = s.beta2 * v[i] + (1.0f - s.beta2) * gi * gi;
+    const float mi = s.beta1 * m[i] + s.one_minus_beta1 * gi;
+    float vi = s.beta2 * v[i] + s.one_minus_beta2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
     if (v_max != nullptr) {
@@ -39,11 +39,11 @@ __global__ void rmsprop_kernel(int64_t n, RmspropStep s, float* p, const float* 
                                float* a, float* b) {
   for (int64_t i = cuda::first_index(); i < n; i += cuda::index_stride()) {
     const float gi = g[i] + s.weight_decay * p[i];
-    const float vi = s.alpha * v[i] + (1.0f - s.alpha) * gi * gi;
+    const float vi = s.alpha * v[i] + s.one_minus_alpha * gi * gi;
     v[i] = vi;
     float spread = vi;
     if (a != nullptr) {
-      const float ai = s.alpha * a[i] + (1.0f - s.alpha) * gi;
+      const float ai = s.alpha * a[i] + s.one_minus_alpha * gi;
       a[i] = ai;
       spread = vi - ai * ai;
     }

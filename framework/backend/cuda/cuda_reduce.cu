@@ -73,6 +73,16 @@ __global__ void reduce_columns_kernel(int64_t outputs, const float* x, float* ou
   }
 }
 
+// As PyTorch: a NaN anywhere makes the max (min) NaN. fmaxf/fminf (cuda::MaxOp, MinOp) return
+// the number and drop the NaN, which softmax's row maximum may do but a reduction must not.
+// Both keep a NaN whichever side it comes from, so block_reduce may combine in any order.
+struct NanPropagatingMaxOp {
+  __device__ float operator()(float a, float b) const { return (b > a || b != b) ? b : a; }
+};
+struct NanPropagatingMinOp {
+  __device__ float operator()(float a, float b) const { return (b < a || b != b) ? b : a; }
+};
+
 // Reduces x, seen as [s.outer, s.n, s.inner], along n into out ([s.outer, 1, s.inner]).
 template <class Op>
 void run_reduce(const float* x, float* out, const cuda::Split& s, float start, Op op) {
@@ -102,8 +112,11 @@ void run_reduce(const float* x, float* out, const cuda::Split& s, float start, O
 // Argmax keeps its own two kernels: a block per row from this length on, else a thread per row.
 constexpr int64_t kArgmaxBlockPerRowMinLength = 256;
 
-// The first index of the largest value, as on the CPU (a later equal value does not win).
+// The first index of the largest value, as on the CPU (a later equal value does not win); a NaN
+// is larger than every number (PyTorch's argmax returns the first NaN).
 __device__ bool better(float value, int64_t index, float best_value, int64_t best_index) {
+  const bool value_is_nan = value != value, best_is_nan = best_value != best_value;
+  if (value_is_nan || best_is_nan) return value_is_nan && (!best_is_nan || index < best_index);
   return value > best_value || (value == best_value && index < best_index);
 }
 
@@ -115,7 +128,7 @@ __global__ void argmax_rows_kernel(int64_t rows, const float* x, int32_t* out, i
     float best = -FLT_MAX;
     int64_t best_index = n;  // loses to any real element
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x)
-      if (best_index == n || in[j] > best) {
+      if (best_index == n || better(in[j], j, best, best_index)) {
         best = in[j];
         best_index = j;
       }
@@ -145,7 +158,7 @@ __global__ void argmax_columns_kernel(int64_t outputs, const float* x, int32_t* 
     const float* in = x + (i / inner) * n * inner + i % inner;
     int64_t best = 0;
     for (int64_t k = 1; k < n; ++k)
-      if (in[k * inner] > in[best * inner]) best = k;
+      if (better(in[k * inner], k, in[best * inner], best)) best = k;
     out[i] = static_cast<int32_t>(best);
   }
 }
@@ -165,10 +178,12 @@ Tensor CudaBackend::reduce(ReduceOp op, const Tensor& x, int64_t dim) {
       run_reduce(x.device_data<float>(), out.device_data<float>(), s, 0.0f, cuda::SumOp{});
       break;
     case ReduceOp::Max:
-      run_reduce(x.device_data<float>(), out.device_data<float>(), s, -INFINITY, cuda::MaxOp{});
+      run_reduce(x.device_data<float>(), out.device_data<float>(), s, -INFINITY,
+                 NanPropagatingMaxOp{});
       break;
     case ReduceOp::Min:
-      run_reduce(x.device_data<float>(), out.device_data<float>(), s, INFINITY, cuda::MinOp{});
+      run_reduce(x.device_data<float>(), out.device_data<float>(), s, INFINITY,
+                 NanPropagatingMinOp{});
       break;
   }
   return out;

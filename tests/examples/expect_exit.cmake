@@ -1,0 +1,25 @@
+# Runs a program and checks both its exit status and its output, which CTest's
+# PASS_REGULAR_EXPRESSION alone cannot (it ignores the status):
+#   cmake -DSTATUS=2 -DOUTPUT=<regex> -P expect_exit.cmake -- program args...
+set(command "")
+set(after_separator FALSE)
+foreach(i RANGE 1 ${CMAKE_ARGC})
+  if(i EQUAL CMAKE_ARGC)
+    break()
+  endif()
+  if(after_separator)
+    list(APPEND command "${CMAKE_ARGV${i}}")
+  elseif("${CMAKE_ARGV${i}}" STREQUAL "--")
+    set(after_separator TRUE)
+  endif()
+endforeach()
+execute_process(COMMAND ${command} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err
+                INPUT_FILE /dev/null)
+set(all "${out}${err}")
+if(NOT status STREQUAL "${STATUS}")
+  message(FATAL_ERROR "exit status ${status}, expected ${STATUS}; output:\n${all}")
+endif()
+if(NOT all MATCHES "${OUTPUT}")
+  message(FATAL_ERROR "output does not match '${OUTPUT}':\n${all}")
+endif()
+message(STATUS "exit status ${status} and output as expected:\n${all}")
