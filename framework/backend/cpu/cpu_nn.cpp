@@ -24,27 +24,54 @@ int64_t row_start(const DimSplit& s, int64_t r) {
   return (r / s.inner) * s.n * s.inner + r % s.inner;
 }
 
+// Sums and maxima of a row in kLanes running partial results, combined at the end. One running
+// sum cannot be vectorised (the compiler may not reorder float additions); kLanes independent
+// ones are one vector register each step. The order is fixed, so the result is deterministic.
+constexpr int64_t kLanes = 16;
+
+template <class Value>
+[[gnu::always_inline]] inline float lane_max(int64_t n, Value value) {
+  float lanes[kLanes];
+  std::fill(lanes, lanes + kLanes, -std::numeric_limits<float>::infinity());
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] = std::max(lanes[l], value(j + l));
+  float max = -std::numeric_limits<float>::infinity();
+  for (; j < n; ++j) max = std::max(max, value(j));
+  for (float lane : lanes) max = std::max(max, lane);
+  return max;
+}
+
+template <class Value>
+[[gnu::always_inline]] inline float lane_sum(int64_t n, Value value) {
+  float lanes[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] += value(j + l);
+  float sum = 0.0f;
+  for (; j < n; ++j) sum += value(j);
+  for (float lane : lanes) sum += lane;
+  return sum;
+}
+
 // One row of softmax (or log-softmax) over the kept entries (keep == nullptr keeps all).
 //   softmax:     y_j = exp(x_j - m) / sum_k exp(x_k - m),       m = max_k x_k
 //   log-softmax: y_j = x_j - m - log sum_k exp(x_k - m)
 // Subtracting the max keeps every exp in (0, 1]: no overflow however large the logits.
 // Masked entries give 0. A row with nothing to weigh (every entry masked, or every kept logit
 // -inf) gives all zeros rather than the NaN of 0/0.
-TG_VECTOR_KERNEL void softmax_row(const float* x, float* y, const int32_t* keep, int64_t n,
-                                  int64_t stride, bool log) {
+[[gnu::always_inline]] inline void softmax_row_body(const float* x, float* y, const int32_t* keep,
+                                                    int64_t n, int64_t stride, bool log) {
   auto kept = [&](int64_t j) { return keep == nullptr || keep[j * stride] != 0; };
-  float max = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < n; ++j)
-    if (kept(j)) max = std::max(max, x[j * stride]);
+  const float max = lane_max(n, [&](int64_t j) {
+    return kept(j) ? x[j * stride] : -std::numeric_limits<float>::infinity();
+  });
   if (max == -std::numeric_limits<float>::infinity()) {
     for (int64_t j = 0; j < n; ++j) y[j * stride] = 0.0f;
     return;
   }
-  // The exps in a loop of their own: a float sum cannot be vectorised (it would reorder the
-  // additions), the exps can.
   for (int64_t j = 0; j < n; ++j) y[j * stride] = kept(j) ? fast_exp(x[j * stride] - max) : 0.0f;
-  float sum = 0.0f;
-  for (int64_t j = 0; j < n; ++j) sum += y[j * stride];
+  const float sum = lane_sum(n, [&](int64_t j) { return y[j * stride]; });
   if (log) {
     const float shift = max + std::log(sum);
     for (int64_t j = 0; j < n; ++j) y[j * stride] = kept(j) ? x[j * stride] - shift : 0.0f;
@@ -59,13 +86,13 @@ TG_VECTOR_KERNEL void softmax_row(const float* x, float* y, const int32_t* keep,
 //   log-softmax: dy_i/dx_j = delta_ij - softmax_j    =>  gx = gy - exp(y) * sum_k gy_k
 // Masked entries are constants (0) of the output, so their gy takes no part in the sums, and
 // they receive 0. (For softmax y = 0 there already; log-softmax needs the mask.)
-TG_VECTOR_KERNEL void softmax_backward_row(const float* y, const float* gy, float* gx,
-                                           const int32_t* keep, int64_t n, int64_t stride,
-                                           bool log) {
+[[gnu::always_inline]] inline void softmax_backward_row_body(const float* y, const float* gy,
+                                                             float* gx, const int32_t* keep,
+                                                             int64_t n, int64_t stride, bool log) {
   auto kept = [&](int64_t j) { return keep == nullptr || keep[j * stride] != 0; };
-  float total = 0.0f;
-  for (int64_t j = 0; j < n; ++j)
-    if (kept(j)) total += log ? gy[j * stride] : gy[j * stride] * y[j * stride];
+  const float total = lane_sum(n, [&](int64_t j) {
+    return !kept(j) ? 0.0f : log ? gy[j * stride] : gy[j * stride] * y[j * stride];
+  });
   for (int64_t j = 0; j < n; ++j) {
     const int64_t at = j * stride;
     if (!kept(j))
@@ -77,22 +104,36 @@ TG_VECTOR_KERNEL void softmax_backward_row(const float* y, const float* gy, floa
   }
 }
 
+// The kernels the loops call. A row along the last dim (stride 1, the attention case) gets its
+// own copy of the body, in which the compiler knows the elements are adjacent and vectorises
+// every loop; a row along another dim reads its elements stride apart.
+TG_VECTOR_KERNEL void softmax_row(const float* x, float* y, const int32_t* keep, int64_t n,
+                                  int64_t stride, bool log) {
+  if (stride == 1)
+    softmax_row_body(x, y, keep, n, 1, log);
+  else
+    softmax_row_body(x, y, keep, n, stride, log);
+}
+
+TG_VECTOR_KERNEL void softmax_backward_row(const float* y, const float* gy, float* gx,
+                                           const int32_t* keep, int64_t n, int64_t stride,
+                                           bool log) {
+  if (stride == 1)
+    softmax_backward_row_body(y, gy, gx, keep, n, 1, log);
+  else
+    softmax_backward_row_body(y, gy, gx, keep, n, stride, log);
+}
+
 // p = softmax(x) of one contiguous row; returns what the loss needs besides p: the max, the
 // sum of exp(x_j - max) and the sum of x.
 struct RowSoftmax {
   float max, sum, sum_x;
 };
 TG_VECTOR_KERNEL RowSoftmax softmax_of_row(const float* x, float* p, int64_t classes) {
-  float max = x[0];
-  for (int64_t j = 1; j < classes; ++j) max = std::max(max, x[j]);
-  // The exps in a loop of their own: a float sum cannot be vectorised (it would reorder the
-  // additions), the exps can.
+  const float max = lane_max(classes, [&](int64_t j) { return x[j]; });
   for (int64_t j = 0; j < classes; ++j) p[j] = fast_exp(x[j] - max);
-  float sum = 0.0f, sum_x = 0.0f;
-  for (int64_t j = 0; j < classes; ++j) {
-    sum += p[j];
-    sum_x += x[j];
-  }
+  const float sum = lane_sum(classes, [&](int64_t j) { return p[j]; });
+  const float sum_x = lane_sum(classes, [&](int64_t j) { return x[j]; });
   const float inverse = 1.0f / sum;
   for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
   return {max, sum, sum_x};
