@@ -1,6 +1,6 @@
 // bench_core: how fast the engine's core paths run, and what they cost over the raw library.
 //
-//   bench_core [--threads N] [--repeats N]
+//   bench_core [--threads N] [--repeats N] [--clock wall|cpu]
 //
 // (a) matmul: N x N x N products through tg::matmul against cblas_sgemm on the same numbers,
 //     in GFLOP/s (2 N^3 flops per product); the ratio is the engine's overhead on big work.
@@ -11,6 +11,10 @@
 //     backward and a plain SGD update, the shape of an MNIST step. Its eight matrix products
 //     are also timed alone through cblas_sgemm: the step's matmul flops over the whole step's
 //     time, as a share of the raw sgemm rate, is how much of the machine the step uses.
+// (d) small products: attention's per-head shapes (64 x 64 x 16 and 64 x 16 x 64, with the
+//     transposes its forward and backward use), 256 of them (batch 32 x 8 heads) per
+//     measurement, through the engine's small_gemm against cblas_sgemm on the same numbers.
+//     Above kSmallGemmLimit the engine calls OpenBLAS itself.
 // The header names the kernel OpenBLAS chose (openblas_get_corename) and OPENBLAS_CORETYPE.
 //
 // Every figure is the median of --repeats measurements after a warm-up, so one slow outlier
@@ -19,7 +23,6 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -27,15 +30,14 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_clock.h"
+#include "framework/backend/cpu/cpu_small_gemm.h"
 #include "framework/tapegrad.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using bench::now_seconds;
+using bench::seconds_since;
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -49,7 +51,7 @@ double time_per_iteration(int repeats, int iterations, const std::function<void(
   for (int i = 0; i < iterations; ++i) body();  // warm-up: caches, allocator, thread pool
   std::vector<double> samples;
   for (int r = 0; r < repeats; ++r) {
-    const auto start = Clock::now();
+    const double start = now_seconds();
     for (int i = 0; i < iterations; ++i) body();
     samples.push_back(seconds_since(start) / iterations);
   }
@@ -81,6 +83,50 @@ void bench_matmul(int repeats) {
   }
 }
 
+void bench_small_products(int repeats) {
+  std::printf("\n(d) small products, 256 per measurement (batch 32 x 8 heads), GFLOP/s\n");
+  std::printf("  %-22s  %12s  %12s  %10s\n", "op(A) op(B): m x n x k", "small_gemm", "cblas_sgemm",
+              "small/blas");
+  struct Shape {
+    const char* name;
+    bool trans_a, trans_b;
+    int m, n, k;
+  };
+  const Shape shapes[] = {{"q k^T      64x64x16", false, true, 64, 64, 16},
+                          {"w v        64x16x64", false, false, 64, 16, 64},
+                          {"g v^T      64x64x16", false, true, 64, 64, 16},
+                          {"w^T g      64x16x64", true, false, 64, 16, 64},
+                          {"g_s q      64x16x64", false, false, 64, 16, 64},
+                          {"g_s^T k    64x16x64", true, false, 64, 16, 64}};
+  constexpr int kProducts = 256;
+  tg::Generator gen(2);
+  for (const Shape& s : shapes) {
+    const int lda = s.trans_a ? s.m : s.k, ldb = s.trans_b ? s.k : s.n;
+    const std::vector<float> a = tg::randn({kProducts * s.m * s.k}, gen).to_vector<float>();
+    const std::vector<float> b = tg::randn({kProducts * s.k * s.n}, gen).to_vector<float>();
+    std::vector<float> c(static_cast<size_t>(kProducts) * s.m * s.n);
+    const auto run = [&](bool ours) {
+      for (int i = 0; i < kProducts; ++i) {
+        const float* pa = a.data() + static_cast<size_t>(i) * s.m * s.k;
+        const float* pb = b.data() + static_cast<size_t>(i) * s.k * s.n;
+        float* pc = c.data() + static_cast<size_t>(i) * s.m * s.n;
+        if (ours)
+          tg::small_gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, pa, lda, pb, ldb, 0.0f, pc,
+                         s.n);
+        else
+          cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans,
+                      s.trans_b ? CblasTrans : CblasNoTrans, s.m, s.n, s.k, 1.0f, pa, lda, pb, ldb,
+                      0.0f, pc, s.n);
+      }
+    };
+    const double flops = 2.0 * kProducts * s.m * s.n * s.k;
+    const double ours = time_per_iteration(repeats, 20, [&] { run(true); });
+    const double blas = time_per_iteration(repeats, 20, [&] { run(false); });
+    std::printf("  %-22s  %12.1f  %12.1f  %10.2f\n", s.name, flops / ours * 1e-9,
+                flops / blas * 1e-9, ours / blas);
+  }
+}
+
 void bench_op_overhead(int repeats) {
   constexpr int chain = 1000;
   std::printf("\n(b) per-op overhead: %d recorded 8x8 adds (x = x + y), then backward\n", chain);
@@ -90,12 +136,12 @@ void bench_op_overhead(int repeats) {
   std::vector<double> forward_samples, backward_samples;
   for (int r = 0; r < repeats + 1; ++r) {  // the first round is the warm-up
     y.zero_grad();
-    const auto forward_start = Clock::now();
+    const double forward_start = now_seconds();
     tg::Tensor x = start;
     for (int i = 0; i < chain; ++i) x = x + y;
     const tg::Tensor loss = x.sum();
     const double forward = seconds_since(forward_start);
-    const auto backward_start = Clock::now();
+    const double backward_start = now_seconds();
     loss.backward();
     const double backward = seconds_since(backward_start);
     if (r > 0) {
@@ -185,9 +231,10 @@ void bench_mlp_step(int repeats) {
 
 void print_usage() {
   std::printf(
-      "usage: bench_core [--threads N] [--repeats N]\n"
+      "usage: bench_core [--threads N] [--repeats N] [--clock wall|cpu]\n"
       "  --threads N  threads for tapegrad's loops and OpenBLAS (default: current)\n"
-      "  --repeats N  measurements per figure, median reported (default 7)\n");
+      "  --repeats N  measurements per figure, median reported (default 7)\n"
+      "  --clock C    wall (default) or cpu: the process's CPU time (meaningful at 1 thread)\n");
 }
 
 }  // namespace
@@ -210,7 +257,9 @@ int main(int argc, char** argv) {
       print_usage();
       return 0;
     }
-    if ((flag == "--threads" || flag == "--repeats") && i + 1 < argc) {
+    if (flag == "--clock" && i + 1 < argc) {
+      if (!bench::set_clock(argv[++i], "bench_core")) return 2;
+    } else if ((flag == "--threads" || flag == "--repeats") && i + 1 < argc) {
       const int value = std::atoi(argv[++i]);
       if (value < 1) {
         std::fprintf(stderr, "bench_core: %s needs a positive number\n", flag.c_str());
@@ -231,6 +280,7 @@ int main(int argc, char** argv) {
     bench_matmul(repeats);
     bench_op_overhead(repeats);
     bench_mlp_step(repeats);
+    bench_small_products(repeats);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bench_core: %s\n", error.what());
     return 1;

@@ -28,7 +28,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_clock.h"
 #include "bench/workload_models.h"
 #include "framework/backend/cuda_status.h"
 #include "optim/optim.h"
@@ -46,25 +46,10 @@
 namespace {
 
 using tg::Tensor;
-using Clock = std::chrono::steady_clock;
 using Step = std::function<void()>;
 
-// --clock cpu: the process's CPU time instead of the wall clock. On a machine shared with other
-// work, a 1-thread step's CPU time is what it costs without the time it spent waiting for a
-// core (caches shared with the others still slow it); with more threads it sums them, so it
-// is no measure of speed there.
-bool cpu_clock = false;
-
-double now_seconds() {
-  if (cpu_clock) {
-    timespec t{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-  }
-  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-}
-
-double seconds_since(double start) { return now_seconds() - start; }
+using bench::now_seconds;
+using bench::seconds_since;
 
 struct Timing {
   double median_ms = 0, min_ms = 0, max_ms = 0;
@@ -379,13 +364,7 @@ int main(int argc, char** argv) {
       }
       device = *named;
     } else if (flag == "--clock" && i + 1 < argc) {
-      const std::string clock = argv[++i];
-      if (clock != "cpu" && clock != "wall") {
-        std::fprintf(stderr, "bench_workloads: --clock: expected cpu or wall, got '%s'\n",
-                     clock.c_str());
-        return 2;
-      }
-      cpu_clock = clock == "cpu";
+      if (!bench::set_clock(argv[++i], "bench_workloads")) return 2;
     } else if (flag == "--only" && i + 1 < argc) {
       only = argv[++i];
     } else if ((flag == "--threads" || flag == "--repeats") && i + 1 < argc) {

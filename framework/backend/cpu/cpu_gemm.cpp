@@ -1,7 +1,10 @@
-// Matrix products through OpenBLAS's cblas_sgemm, with the transpose flags passed straight on.
+// Matrix products: OpenBLAS's cblas_sgemm, with the transpose flags passed straight on, and for
+// small products our own small_gemm (cpu_small_gemm.h says which, and why: OpenBLAS's set-up
+// per call costs as much as such a product's arithmetic).
 #include <cblas.h>
 
 #include "framework/backend/cpu/cpu_backend.h"
+#include "framework/backend/cpu/cpu_small_gemm.h"
 
 namespace tg {
 
@@ -22,7 +25,13 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t 
   // OpenBLAS runs a product this small on one thread anyway, and inside a parallel region the
   // OpenMP build of OpenBLAS stays on the calling thread. Large products keep OpenBLAS's own
   // threading.
+  const bool small = m * n * k <= kSmallGemmLimit && k >= kSmallGemmMinK;
   const auto product = [&](int64_t i) {
+    if (small) {
+      small_gemm(trans_a, trans_b, m, n, k, alpha, pa + i * stride_a, lda, pb + i * stride_b, ldb,
+                 beta, pc + i * stride_c, ldc);
+      return;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
                 static_cast<int>(k), alpha, pa + i * stride_a, lda, pb + i * stride_b, ldb, beta,

@@ -1,0 +1,42 @@
+// A matrix product for the small matrices of attention, written out instead of called.
+//
+// Multi-head attention multiplies batch x heads pairs of small matrices per step (64 x 16 by
+// 16 x 64 for the scores, 64 x 64 by 64 x 16 for the weighted values, and four more in the
+// backward). OpenBLAS is built for large products: each call packs both operands into its own
+// layout, zeroes or scales C in a separate pass and sizes its blocks for caches these matrices
+// never fill; on products this small that set-up costs as much as the arithmetic (in the MHA
+// step's profile the packing and scaling routines took 40% of the time of sgemm's kernel).
+//
+// small_gemm computes the same C = alpha op(A) op(B) + beta C (row-major, op = optional
+// transpose) in one pass:
+//   1. op(B) is copied once into a row-major [k, n] buffer (a transpose when trans_b), its
+//      columns padded with zeros to a multiple of kTileColumns, so every tile reads whole vectors;
+//   2. C is computed tile by tile, kTileRows rows x kTileColumns columns at a time: the tile's
+//      sums stay in registers for the whole loop over k,
+//          acc[r][c] += op(A)[i + r, p] * Bp[p, j + c]        p = 0 .. k-1,
+//      each step one broadcast element of A times one row segment of Bp (the compiler turns the
+//      loop over c into vector multiply-adds); the tile is written to C once, scaled by alpha,
+//      with beta C added.
+// Rows left over at the bottom (m not a multiple of kTileRows) run tiles one row high.
+#pragma once
+
+#include <cstdint>
+
+namespace tg {
+
+// Which products small_gemm takes: at most kSmallGemmLimit multiply-adds (64 x 64 x 64), with
+// an inner dimension k of at least kSmallGemmMinK. bench_core's table (d) measures both
+// libraries on attention's shapes (2026-12-01, 1 thread, CPU time, AMD EPYC under load): with
+// k = 64 small_gemm took 0.6-0.8 of OpenBLAS's time; with k = 16 (the scores q k^T and their
+// gradient) 1.1-1.9, since a tile then sums only 16 terms between its set-up and its stores,
+// so those stay with OpenBLAS.
+constexpr int64_t kSmallGemmLimit = 64 * 64 * 64;
+constexpr int64_t kSmallGemmMinK = 32;
+
+// C [m, n] = alpha op(A) op(B) + beta C for one product; lda, ldb, ldc are the stored row
+// widths, as in cblas_sgemm with CblasRowMajor. When beta is 0, C is only written (never read).
+void small_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                int64_t ldc);
+
+}  // namespace tg
