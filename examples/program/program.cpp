@@ -18,7 +18,13 @@ int run_main(const std::string& name, CLI::App& app, int argc, char** argv,
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
-    return app.exit(help);  // prints the help on stdout, returns 0
+    return app.exit(help);             // prints the help on stdout, returns 0
+  } catch (const CLI::ExtrasError&) {  // CLI11 says "The following argument was not expected"
+    std::string extras;
+    for (const std::string& extra : app.remaining()) extras += (extras.empty() ? "" : " ") + extra;
+    std::cerr << name << ": unknown flag or argument: " << extras << "\n"
+              << "Run with --help for the flags.\n";
+    return kUsageError;
   } catch (const CLI::ParseError& error) {
     std::cerr << name << ": " << error.what() << "\n"
               << "Run with --help for the flags.\n";

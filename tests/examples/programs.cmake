@@ -58,7 +58,7 @@ if(TARGET g2p_lstm)
     "g2p_lstm: --limit: expected a whole number from 1 to 1000000000, got '1e9'"
     $<TARGET_FILE:g2p_lstm> --limit 1e9)
   tapegrad_expect_exit(g2p_lstm/unknown_flag_is_named 2
-    "g2p_lstm: The following argument was not expected: --bogus" $<TARGET_FILE:g2p_lstm> --bogus)
+    "g2p_lstm: unknown flag or argument: --bogus" $<TARGET_FILE:g2p_lstm> --bogus)
   tapegrad_expect_exit(g2p_lstm/words_need_predict 2 "g2p_lstm: words requires --predict"
     $<TARGET_FILE:g2p_lstm> cat)
   tapegrad_expect_exit(g2p_lstm/empty_dictionary_names_the_data 1
