@@ -45,8 +45,12 @@ std::unique_ptr<Seq2SeqModel> load_any_model(const tg::Checkpoint& checkpoint, i
     // Built on a generator of its own: the weights are overwritten, and the program's stream
     // (its own model's initialisation, dropout) must not depend on how many teachers it loads.
     tg::Generator scratch(0);
-    std::unique_ptr<Seq2SeqModel> model = candidate.make(config, letters, phonemes, scratch);
-    if (state_names(*model) != saved) {
+    std::unique_ptr<Seq2SeqModel> model;
+    try {
+      model = candidate.make(config, letters, phonemes, scratch);
+    } catch (const tg::Error&) {  // a config this kind cannot take (heads not dividing d_model)
+    }
+    if (!model || state_names(*model) != saved) {
       tried += (tried.empty() ? "" : ", ") + candidate.name;
       continue;
     }
