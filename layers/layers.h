@@ -4,6 +4,7 @@
 #include "framework/tapegrad.h"
 #include "layers/activation.h"
 #include "layers/attention.h"
+#include "layers/distillation_loss.h"
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/feed_forward.h"

@@ -5,6 +5,7 @@
 #include <functional>
 #include <iostream>
 
+#include "examples/g2p_common/distillation.h"
 #include "examples/g2p_common/g2p_distributed.h"
 #include "examples/program/program.h"
 #include "examples/reporting/heatmap.h"
@@ -30,8 +31,9 @@ struct Flags {
   uint64_t split_seed = kDefaultSplitSeed;
   int64_t beam = 1;
   bool evaluate_only = false, predict = false;
-  bool show_given = false;   // --show with --predict/--evaluate: draw those words too
-  bool distributed = false;  // one process of an MPI job (g2p_distributed.h)
+  bool show_given = false;       // --show with --predict/--evaluate: draw those words too
+  bool distributed = false;      // one process of an MPI job (g2p_distributed.h)
+  DistillationSettings distill;  // --teacher: train from teachers (g2p_common/distillation.h)
   std::vector<std::string> predict_words,
       show_words = {"phoenix", "knight", "thought", "xylophone"};
 };
@@ -98,10 +100,18 @@ void add_flags(CLI::App& app, Flags& f) {
       ->delimiter(',')->each([&f](const std::string&) { f.show_given = true; });
   app.add_flag("--distributed", f.distributed, "one process of `mpirun -np R`: --batch N per "
                "process, R x N in all");
+  // distillation (g2p_common/distillation.h)
+  auto* teacher = app.add_option("--teacher", f.distill.teacher_paths, "distil from this trained "
+                                 "g2p_transformer or g2p_lstm checkpoint (repeat: an ensemble)")
+      ->allow_extra_args(false);
+  app.add_option("--distill-temperature", f.distill.temperature, "temperature T of the soft "
+                 "targets")->check(kFinitePositive)->needs(teacher);
+  app.add_option("--distill-alpha", f.distill.alpha, "weight of the teachers' soft targets; "
+                 "1 - alpha weighs the dictionary's")->check(number_between(0, 1))->needs(teacher);
   auto* evaluate = app.add_flag("--evaluate", f.evaluate_only, "score the test words with the "
-                                "model of --checkpoint")->excludes(resume);
+                                "model of --checkpoint")->excludes(resume)->excludes(teacher);
   auto* predict = app.add_flag("--predict", f.predict, "pronounce WORDS (none or -: read stdin)")
-      ->excludes(resume)->excludes(evaluate);
+      ->excludes(resume)->excludes(evaluate)->excludes(teacher);
   app.add_option("words", f.predict_words, "words for --predict")->needs(predict);
   // clang-format on
 }
@@ -252,6 +262,13 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
             spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
             static_cast<long long>(data.letters.size()),
             static_cast<long long>(data.phonemes.size()));
+      std::vector<Teacher> teachers;  // each teacher's model, used by the batch loss
+      if (!flags.distill.teacher_paths.empty()) {
+        teachers = load_teachers(flags.distill.teacher_paths, data, device, "--teacher");
+        flags.train.batch_loss =
+            distillation_batch_loss(teachers, flags.distill, flags.train.label_smoothing);
+        if (main_rank) print_distillation(teachers, flags.distill);
+      }
       auto model = spec.make_model(flags.config, data.letters.size(), data.phonemes.size());
       model->to(device);
       if (main_rank)

@@ -326,8 +326,10 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
         const Seq2SeqBatch batch = cpu_batch.to(device);
         const tg::Tensor logits = model.forward(batch.source, batch.source_lengths, batch.target_in,
                                                 batch.target_lengths);
-        const tg::Tensor loss = tg::sequence_cross_entropy(
-            logits, batch.target_out, tg::data::kPadId, options.label_smoothing);
+        const tg::Tensor loss = options.batch_loss ? options.batch_loss(batch, logits)
+                                                   : tg::sequence_cross_entropy(
+                                                         logits, batch.target_out, tg::data::kPadId,
+                                                         options.label_smoothing);
         // Checked before backward: a diverged run stops with the weights of the last good step.
         batch_loss = loss.item();
         tg::program::check_loss_finite(batch_loss, result.steps + 1, options.lr);

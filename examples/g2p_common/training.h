@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ struct TrainOptions {
   bool resume = false;            // continue from checkpoint_path
   std::string checkpoint_path;    // default <out_dir>/model.tg
   bool quiet = false;             // no progress bar and no per-epoch lines
+  // The loss of a training batch from the model's logits [B, T, V]; empty: the token-level
+  // cross-entropy with label_smoothing. Distillation sets it (g2p_common/distillation.h).
+  std::function<tg::Tensor(const tg::data::Seq2SeqBatch& batch, const tg::Tensor& logits)>
+      batch_loss;
 };
 
 struct EpochRecord {

@@ -76,6 +76,22 @@ if(TARGET g2p_transformer)
   tapegrad_expect_exit(g2p_transformer/beam_has_an_upper_bound 2
     "g2p_transformer: --beam: expected a whole number from 1 to 64"
     $<TARGET_FILE:g2p_transformer> --predict cat --beam 100000)
+  # Distillation's flags (g2p_common/distillation.h).
+  tapegrad_expect_exit(g2p_transformer/distill_alpha_needs_a_teacher 2
+    "g2p_transformer: --distill-alpha requires --teacher" $<TARGET_FILE:g2p_transformer>
+    --distill-alpha 0.5)
+  tapegrad_expect_exit(g2p_transformer/distill_temperature_must_be_positive 2
+    "g2p_transformer: --distill-temperature: expected a number > 0, got 0"
+    $<TARGET_FILE:g2p_transformer> --teacher t.tg --distill-temperature 0)
+  tapegrad_expect_exit(g2p_transformer/distill_alpha_is_a_weight 2
+    "g2p_transformer: --distill-alpha: expected a number from 0 to 1, got '1.5'"
+    $<TARGET_FILE:g2p_transformer> --teacher t.tg --distill-alpha 1.5)
+  tapegrad_expect_exit(g2p_transformer/teacher_must_be_a_checkpoint 1
+    "g2p_transformer: --teacher ${runs}/a_file: '${runs}/a_file': not a tapegrad checkpoint"
+    $<TARGET_FILE:g2p_transformer> --teacher ${runs}/a_file --limit 300 --out ${runs}/distill)
+  tapegrad_expect_exit(g2p_transformer/teacher_is_for_training 2
+    "g2p_transformer: --teacher excludes --evaluate" $<TARGET_FILE:g2p_transformer> --evaluate
+    --teacher t.tg)
 endif()
 
 if(TARGET spiral)
