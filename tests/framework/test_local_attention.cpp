@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 
 using namespace tg;
 using tg::testing::all_finite;
+using tg::testing::band_keep_mask;
 using tg::testing::check_close;
 using tg::testing::check_gradcheck;
 using tg::testing::check_values;
@@ -23,16 +23,6 @@ namespace {
 
 Tensor ints(const std::vector<int32_t>& values, const Shape& shape) {
   return from_vector(values, shape);
-}
-
-// keep[i, j] = |i - j| <= w (and j <= i when causal), Int32 [L, L], written out independently
-// of the band code under test.
-Tensor full_band_mask(int64_t len, int64_t window, bool causal) {
-  std::vector<int32_t> keep(static_cast<size_t>(len * len));
-  for (int64_t i = 0; i < len; ++i)
-    for (int64_t j = 0; j < len; ++j)
-      keep[i * len + j] = std::abs(i - j) <= window && (!causal || j <= i);
-  return ints(keep, {len, len});
 }
 
 // The band of a [..., L, L] matrix as [..., L, 2w+1], 0 off the sequence (host loops).
@@ -81,7 +71,7 @@ void check_equals_full(const AttentionMask& mask, int64_t window, bool causal,
           s.back() = len;
           return s;
         }();
-        Tensor keep = full_band_mask(len, window, causal);
+        Tensor keep = band_keep_mask(len, window, causal);
         const Tensor user = mask.keep_mask(static_cast<int64_t>(scores_shape.size()), len);
         if (user.defined()) keep = keep * ne(user, full({}, 0.0f, user.dtype()));
         return scaled_dot_product_attention(q, k, v, AttentionMask::keep(keep));

@@ -3,7 +3,6 @@
 // 1e-5), with padding and a causal mask; gradcheck; every parameter gets a gradient; the errors.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include "tests/framework/helpers.h"
 
 using namespace tg;
+using tg::testing::band_keep_mask;
 using tg::testing::check_close;
 using tg::testing::random_tensor;
 
@@ -22,15 +22,6 @@ MultiHeadAttentionOptions with_window(int64_t window) {
   MultiHeadAttentionOptions options;
   options.window = window;
   return options;
-}
-
-// keep[i, j] = |i - j| <= w (and j <= i when causal), Int32 [L, L].
-Tensor band_mask(int64_t len, int64_t window, bool causal) {
-  std::vector<int32_t> keep(static_cast<size_t>(len * len));
-  for (int64_t i = 0; i < len; ++i)
-    for (int64_t j = 0; j < len; ++j)
-      keep[i * len + j] = std::abs(i - j) <= window && (!causal || j <= i);
-  return from_vector(keep, {len, len});
 }
 
 // Output and every gradient (input, then parameters in order) of a weighted sum of the output.
@@ -59,8 +50,8 @@ TEST_CASE("MultiHeadAttention with a window equals full attention under the band
     const AttentionMask causal_keep =
         causal ? AttentionMask::keep(causal_mask(len)) : AttentionMask();
     const auto got = output_and_gradients(local, x, lens, causal_keep);
-    const auto want = output_and_gradients(full_attention, x, lens,
-                                           AttentionMask::keep(band_mask(len, window, causal)));
+    const auto want = output_and_gradients(
+        full_attention, x, lens, AttentionMask::keep(band_keep_mask(len, window, causal)));
     REQUIRE(got.size() == want.size());
     for (size_t n = 0; n < got.size(); ++n) {
       INFO("result ", n, " (0: output, 1: input gradient, then parameters)");
