@@ -5,10 +5,11 @@
 //   bench_local_attention [--threads N] [--repeats N] [--window W] [--png PATH] [--csv PATH]
 //
 // A step is forward + backward of sum(output * r) (r fixed random), self-attention over
-// x [1, L, 128], no optimizer. Time: the median of --repeats steps after two warm-up steps,
-// wall clock. Memory: the CPU caching allocator's peak of bytes held by live tensors during one
-// step, minus what was held before it (the layer's weights and the input), so it counts the
-// step's own activations, saved tensors and gradients; not the process's RSS.
+// x [1, L, 128], no optimizer. Time: the median of --repeats steps after two warm-up steps, as
+// process CPU time (the table and PNG; robust on a shared machine) and as wall clock. Memory: the
+// CPU caching allocator's peak of bytes held by live tensors during one step, minus what was held
+// before it (the layer's weights and the input), so it counts the step's own activations, saved
+// tensors and gradients; not the process's RSS.
 //
 // Full attention computes scores, weights and their gradients as [8, L, L]: time and memory go
 // as L^2 once they dominate the projections. Local attention keeps them as bands [8, L, 2w+1]:
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -34,8 +36,16 @@ using Clock = std::chrono::steady_clock;
 
 struct Measurement {
   int64_t len = 0, window = 0;  // window 0: full attention
-  double median_ms = 0, peak_mib = 0;
+  double median_ms = 0, median_cpu_ms = 0, peak_mib = 0;
 };
+
+// CPU time of the whole process: with one thread, the time the step really computed, which a
+// busy machine inflates much less than the wall clock (it still shares caches and memory).
+double process_cpu_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return now.tv_sec * 1e3 + now.tv_nsec * 1e-6;
+}
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -71,13 +81,15 @@ Measurement measure(int64_t len, int64_t window, int repeats) {
   step();
   const size_t peak = tg::cpu_allocator_stats().peak_in_use_bytes - before;
 
-  std::vector<double> samples;
+  std::vector<double> wall, cpu;
   for (int i = 0; i < repeats; ++i) {
     const auto start = Clock::now();
+    const double cpu_start = process_cpu_ms();
     step();
-    samples.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    cpu.push_back(process_cpu_ms() - cpu_start);
+    wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
-  return {len, window, median(samples), static_cast<double>(peak) / (1 << 20)};
+  return {len, window, median(wall), median(cpu), static_cast<double>(peak) / (1 << 20)};
 }
 
 // Least-squares slope of log y against log x: the exponent k of y ~ x^k.
@@ -93,11 +105,26 @@ double log_log_slope(const std::vector<double>& x, const std::vector<double>& y)
   return sxy / sxx;
 }
 
-// One panel: log2 L across, log2 of the figure up, full and local.
+// The log-log slope of one figure over L >= 1024, where the attention core outweighs the
+// projections: about 2 for what grows as L^2, 1 for what grows as L.
+double slope_of(const std::vector<Measurement>& rows, bool local, double Measurement::*figure) {
+  std::vector<double> x, y;
+  for (const Measurement& m : rows)
+    if ((m.window != 0) == local && m.len >= 1024) x.push_back(m.len), y.push_back(m.*figure);
+  return log_log_slope(x, y);
+}
+
+// One panel: log2 L across, log2 of the figure up, full and local, slopes in the legend.
 tg::Image panel(const std::vector<Measurement>& rows, double Measurement::*figure,
                 const std::string& title, const std::string& y_label, int64_t window) {
-  tg::Series full{"full attention", {}, {}, tg::categorical_color(0)};
-  tg::Series local{"local, w = " + std::to_string(window), {}, {}, tg::categorical_color(1)};
+  auto name = [&](const std::string& what, bool local) {
+    char slope[32];
+    std::snprintf(slope, sizeof slope, " (slope %.2f)", slope_of(rows, local, figure));
+    return what + slope;
+  };
+  tg::Series full{name("full", false), {}, {}, tg::categorical_color(0)};
+  tg::Series local{
+      name("local w=" + std::to_string(window), true), {}, {}, tg::categorical_color(1)};
   for (const Measurement& m : rows) {
     tg::Series& series = m.window == 0 ? full : local;
     series.x.push_back(std::log2(static_cast<double>(m.len)));
@@ -148,31 +175,33 @@ int main(int argc, char** argv) {
 
   std::printf("%d thread(s), median of %d steps; load average %s before, %s after\n\n", threads,
               repeats, load_before.c_str(), load_average().c_str());
-  std::printf("| L | full: step ms | local: step ms | full: peak MiB | local: peak MiB |\n");
-  std::printf("|---:|---:|---:|---:|---:|\n");
-  for (size_t i = 0; i + 1 < rows.size(); i += 2)
-    std::printf("| %lld | %.1f | %.1f | %.1f | %.1f |\n", static_cast<long long>(rows[i].len),
-                rows[i].median_ms, rows[i + 1].median_ms, rows[i].peak_mib, rows[i + 1].peak_mib);
-  // Slopes over the last two lengths, where the attention core dominates the projections.
+  std::printf(
+      "| L | full: step ms (CPU) | local: step ms (CPU) | full: wall ms | local: wall ms | full: "
+      "peak MiB | local: peak MiB |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (size_t i = 0; i + 1 < rows.size(); i += 2) {
+    const Measurement &full = rows[i], &local = rows[i + 1];
+    std::printf("| %lld | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n",
+                static_cast<long long>(full.len), full.median_cpu_ms, local.median_cpu_ms,
+                full.median_ms, local.median_ms, full.peak_mib, local.peak_mib);
+  }
   auto slope = [&](bool local, double Measurement::*figure) {
-    std::vector<double> x, y;
-    for (const Measurement& m : rows)
-      if ((m.window != 0) == local && m.len >= 1024) x.push_back(m.len), y.push_back(m.*figure);
-    return log_log_slope(x, y);
+    return slope_of(rows, local, figure);
   };
-  std::printf("| slope 1024..4096 | %.2f | %.2f | %.2f | %.2f |\n",
+  std::printf("| log-log slope, L 1024..4096 | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",
+              slope(false, &Measurement::median_cpu_ms), slope(true, &Measurement::median_cpu_ms),
               slope(false, &Measurement::median_ms), slope(true, &Measurement::median_ms),
               slope(false, &Measurement::peak_mib), slope(true, &Measurement::peak_mib));
 
   if (!csv.empty()) {
     std::ofstream out(csv);
-    out << "len,window,median_ms,peak_mib\n";
+    out << "len,window,median_cpu_ms,median_wall_ms,peak_mib\n";
     for (const Measurement& m : rows)
-      out << m.len << "," << m.window << "," << m.median_ms << "," << m.peak_mib << "\n";
+      out << m.len << "," << m.window << "," << m.median_cpu_ms << "," << m.median_ms << ","
+          << m.peak_mib << "\n";
   }
   if (!png.empty()) {
-    const tg::Image time =
-        panel(rows, &Measurement::median_ms, "step time (forward + backward)", "log2 ms", window);
+    const tg::Image time = panel(rows, &Measurement::median_cpu_ms,
+                                 "step CPU time, forward + backward", "log2 ms", window);
     const tg::Image memory =
         panel(rows, &Measurement::peak_mib, "peak tensor memory", "log2 MiB", window);
     tg::image_grid({time, memory}, 2, 8).save_png(png);
