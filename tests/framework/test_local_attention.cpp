@@ -190,6 +190,19 @@ TEST_CASE("local_attention keeps memory linear in L: no [L, L] tensor in forward
   CHECK(peak < static_cast<size_t>(4) << 20);      // far below one [L, L] (64 MiB)
 }
 
+TEST_CASE("local_attention: dropout acts on the band only in training, weights before dropout") {
+  const Tensor q = random_tensor({1, 6, 3}, 100), k = random_tensor({1, 6, 3}, 101);
+  const Tensor v = random_tensor({1, 6, 2}, 102);
+  const AttentionResult plain = local_attention(q, k, v, 2);
+  const AttentionResult evaluating = local_attention(q, k, v, 2, {}, false, 0.5f, false);
+  check_close(evaluating.output.to_vector<float>(), plain.output.to_vector<float>());
+  Generator gen(103);
+  const AttentionResult training = local_attention(q, k, v, 2, {}, false, 0.5f, true, gen);
+  check_close(training.weights.to_vector<float>(), plain.weights.to_vector<float>());
+  CHECK(all_finite(training.output));
+  CHECK(sum(abs(training.output - plain.output)).item() > 1e-3f);
+}
+
 // ---- errors ----
 
 TEST_CASE("local_attention and the banded products reject bad input with a message") {
