@@ -7,6 +7,7 @@
 #include "framework/ops/activation.h"
 #include "framework/ops/attention.h"
 #include "framework/ops/attention_mask.h"
+#include "framework/ops/banded.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/index.h"
 #include "framework/ops/matmul.h"

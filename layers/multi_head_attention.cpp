@@ -34,11 +34,13 @@ MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t num_heads,
       kdim_(or_embed_dim(options.kdim, embed_dim)),
       vdim_(or_embed_dim(options.vdim, embed_dim)),
       dropout_(options.dropout),
+      window_(options.window),
       gen_(gen) {
   check(num_heads > 0, *this, ": num_heads must be positive, got ", num_heads);
   check(embed_dim % num_heads == 0, *this, ": embed_dim ", embed_dim,
         " is not divisible by num_heads ", num_heads);
   check(dropout_ >= 0.0f && dropout_ < 1.0f, *this, ": dropout must be in [0, 1), got ", dropout_);
+  check(window_ >= 0, *this, ": window must be >= 0 (0: full attention), got ", window_);
   register_module("w_q", w_q);
   register_module("w_k", w_k);
   register_module("w_v", w_v);
@@ -123,8 +125,13 @@ AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& k
   const Tensor v = split_heads(w_v(value), key_len);
 
   const AttentionMask mask = keep.defined() ? AttentionMask::keep(keep) : AttentionMask();
+  check(window_ == 0 || query_len == key_len, *this, ": local attention (window ", window_,
+        ") is self-attention: query and key need the same length, got Lq ", query_len, " and Lk ",
+        key_len);
   AttentionResult heads_out =
-      scaled_dot_product_attention(q, k, v, mask, dropout_, is_training(), gen_);
+      window_ > 0
+          ? local_attention(q, k, v, window_, mask, /*causal=*/false, dropout_, is_training(), gen_)
+          : scaled_dot_product_attention(q, k, v, mask, dropout_, is_training(), gen_);
   // [B, h, Lq, d_h] -> [B, Lq, h, d_h] (one copy) -> [B, Lq, E] (a view)
   const Tensor merged =
       heads_out.output.permute({0, 2, 1, 3}).reshape({batch, query_len, embed_dim_});

@@ -33,6 +33,10 @@ struct MultiHeadAttentionOptions {
   int64_t vdim = 0;      // size of the value features; 0 means embed_dim
   bool bias = true;      // biases on all four projections
   float dropout = 0.0f;  // on the attention weights, while training
+  // Local attention (local_attention in framework/ops/attention.h): each query attends only to
+  // the keys within +-window positions, in time and memory linear in L; self-attention only
+  // (Lq == Lk), and the returned weights are the band [B, heads, L, 2*window+1]. 0: full.
+  int64_t window = 0;
 };
 
 class MultiHeadAttention : public Module {
@@ -68,6 +72,7 @@ class MultiHeadAttention : public Module {
  private:
   int64_t embed_dim_, num_heads_, kdim_, vdim_;
   float dropout_;
+  int64_t window_;
   Generator& gen_;
 
   // The one keep-mask both masks make, broadcastable to [B, heads, Lq, Lk], or undefined.

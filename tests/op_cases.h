@@ -180,6 +180,16 @@ inline const std::vector<OpCase>& op_cases() {
        {{3, 300}, {300}, {300}},
        [](In x) { return layer_norm(x[0], x[1], x[2]); },
        /*gradcheck=*/false},
+      // ---- banded products and local attention (ops/banded.h) ----
+      {"band_dot", {{2, 5, 3}, {2, 5, 3}}, [](In x) { return band_dot(x[0], x[1], 2); }},
+      {"band_weighted_sum",
+       {{2, 5, 5}, {2, 5, 3}},
+       [](In x) { return band_weighted_sum(x[0], x[1], 2); }},
+      {"local_attention causal, padded",
+       {{2, 5, 3}, {2, 5, 3}, {2, 5, 2}},
+       [](In x) {
+         return local_attention(x[0], x[1], x[2], 1, ints({5, 3}, {2}, x[0]), true).output;
+       }},
       {"layer_norm many rows",
        {{130, 4}, {4}, {4}},
        [](In x) { return layer_norm(x[0], x[1], x[2]); }},

@@ -161,6 +161,19 @@ class Backend : public DeviceAllocator {
   // Normalises over the last dim. weight/bias may be undefined.
   virtual LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                      float eps) = 0;
+  // ---- banded products: local attention's band of 2w+1 keys around each query ----
+  // Tensors are [N, L, ...]; entry t of row i's band is position j = i - w + t, t in [0, 2w].
+  // Entries whose j falls outside [0, L) are 0 in every result and never read in an input.
+  //   band_dot           out[n, i, t] = a[n, i, :] . b[n, j, :]       [N,L,d] x [N,L,d] ->
+  //   [N,L,2w+1] band_weighted_sum  out[n, i, :] = sum_t p[n, i, t] v[n, j, :]   [N,L,2w+1] x
+  //   [N,L,d] -> [N,L,d] band_transpose     out[n, j, s] = p[n, j - w + s, 2w - s]       [N,L,2w+1]
+  //   -> [N,L,2w+1]
+  // band_transpose is the band of the transposed [L, L] matrix (P^T[j, i] = P[i, j]: entry
+  // (i, t) moves to (j, 2w - t)); the derivatives of the other two need it (ops/banded.cpp).
+  virtual Tensor band_dot(const Tensor& a, const Tensor& b, int64_t window) = 0;
+  virtual Tensor band_weighted_sum(const Tensor& p, const Tensor& v, int64_t window) = 0;
+  virtual Tensor band_transpose(const Tensor& p, int64_t window) = 0;
+
   // ---- optimizer updates: one fused pass over each parameter, in place ----
   // The update rules are written out in backend/cpu/cpu_optim.cpp. Buffers a rule does not use
   // (momentum when momentum == 0, max_exp_avg_sq without AMSGrad...) are undefined.

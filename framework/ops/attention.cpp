@@ -22,12 +22,15 @@ void check_float_tensor(const Tensor& t, const char* op, const char* name) {
 }  // namespace
 
 std::string attention_mask_problem(const Tensor& mask, const Tensor& scores) {
+  return attention_mask_problem(mask, scores.shape(), scores.device());
+}
+
+std::string attention_mask_problem(const Tensor& mask, const Shape& s, Device scores_device) {
   if (!mask.defined()) return "";
-  if (mask.device() != scores.device())
+  if (mask.device() != scores_device)
     return "mask on " + std::string(to_string(mask.device())) + " but scores on " +
-           to_string(scores.device()) + "; move it with .to()";
+           to_string(scores_device) + "; move it with .to()";
   const Shape& m = mask.shape();
-  const Shape& s = scores.shape();
   bool fits = m.size() <= s.size();
   for (size_t k = 0; fits && k < m.size(); ++k) {
     const int64_t mk = m[m.size() - 1 - k], sk = s[s.size() - 1 - k];

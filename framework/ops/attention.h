@@ -67,9 +67,26 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
                                              bool training = false,
                                              Generator& gen = default_generator());
 
+// ---- local (windowed) attention: each query attends to the keys within +-window positions ----
+
+// Self-attention over a band: query i attends to keys j with |i - j| <= window (and j <= i when
+// causal: keys i - window .. i), combined with `mask` (padding; any AttentionMask, broadcastable
+// to [..., L, L], of which only the band is read). q [..., L, d], k [..., L, d], v [..., L, dv]
+// with the same leading dims. Equal to scaled_dot_product_attention with the band as a keep-mask,
+// but the scores, weights and their gradients are bands [..., L, 2w+1] (framework/ops/banded.h):
+// time and memory grow with L w, not L^2. Returns output [..., L, dv] and the weights as that
+// band: weights[..., i, t] is the weight of key i - window + t (0 off the sequence or masked).
+// Cross-attention (Lq != Lk) has no diagonal to centre a band on: a tg::Error.
+AttentionResult local_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t window,
+                                const AttentionMask& mask = {}, bool causal = false,
+                                float dropout = 0.0f, bool training = false,
+                                Generator& gen = default_generator());
+
 // Why a keep-mask cannot be applied to scores of this shape, or "" if it can: it must live on
 // the scores' device and broadcast to them without adding dims. For layers that report the
 // problem under their own name.
 std::string attention_mask_problem(const Tensor& mask, const Tensor& scores);
+std::string attention_mask_problem(const Tensor& mask, const Shape& scores_shape,
+                                   Device scores_device);
 
 }  // namespace tg

@@ -191,6 +191,19 @@ TEST_CASE("layer parity: MultiHeadAttention, causal self-attention with a paddin
   check_layer("MultiHeadAttention, causal", attention, {random_input({3, 5, 8}, 35), keep}, run);
 }
 
+TEST_CASE("layer parity: MultiHeadAttention with a local window, padding and dropout") {
+  LayerPair attention(36, [](Generator& gen) {
+    return MultiHeadAttention(8, 2, {.dropout = 0.1f, .window = 1}, gen);
+  });
+  const auto run = [](MultiHeadAttention& a, const std::vector<Tensor>& in) {
+    const Tensor& x = in[0];
+    return both_results(a(x, x, x, AttentionMask::keep(in[1])));
+  };
+  const Tensor keep =
+      from_vector(std::vector<int32_t>{1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0}, {3, 5});
+  check_layer("MultiHeadAttention, window 1", attention, {random_input({3, 5, 8}, 37), keep}, run);
+}
+
 TEST_CASE("layer parity: AdditiveAttention with a padding mask") {
   LayerPair attention(36, [](Generator& gen) { return AdditiveAttention(4, 6, 5, 0.2f, gen); });
   const auto run = [](AdditiveAttention& a, const std::vector<Tensor>& in) {

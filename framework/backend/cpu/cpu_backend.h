@@ -60,6 +60,9 @@ class CpuBackend final : public Backend {
                                 int64_t ignore_index, float label_smoothing) override;
   LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                              float eps) override;
+  Tensor band_dot(const Tensor& a, const Tensor& b, int64_t window) override;
+  Tensor band_weighted_sum(const Tensor& p, const Tensor& v, int64_t window) override;
+  Tensor band_transpose(const Tensor& p, int64_t window) override;
   void sgd_step(const SgdStep& step, const Tensor& param, const Tensor& grad,
                 const Tensor& momentum_buffer) override;
   void adam_step(const AdamStep& step, const Tensor& param, const Tensor& grad,
