@@ -20,7 +20,7 @@ struct Flags {
   uint64_t split_seed = g2p::kDefaultSplitSeed;
   int64_t importance_words = 2000, dev_words = 1000, batch = 64, every = 1, threads = 0;
   int64_t timing_repeats = 5;
-  double save_at = 0.5;
+  double save_at = 0.5, fine_tune_minutes = 0, fine_tune_lr = 2e-4;
 };
 
 void add_flags(CLI::App& app, Flags& f) {
@@ -44,6 +44,10 @@ void add_flags(CLI::App& app, Flags& f) {
       ->check(whole_number(1, 1000));
   app.add_option("--save-at", f.save_at, "save the model pruned by this fraction of its heads "
                  "as OUT/model_pruned.tg")->check(tg::program::number_between(0, 1));
+  app.add_option("--fine-tune-minutes", f.fine_tune_minutes, "then train the saved pruned model "
+                 "this long (0: not)")->check(tg::program::kFiniteNonNegative);
+  app.add_option("--fine-tune-lr", f.fine_tune_lr, "its constant learning rate (AdamW)")
+      ->check(tg::program::kFinitePositive);
   app.add_option("--threads", f.threads, "CPU threads (0: all)")->check(whole_number(0, 1024));
   // clang-format on
 }
@@ -51,6 +55,36 @@ void add_flags(CLI::App& app, Flags& f) {
 std::vector<tg::data::PronouncingEntry> first(const std::vector<tg::data::PronouncingEntry>& all,
                                               int64_t count) {
   return {all.begin(), all.begin() + std::min<int64_t>(count, static_cast<int64_t>(all.size()))};
+}
+
+// Reads OUT/model_pruned.tg back (as g2p_transformer --evaluate would), trains it for a few
+// minutes at a constant learning rate, scores it on the same dev words and saves it.
+void fine_tune(const Flags& flags, const g2p::LoadedHeader& header, const g2p::G2PData& data,
+               const std::vector<tg::data::PronouncingEntry>& dev) {
+  const std::string path = flags.out_dir + "/model_pruned.tg";
+  g2p::TransformerG2P model(header.config, data.letters.size(), data.phonemes.size());
+  g2p::load_weights(tg::load_checkpoint(path), model);
+  g2p::TrainOptions options;
+  options.epochs = 1;
+  options.batch_size = flags.batch;
+  options.lr = flags.fine_tune_lr;
+  options.schedule = "constant";
+  options.warmup_steps = 0;
+  options.label_smoothing = 0.1f;
+  options.weight_decay = 0.01;
+  options.dev_words = 0;
+  options.time_limit_minutes = flags.fine_tune_minutes;
+  options.quiet = true;
+  const g2p::TrainResult trained = g2p::train_model(model, header.config, data, options);
+  const g2p::ScoreTotals scores = g2p::evaluate(model, data, dev, 1, flags.batch);
+  std::printf("fine-tuned the pruned model for %lld steps (%.1f min): dev WER %.2f%%, PER %.2f%%\n",
+              static_cast<long long>(trained.steps), trained.seconds / 60, 100 * scores.wer(),
+              100 * scores.per());
+  std::ofstream(flags.out_dir + "/fine_tune.csv")
+      << "steps,minutes,dev_wer,dev_per\n"
+      << trained.steps << ',' << trained.seconds / 60 << ',' << scores.wer() << ',' << scores.per()
+      << '\n';
+  g2p::save_model(flags.out_dir + "/model_pruned_finetuned.tg", model, header.config, data);
 }
 
 int run(const Flags& flags) {
@@ -114,6 +148,7 @@ int run(const Flags& flags) {
     g2p::write_pruning_curve(flags.out_dir, points);
     if (removed == total) break;
   }
+  if (saved && flags.fine_tune_minutes > 0) fine_tune(flags, header, data, dev);
   return 0;
 }
 
