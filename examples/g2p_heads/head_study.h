@@ -40,7 +40,9 @@ std::vector<RankedHead> pruning_order(const std::vector<tg::HeadStatistics>& sta
 // Prunes the given heads (original numbering) from model's attention layers.
 void prune_ranked(tg::Module& model, const std::vector<RankedHead>& heads);
 
-// Median wall time of a training step's forward and backward (no optimizer) on batch.
+// Median process CPU time of a training step's forward and backward (no optimizer) on batch:
+// with one thread, the step's compute, without the waits for a core on a shared machine. On a
+// GPU it would miss the device's time (this program runs on the CPU).
 double step_milliseconds(Seq2SeqModel& model, const tg::data::Seq2SeqBatch& batch, int repeats);
 
 struct PruningPoint {

@@ -19,7 +19,7 @@ struct Flags {
   int64_t limit = -1;
   uint64_t split_seed = g2p::kDefaultSplitSeed;
   int64_t importance_words = 2000, dev_words = 1000, batch = 64, every = 1, threads = 0;
-  int64_t timing_repeats = 5;
+  int64_t timing_repeats = 7;
   double save_at = 0.5, fine_tune_minutes = 0, fine_tune_lr = 2e-4;
 };
 
