@@ -8,9 +8,10 @@
 //
 // g is the optional per-head gate (set_head_mask; without one every g_i = 1).
 // The heads are not separate matrices: W_q's rows are the h heads' projections stacked, so
-// one [h d_h, E] product serves all heads. Splitting is a view [B, L, E] -> [B, L, h, d_h] and one
-// permute (a copy) to [B, h, L, d_h]; every head then runs in the same batched gemm. Merging is
-// one permute back and a view. The key is multiplied with gemm's transpose flag, never copied.
+// one [h d_h, E] product serves all heads. Splitting is a view [B, L, h d_h] -> [B, L, h, d_h]
+// and one permute (a copy) to [B, h, L, d_h]; every head then runs in the same batched gemm.
+// Merging is one permute back and a view. The key is multiplied with gemm's transpose flag,
+// never copied.
 //
 // Masks are AttentionMasks that say what they mean (framework/ops/attention_mask.h):
 // AttentionMask::exclude(m) takes PyTorch's nn.MultiheadAttention masks as they are (True =
