@@ -61,18 +61,19 @@ tg::Image head_heatmap(const std::vector<tg::HeadStatistics>& stats, const std::
   return tg::attention_heatmap(values, rows, columns, title, 40);
 }
 
-std::vector<RankedHead> pruning_order(const std::vector<tg::HeadStatistics>& stats) {
+std::vector<RankedHead> pruning_order(const std::vector<tg::HeadStatistics>& stats,
+                                      bool normalised) {
   std::vector<RankedHead> ranked;
   for (const tg::HeadStatistics& s : stats)
     for (size_t i = 0; i < s.heads.size(); ++i)
-      ranked.push_back({s.layer, s.heads[i], s.importance[i]});
+      ranked.push_back({s.layer, s.heads[i], normalised ? s.importance[i] : s.raw_importance[i]});
   std::stable_sort(ranked.begin(), ranked.end(), [](const RankedHead& a, const RankedHead& b) {
     return a.importance < b.importance;
   });
   return ranked;
 }
 
-void prune_ranked(tg::Module& model, const std::vector<RankedHead>& heads) {
+std::string prune_ranked(tg::Module& model, const std::vector<RankedHead>& heads) {
   for (const auto& [path, layer] : tg::attention_layers(model)) {
     std::vector<int64_t> remove;  // current indices of the listed heads
     const std::vector<int64_t>& has = layer->original_heads();
@@ -84,6 +85,11 @@ void prune_ranked(tg::Module& model, const std::vector<RankedHead>& heads) {
     }
     tg::prune_heads(*layer, remove);
   }
+  std::string names;
+  for (const RankedHead& ranked : heads)
+    names += (names.empty() ? "" : "; ") + short_layer_name(ranked.layer) + " " +
+             std::to_string(ranked.head + 1);
+  return names;
 }
 
 // Process CPU time: on a machine shared with other work, wall time counts the waits for a core.
@@ -110,7 +116,8 @@ double step_milliseconds(Seq2SeqModel& model, const tg::data::Seq2SeqBatch& batc
 
 void write_pruning_curve(const std::string& out_dir, const std::vector<PruningPoint>& points) {
   std::ofstream csv(out_dir + "/pruning.csv");
-  csv << "heads_removed,heads_total,fraction_removed,parameters,dev_wer,dev_per,step_ms\n";
+  csv << "heads_removed,heads_total,fraction_removed,parameters,dev_wer,dev_per,step_ms,"
+         "removed_at_this_step\n";
   tg::Series wer{"dev WER", {}, {}, tg::categorical_color(0)};
   tg::Series per{"dev PER", {}, {}, tg::categorical_color(1)};
   tg::Series step{"step time", {}, {}, tg::categorical_color(2)};

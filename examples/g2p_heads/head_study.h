@@ -28,17 +28,19 @@ std::string short_layer_name(const std::string& path);
 tg::Image head_heatmap(const std::vector<tg::HeadStatistics>& stats, const std::string& title,
                        bool entropy);
 
-// Every head of every layer, least important first (by the per-layer normalised importance,
-// so that layers are compared on one scale, as Michel et al. prune globally).
+// Every head of every layer, least important first: by the per-layer normalised importance
+// (Michel et al.: layers compared on one scale), or, with normalised = false, by the raw one.
 struct RankedHead {
   std::string layer;  // path
   int64_t head;       // numbered as when built
   double importance;
 };
-std::vector<RankedHead> pruning_order(const std::vector<tg::HeadStatistics>& stats);
+std::vector<RankedHead> pruning_order(const std::vector<tg::HeadStatistics>& stats,
+                                      bool normalised = true);
 
-// Prunes the given heads (original numbering) from model's attention layers.
-void prune_ranked(tg::Module& model, const std::vector<RankedHead>& heads);
+// Prunes the given heads (original numbering) from model's attention layers, and returns them
+// as "enc 1 self 2; dec 3 cross 4" (heads numbered from 1, as in the heatmaps).
+std::string prune_ranked(tg::Module& model, const std::vector<RankedHead>& heads);
 
 // Median process CPU time of a training step's forward and backward (no optimizer) on batch:
 // with one thread, the step's compute, without the waits for a core on a shared machine. On a
@@ -49,6 +51,7 @@ struct PruningPoint {
   int64_t removed = 0, total = 0;  // heads
   int64_t parameters = 0;
   double wer = 0, per = 0, step_ms = 0;
+  std::string last_removed;  // the heads this step removed: "dec 1 cross 4; enc 2 self 1"
   double fraction() const { return total ? static_cast<double>(removed) / total : 0.0; }
 };
 

@@ -21,6 +21,7 @@ struct Flags {
   int64_t importance_words = 2000, dev_words = 1000, batch = 64, every = 1, threads = 0;
   int64_t timing_repeats = 7;
   double save_at = 0.5, fine_tune_minutes = 0, fine_tune_lr = 2e-4;
+  std::string rank = "normalised";
 };
 
 void add_flags(CLI::App& app, Flags& f) {
@@ -39,6 +40,8 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--dev-words", f.dev_words, "dev words scored (greedy) after each pruning step")
       ->check(whole_number(1, 1000000000));
   app.add_option("--batch", f.batch, "words per batch")->check(whole_number(1, 1 << 20));
+  app.add_option("--rank", f.rank, "order of pruning: normalised (per layer, as Michel et al.) "
+                 "or raw importance")->check(CLI::IsMember({"normalised", "raw"}));
   app.add_option("--every", f.every, "heads pruned per step of the curve")->check(whole_number(1, 1 << 20));
   app.add_option("--timing-repeats", f.timing_repeats, "training steps timed per point (median)")
       ->check(whole_number(1, 1000));
@@ -102,18 +105,20 @@ int run(const Flags& flags) {
 
   const auto stats =
       g2p::measure_heads(model, data, first(data.train, flags.importance_words), flags.batch);
-  std::ofstream csv(flags.out_dir + "/heads.csv");
-  csv << "layer,head,importance,raw_importance,entropy\n";
-  for (const tg::HeadStatistics& s : stats)
-    for (size_t i = 0; i < s.heads.size(); ++i)
-      csv << s.layer << ',' << s.heads[i] + 1 << ',' << s.importance[i] << ','
-          << s.raw_importance[i] << ',' << s.entropy[i] << '\n';
+  {
+    std::ofstream csv(flags.out_dir + "/heads.csv");
+    csv << "layer,head,importance,raw_importance,entropy\n";
+    for (const tg::HeadStatistics& s : stats)
+      for (size_t i = 0; i < s.heads.size(); ++i)
+        csv << s.layer << ',' << s.heads[i] + 1 << ',' << s.importance[i] << ','
+            << s.raw_importance[i] << ',' << s.entropy[i] << '\n';
+  }
   g2p::head_heatmap(stats, "head importance (normalised per layer)", false)
       .save_png(flags.out_dir + "/heads_importance.png");
   g2p::head_heatmap(stats, "attention entropy (share of the largest)", true)
       .save_png(flags.out_dir + "/heads_entropy.png");
 
-  const std::vector<g2p::RankedHead> ranked = g2p::pruning_order(stats);
+  const std::vector<g2p::RankedHead> ranked = g2p::pruning_order(stats, flags.rank == "normalised");
   const auto dev = first(data.dev, flags.dev_words);
   const auto dev_pairs = tg::data::encode_for_training(dev, data.letters, data.phonemes);
   const tg::data::Seq2SeqBatch timing =
@@ -123,7 +128,8 @@ int run(const Flags& flags) {
   bool saved = false;
   for (int64_t removed = 0;; removed = std::min(total, removed + flags.every)) {
     const int64_t done = points.empty() ? 0 : points.back().removed;
-    g2p::prune_ranked(model, {ranked.begin() + done, ranked.begin() + removed});
+    const std::string names =
+        g2p::prune_ranked(model, {ranked.begin() + done, ranked.begin() + removed});
     const g2p::ScoreTotals scores = g2p::evaluate(model, data, dev, 1, flags.batch);
     g2p::PruningPoint point{
         removed,
@@ -131,13 +137,15 @@ int run(const Flags& flags) {
         model.parameter_count(),
         scores.wer(),
         scores.per(),
-        g2p::step_milliseconds(model, timing, static_cast<int>(flags.timing_repeats))};
+        g2p::step_milliseconds(model, timing, static_cast<int>(flags.timing_repeats)),
+        names};
     model.eval();
     points.push_back(point);
     std::printf(
-        "%3lld/%lld heads removed: %lld parameters, dev WER %.2f%%, PER %.2f%%, step %.1f ms\n",
+        "%3lld/%lld heads removed: %lld parameters, dev WER %.2f%%, PER %.2f%%, step %.1f ms %s\n",
         static_cast<long long>(removed), static_cast<long long>(total),
-        static_cast<long long>(point.parameters), 100 * point.wer, 100 * point.per, point.step_ms);
+        static_cast<long long>(point.parameters), 100 * point.wer, 100 * point.per, point.step_ms,
+        names.empty() ? "" : ("(" + names + ")").c_str());
     std::fflush(stdout);
     if (!saved && point.fraction() >= flags.save_at) {
       g2p::save_model(flags.out_dir + "/model_pruned.tg", model, header.config, data);

@@ -3,6 +3,7 @@
 // and read back as g2p_transformer --evaluate reads it, the heatmaps, the curve's CSV and PNGs.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -70,6 +71,15 @@ TEST_CASE("g2p_heads measures, ranks and prunes every head, as the gated model c
   REQUIRE(ranked.size() == 20);
   for (size_t i = 1; i < ranked.size(); ++i)
     CHECK(ranked[i - 1].importance <= ranked[i].importance);
+  // By raw importance: the first is the smallest raw score of any head.
+  double smallest = 1e30;
+  for (const tg::HeadStatistics& s : stats)
+    for (double raw : s.raw_importance) smallest = std::min(smallest, raw);
+  const std::vector<g2p::RankedHead> by_raw = g2p::pruning_order(stats, false);
+  REQUIRE(by_raw.size() == 20);
+  CHECK(by_raw.front().importance == smallest);
+  for (size_t i = 1; i < by_raw.size(); ++i)
+    CHECK(by_raw[i - 1].importance <= by_raw[i].importance);
 
   // The 7 least important heads gated off, then pruned: the same logits.
   const std::vector<g2p::RankedHead> cut(ranked.begin(), ranked.begin() + 7);
@@ -83,7 +93,9 @@ TEST_CASE("g2p_heads measures, ranks and prunes every head, as the gated model c
   const std::vector<float> gated = logits(model, batch);
   for (const auto& [path, layer] : tg::attention_layers(model)) layer->set_head_mask(Tensor());
   const int64_t before = model.parameter_count();
-  g2p::prune_ranked(model, cut);
+  const std::string names = g2p::prune_ranked(model, cut);
+  CHECK(names.starts_with(g2p::short_layer_name(cut[0].layer) + " " +
+                          std::to_string(cut[0].head + 1) + "; "));
   CHECK(model.parameter_count() ==
         before - 7 * (4 * 2 * 8 + 3 * 2));  // a head: 4 blocks 2x8, 3 biases of 2
   const std::vector<float> pruned = logits(model, batch);
@@ -113,14 +125,17 @@ TEST_CASE("g2p_heads measures, ranks and prunes every head, as the gated model c
   const auto after = g2p::measure_heads(model, data, data.train, 3);
   CHECK(g2p::head_heatmap(after, "importance", false).width() > 0);
   CHECK(g2p::head_heatmap(after, "entropy", true).height() > 0);
-  g2p::write_pruning_curve(dir, {{0, 20, 100, 0.5, 0.2, 3.0}, {10, 20, 60, 0.75, 0.25, 2.0}});
+  g2p::write_pruning_curve(
+      dir, {{0, 20, 100, 0.5, 0.2, 3.0, ""}, {10, 20, 60, 0.75, 0.25, 2.0, "enc 1 self 2"}});
   std::ifstream csv(dir + "/pruning.csv");
   std::string header, first, second;
   std::getline(csv, header);
   std::getline(csv, first);
   std::getline(csv, second);
-  CHECK(header == "heads_removed,heads_total,fraction_removed,parameters,dev_wer,dev_per,step_ms");
-  CHECK(second == "10,20,0.5,60,0.75,0.25,2");
+  CHECK(header ==
+        "heads_removed,heads_total,fraction_removed,parameters,dev_wer,dev_per,step_ms,"
+        "removed_at_this_step");
+  CHECK(second == "10,20,0.5,60,0.75,0.25,2,enc 1 self 2");
   CHECK(std::filesystem::file_size(dir + "/pruning_curve.png") > 1000);
   CHECK(std::filesystem::file_size(dir + "/pruning_step_time.png") > 1000);
   std::filesystem::remove_all(dir);
