@@ -123,7 +123,7 @@ void write_pruning_curve(const std::string& out_dir, const std::vector<PruningPo
   tg::Series step{"step time", {}, {}, tg::categorical_color(2)};
   for (const PruningPoint& p : points) {
     csv << p.removed << ',' << p.total << ',' << p.fraction() << ',' << p.parameters << ',' << p.wer
-        << ',' << p.per << ',' << p.step_ms << '\n';
+        << ',' << p.per << ',' << p.step_ms << ',' << p.last_removed << '\n';
     for (tg::Series* s : {&wer, &per, &step}) s->x.push_back(100.0 * p.fraction());
     wer.y.push_back(100.0 * p.wer);
     per.y.push_back(100.0 * p.per);
