@@ -9,6 +9,8 @@
 #include "layers/embedding.h"
 #include "layers/feed_forward.h"
 #include "layers/gru.h"
+#include "layers/head_importance.h"
+#include "layers/head_pruning.h"
 #include "layers/gru_cell.h"
 #include "layers/init.h"
 #include "layers/layer_norm.h"

@@ -7,6 +7,8 @@
 
 namespace tg {
 
+// Attention layers with pruned heads are recorded too (layers/head_pruning.h), and load_into
+// prunes model to match before copying, so a pruned model loads into a freshly built one.
 Checkpoint model_checkpoint(const Module& model);
 // Copies the checkpoint's "model." tensors into model's parameters and buffers. Strict: every
 // name must match both ways; non-strict lists the missing and unexpected ones in the report.

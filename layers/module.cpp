@@ -97,6 +97,8 @@ std::vector<std::pair<std::string, const Module*>> Module::named_children() cons
   return {children_.begin(), children_.end()};
 }
 
+std::vector<std::pair<std::string, Module*>> Module::named_children() { return children_; }
+
 int64_t Module::parameter_count() const {
   int64_t count = 0;
   for (const auto& [name, tensor] : named_parameters()) count += tensor.numel();

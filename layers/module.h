@@ -41,6 +41,7 @@ class Module {
   std::vector<Tensor> parameters() const;
   NamedTensors named_buffers() const;  // state that is saved but not trained (e.g. tables)
   std::vector<std::pair<std::string, const Module*>> named_children() const;
+  std::vector<std::pair<std::string, Module*>> named_children();  // to change them (pruning)
 
   // PyTorch's state_dict: every parameter and buffer by dotted name, module by module (a
   // module's own parameters, then its own buffers, then each child's, in registration order).

@@ -10,6 +10,18 @@ namespace {
 
 int64_t or_embed_dim(int64_t size, int64_t embed_dim) { return size > 0 ? size : embed_dim; }
 
+// Checked before the projections are built (a layer has no path yet while it is constructed).
+int64_t head_dim_of(int64_t embed_dim, int64_t num_heads, const MultiHeadAttentionOptions& o) {
+  check(num_heads > 0, "MultiHeadAttention: num_heads must be positive, got ", num_heads);
+  check(o.head_dim >= 0,
+        "MultiHeadAttention: head_dim must be positive (or 0: embed_dim / "
+        "num_heads), got ",
+        o.head_dim);
+  check(o.head_dim > 0 || embed_dim % num_heads == 0, "MultiHeadAttention: embed_dim ", embed_dim,
+        " is not divisible by num_heads ", num_heads);
+  return o.head_dim > 0 ? o.head_dim : embed_dim / num_heads;
+}
+
 std::string describe_tensor(const Tensor& t) {
   return t.defined() ? std::string(to_string(t.dtype())) + " " + to_string(t.shape())
                      : "an undefined tensor";
@@ -25,22 +37,24 @@ Tensor as_zero_one(const Tensor& mask) {
 MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t num_heads,
                                        const MultiHeadAttentionOptions& options, Generator& gen)
     : Module("MultiHeadAttention"),
-      w_q(embed_dim, embed_dim, options.bias, gen),
-      w_k(or_embed_dim(options.kdim, embed_dim), embed_dim, options.bias, gen),
-      w_v(or_embed_dim(options.vdim, embed_dim), embed_dim, options.bias, gen),
-      w_o(embed_dim, embed_dim, options.bias, gen),
+      w_q(embed_dim, num_heads * head_dim_of(embed_dim, num_heads, options), options.bias, gen),
+      w_k(or_embed_dim(options.kdim, embed_dim),
+          num_heads * head_dim_of(embed_dim, num_heads, options), options.bias, gen),
+      w_v(or_embed_dim(options.vdim, embed_dim),
+          num_heads * head_dim_of(embed_dim, num_heads, options), options.bias, gen),
+      w_o(num_heads * head_dim_of(embed_dim, num_heads, options), embed_dim, options.bias, gen),
       embed_dim_(embed_dim),
       num_heads_(num_heads),
+      head_dim_(head_dim_of(embed_dim, num_heads, options)),
       kdim_(or_embed_dim(options.kdim, embed_dim)),
       vdim_(or_embed_dim(options.vdim, embed_dim)),
       dropout_(options.dropout),
       window_(options.window),
       gen_(gen) {
-  check(num_heads > 0, *this, ": num_heads must be positive, got ", num_heads);
-  check(embed_dim % num_heads == 0, *this, ": embed_dim ", embed_dim,
-        " is not divisible by num_heads ", num_heads);
   check(dropout_ >= 0.0f && dropout_ < 1.0f, *this, ": dropout must be in [0, 1), got ", dropout_);
   check(window_ >= 0, *this, ": window must be >= 0 (0: full attention), got ", window_);
+  for (int64_t h = 0; h < num_heads; ++h) original_heads_.push_back(h);
+  built_heads_ = original_heads_.size();
   register_module("w_q", w_q);
   register_module("w_k", w_k);
   register_module("w_v", w_v);
@@ -49,8 +63,8 @@ MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t num_heads,
 
 Tensor MultiHeadAttention::combined_keep_mask(const AttentionMask& key_padding,
                                               const AttentionMask& attn_mask, int64_t batch,
-                                              int64_t query_len, int64_t key_len,
-                                              Device device) const {
+                                              int64_t query_len, int64_t key_len, Device device,
+                                              Tensor* padding_keep_out) const {
   Tensor padding_keep;  // broadcastable to [B, 1, 1, Lk]
   if (key_padding.kind() == AttentionMask::Kind::ValidLengths) {
     const Tensor& lens = key_padding.tensor();
@@ -93,6 +107,7 @@ Tensor MultiHeadAttention::combined_keep_mask(const AttentionMask& key_padding,
           ": masks must be on the query's device (", to_string(device), "), got one on ",
           mask->defined() ? to_string(mask->device()) : "");
   }
+  if (padding_keep_out != nullptr) *padding_keep_out = padding_keep;
   if (padding_keep.defined() && pair_keep.defined())
     return as_zero_one(padding_keep) * as_zero_one(pair_keep);  // [B, 1, Lq, Lk]
   return padding_keep.defined() ? padding_keep : pair_keep;
@@ -112,11 +127,20 @@ AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& k
             value.size(2) == vdim_,
         *this, ": expected value [", batch, ",", key_len, ",", vdim_, "] (Lk as in key), got ",
         [&] { return describe_tensor(value); });
-  const Tensor keep =
-      combined_keep_mask(key_padding, attn_mask, batch, query_len, key_len, query.device());
+  Tensor padding_keep;
+  const Tensor keep = combined_keep_mask(key_padding, attn_mask, batch, query_len, key_len,
+                                         query.device(), observer ? &padding_keep : nullptr);
+  check(!head_mask_.defined() || head_mask_.device() == query.device(), *this,
+        ": head_mask must be on the query's device (", to_string(query.device()), "), got one on ",
+        [&] { return to_string(head_mask_.device()); });
 
-  // [B, L, E] -> [B, L, h, d_h] (a view) -> [B, h, L, d_h] (the one copy)
-  const int64_t heads = num_heads_, head_size = head_dim();
+  if (num_heads_ == 0) {  // every head pruned: concat() of nothing is empty, so only b_o stays
+    const Tensor nothing = zeros({batch, query_len, embed_dim_}, DType::Float32, query.device());
+    return {w_o.bias.defined() ? nothing + w_o.bias : nothing,
+            zeros({batch, 0, query_len, key_len}, DType::Float32, query.device())};
+  }
+  // [B, L, h d_h] -> [B, L, h, d_h] (a view) -> [B, h, L, d_h] (the one copy)
+  const int64_t heads = num_heads_, head_size = head_dim_;
   auto split_heads = [&](const Tensor& x, int64_t len) {
     return x.reshape({batch, len, heads, head_size}).permute({0, 2, 1, 3});
   };
@@ -132,10 +156,28 @@ AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& k
       window_ > 0
           ? local_attention(q, k, v, window_, mask, /*causal=*/false, dropout_, is_training(), gen_)
           : scaled_dot_product_attention(q, k, v, mask, dropout_, is_training(), gen_);
-  // [B, h, Lq, d_h] -> [B, Lq, h, d_h] (one copy) -> [B, Lq, E] (a view)
-  const Tensor merged =
-      heads_out.output.permute({0, 2, 1, 3}).reshape({batch, query_len, embed_dim_});
+  // The gate g_i scales head i's context [B, h, Lq, d_h] (broadcast over batch, queries, d_h).
+  Tensor context = heads_out.output;
+  if (head_mask_.defined()) context = context * head_mask_.reshape({1, heads, 1, 1});
+  if (observer) {
+    check(window_ == 0, *this, ": an observer reads [B, heads, Lq, Lk] attention weights; a ",
+          "layer with a window (", window_, ") has only their band");
+    const Tensor key_keep = padding_keep.defined()
+                                ? padding_keep.reshape({batch, key_len}).to(DType::Float32)
+                                : Tensor();
+    observer({heads_out.weights.detach(), key_keep, query.id() == key.id()});
+  }
+  // [B, h, Lq, d_h] -> [B, Lq, h, d_h] (one copy) -> [B, Lq, h d_h] (a view)
+  const Tensor merged = context.permute({0, 2, 1, 3}).reshape({batch, query_len, inner_dim()});
   return {w_o(merged), heads_out.weights};
+}
+
+void MultiHeadAttention::set_head_mask(const Tensor& head_mask) {
+  check(!head_mask.defined() ||
+            (head_mask.dtype() == DType::Float32 && head_mask.shape() == Shape{num_heads_}),
+        *this, ": head_mask must be float32 [num_heads] = [", num_heads_, "], got ",
+        [&] { return describe_tensor(head_mask); });
+  head_mask_ = head_mask;
 }
 
 }  // namespace tg

@@ -1,14 +1,17 @@
 // Multi-head attention (Vaswani et al., 2017): h attentions side by side, each over its own
-// d_h = E / h dimensional slice of learned projections of the queries, keys and values.
+// d_h dimensional slice of learned projections of the queries, keys and values (d_h = E / h
+// unless options.head_dim says otherwise, as after pruning heads: layers/head_pruning.h).
 //
-//   Q = query W_q^T + b_q,  K = key W_k^T + b_k,  V = value W_v^T + b_v      each [B, L, E]
+//   Q = query W_q^T + b_q,  K = key W_k^T + b_k,  V = value W_v^T + b_v      each [B, L, h d_h]
 //   head_i = softmax(Q_i K_i^T / sqrt(d_h), keep-mask) V_i                   Q_i: [B, Lq, d_h]
-//   output = concat(head_1, ..., head_h) W_o^T + b_o                          [B, Lq, E]
+//   output = concat(g_1 head_1, ..., g_h head_h) W_o^T + b_o                 [B, Lq, E]
 //
+// g is the optional per-head gate (set_head_mask; without one every g_i = 1).
 // The heads are not separate matrices: W_q's rows are the h heads' projections stacked, so
-// one [E, E] product serves all heads. Splitting is a view [B, L, E] -> [B, L, h, d_h] and one
-// permute (a copy) to [B, h, L, d_h]; every head then runs in the same batched gemm. Merging is
-// one permute back and a view. The key is multiplied with gemm's transpose flag, never copied.
+// one [h d_h, E] product serves all heads. Splitting is a view [B, L, h d_h] -> [B, L, h, d_h]
+// and one permute (a copy) to [B, h, L, d_h]; every head then runs in the same batched gemm.
+// Merging is one permute back and a view. The key is multiplied with gemm's transpose flag,
+// never copied.
 //
 // Masks are AttentionMasks that say what they mean (framework/ops/attention_mask.h):
 // AttentionMask::exclude(m) takes PyTorch's nn.MultiheadAttention masks as they are (True =
@@ -19,6 +22,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "framework/random.h"
 #include "framework/tensor.h"
@@ -37,11 +42,20 @@ struct MultiHeadAttentionOptions {
   // the keys within +-window positions, in time and memory linear in L; self-attention only
   // (Lq == Lk), and the returned weights are the band [B, heads, L, 2*window+1]. 0: full.
   int64_t window = 0;
+  int64_t head_dim = 0;  // size of each head; 0 means embed_dim / num_heads
+};
+
+// What a MultiHeadAttention shows its observer after each forward (for analysis: entropy).
+struct AttentionObservation {
+  Tensor weights;       // [B, heads, Lq, Lk], detached; masked keys have weight exactly 0
+  Tensor key_keep;      // float [B, Lk], 1 = a real key, 0 = padding; undefined: no padding
+  bool self_attention;  // query and key were the same tensor (so key_keep marks queries too)
 };
 
 class MultiHeadAttention : public Module {
  public:
-  // embed_dim must be a multiple of num_heads. Children w_q, w_k, w_v, w_o (Linear).
+  // Without options.head_dim, embed_dim must be a multiple of num_heads. Children w_q, w_k,
+  // w_v (embed_dim, kdim, vdim -> num_heads * head_dim) and w_o (back to embed_dim), Linear.
   MultiHeadAttention(int64_t embed_dim, int64_t num_heads,
                      const MultiHeadAttentionOptions& options = {},
                      Generator& gen = default_generator());
@@ -65,19 +79,45 @@ class MultiHeadAttention : public Module {
 
   int64_t embed_dim() const { return embed_dim_; }
   int64_t num_heads() const { return num_heads_; }
-  int64_t head_dim() const { return embed_dim_ / num_heads_; }
+  int64_t head_dim() const { return head_dim_; }
+  int64_t inner_dim() const { return num_heads_ * head_dim_; }  // rows of w_q, w_k, w_v
+  // The heads it has, numbered as when it was built: 0..num_heads-1 until prune_heads
+  // (layers/head_pruning.h) removes some. A layer with every head pruned outputs b_o.
+  const std::vector<int64_t>& original_heads() const { return original_heads_; }
+  bool is_pruned() const { return num_heads_ != static_cast<int64_t>(built_heads_); }
+
+  // ---- per-head gate: head importance (layers/head_importance.h) and pruning ----
+  // head_mask: float32 [num_heads], g above: 1 keeps a head, 0 removes its output, values in
+  // between scale it. Differentiable: with requires_grad set,
+  //   d loss / d g_i = sum over (b, q, c) of d loss / d(context_i)[b, q, c] * head_i[b, q, c],
+  // the quantity head importance averages. It is attached to the layer rather than passed to
+  // forward, so that any model built from these layers can be gated without threading it
+  // through every forward of the model. An undefined tensor (the default) removes the gate.
+  void set_head_mask(const Tensor& head_mask);
+  const Tensor& head_mask() const { return head_mask_; }
+
+  // Called after every forward while set (analysis only; nothing is recorded for it).
+  std::function<void(const AttentionObservation&)> observer;
 
   Linear w_q, w_k, w_v, w_o;
 
  private:
-  int64_t embed_dim_, num_heads_, kdim_, vdim_;
+  friend void prune_heads(MultiHeadAttention&, const std::vector<int64_t>&);
+
+  int64_t embed_dim_, num_heads_, head_dim_, kdim_, vdim_;
   float dropout_;
   int64_t window_;
   Generator& gen_;
+  Tensor head_mask_;
+  std::vector<int64_t> original_heads_;
+  size_t built_heads_ = 0;
 
   // The one keep-mask both masks make, broadcastable to [B, heads, Lq, Lk], or undefined.
+  // padding_keep (when not null) receives the key padding's keep mask, broadcastable to
+  // [B, 1, 1, Lk], or undefined.
   Tensor combined_keep_mask(const AttentionMask& key_padding, const AttentionMask& attn_mask,
-                            int64_t batch, int64_t query_len, int64_t key_len, Device device) const;
+                            int64_t batch, int64_t query_len, int64_t key_len, Device device,
+                            Tensor* padding_keep_out = nullptr) const;
 };
 
 }  // namespace tg

@@ -115,3 +115,11 @@ if(TARGET spiral)
     env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=300000 OMP_DISPLAY_ENV=verbose $<TARGET_FILE:spiral>
     --help)
 endif()
+
+if(TARGET g2p_heads)
+  tapegrad_expect_exit(g2p_heads/missing_checkpoint_is_named 1
+    "g2p_heads: load_checkpoint: cannot open '/nonexistent/model.tg': No such file"
+    $<TARGET_FILE:g2p_heads> --checkpoint /nonexistent/model.tg --out ${runs}/heads)
+  tapegrad_expect_exit(g2p_heads/every_zero_is_refused 2
+    "g2p_heads: --every: expected a whole number from 1 to" $<TARGET_FILE:g2p_heads> --every 0)
+endif()
