@@ -1,5 +1,7 @@
 #include "layers/model_checkpoint.h"
 
+#include "layers/quantize.h"
+
 namespace tg {
 
 static NamedTensors model_tensors(const Module& model) {
@@ -11,10 +13,12 @@ static NamedTensors model_tensors(const Module& model) {
 Checkpoint model_checkpoint(const Module& model) {
   Checkpoint out;
   for (const auto& [name, tensor] : model_tensors(model)) out.add_tensor("model." + name, tensor);
+  mark_quantization(out, model);
   return out;
 }
 
 LoadReport load_into(const Checkpoint& checkpoint, Module& model, bool strict) {
+  check_same_quantization(checkpoint, model, "load_into " + model.type_name());
   return load_named_tensors(checkpoint, "model.", model_tensors(model), strict,
                             "load_into " + model.type_name());
 }

@@ -41,6 +41,7 @@ class Module {
   std::vector<Tensor> parameters() const;
   NamedTensors named_buffers() const;  // state that is saved but not trained (e.g. tables)
   std::vector<std::pair<std::string, const Module*>> named_children() const;
+  std::vector<std::pair<std::string, Module*>> named_children() { return children_; }
 
   // PyTorch's state_dict: every parameter and buffer by dotted name, module by module (a
   // module's own parameters, then its own buffers, then each child's, in registration order).
@@ -73,6 +74,8 @@ class Module {
  protected:
   Tensor register_parameter(const std::string& name, Tensor value);
   Tensor register_buffer(const std::string& name, Tensor value);
+  // Forgets a parameter (a layer that replaces it, as Linear::quantize_int8 does).
+  void remove_parameter(const std::string& name);
   template <class Child>
   Child& register_module(const std::string& name, Child& child) {
     add_child(name, child);

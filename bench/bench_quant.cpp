@@ -1,0 +1,142 @@
+// bench_quant: the int8 matrix product of quantized inference against float sgemm, on the shapes
+// of the example models' Linear layers.
+//
+//   bench_quant [--threads N] [--repeats N]
+//
+// For each layer (in -> out) and batch of rows M, the median time of:
+//   sgemm        cblas_sgemm of x [M, in] by W^T (W [out, in]), as tg::linear calls it
+//   int8 gemm    int8_gemm_nt on x and W already in int8 (the kernel alone)
+//   linear       tg::linear(x, W, b): the float layer
+//   int8 dynamic tg::linear_int8(..., Dynamic): x's rows quantized, int8 product, rescaled
+//   int8 weight  tg::linear_int8(..., Float): W dequantized, then sgemm (weight-only)
+// and the speed-ups sgemm / int8 gemm and linear / int8 dynamic (above 1: int8 is faster).
+// The header names the int8 kernel the CPU runs and OpenBLAS's kernel.
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "framework/backend/cpu/int8_gemm.h"
+#include "framework/backend/cpu/int8_rows.h"
+#include "framework/tapegrad.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Median seconds per call over `repeats` measurements of about 20 ms each, after a warm-up.
+double median_seconds(int repeats, const std::function<void()>& body) {
+  const auto start = Clock::now();
+  body();
+  const double once = std::max(1e-7, std::chrono::duration<double>(Clock::now() - start).count());
+  const int calls = std::max(1, static_cast<int>(0.02 / once));
+  for (int i = 0; i < calls; ++i) body();
+  std::vector<double> samples;
+  for (int r = 0; r < repeats; ++r) {
+    const auto begin = Clock::now();
+    for (int i = 0; i < calls; ++i) body();
+    samples.push_back(std::chrono::duration<double>(Clock::now() - begin).count() / calls);
+  }
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+struct Layer {
+  const char* model;
+  int64_t in, out;
+};
+
+void bench_layer(const Layer& layer, int64_t m, int repeats) {
+  tg::Generator gen(1);
+  const tg::Tensor x = tg::randn({m, layer.in}, gen), w = tg::randn({layer.out, layer.in}, gen),
+                   b = tg::randn({layer.out}, gen);
+  const tg::Int8Matrix q = tg::quantize_per_row(w);
+  std::vector<float> c(static_cast<size_t>(m * layer.out));
+  const int64_t stride = tg::int8_row_stride(layer.in);
+  std::vector<int8_t> qx(static_cast<size_t>(m * stride));
+  for (int64_t i = 0; i < m; ++i)
+    tg::quantize_row(x.data<float>() + i * layer.in, layer.in, qx.data() + i * stride, stride);
+  const auto* qw = reinterpret_cast<const int8_t*>(q.values.data<int32_t>());
+  std::vector<int32_t> acc(static_cast<size_t>(m * layer.out));
+  const int mi = static_cast<int>(m), n = static_cast<int>(layer.out),
+            k = static_cast<int>(layer.in);
+
+  const double sgemm = median_seconds(repeats, [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mi, n, k, 1.0f, x.data<float>(), k,
+                w.data<float>(), k, 0.0f, c.data(), n);
+  });
+  const double int8 = median_seconds(
+      repeats, [&] { tg::int8_gemm_nt(m, layer.out, stride, qx.data(), qw, acc.data()); });
+  tg::NoGradGuard inference;
+  const double linear = median_seconds(repeats, [&] { (void)tg::linear(x, w, b); });
+  const double dynamic = median_seconds(
+      repeats, [&] { (void)tg::linear_int8(x, q, b, tg::Int8Activations::Dynamic); });
+  const double weight_only =
+      median_seconds(repeats, [&] { (void)tg::linear_int8(x, q, b, tg::Int8Activations::Float); });
+  const double gops = 2.0 * static_cast<double>(m * layer.in * layer.out) * 1e-9;
+  std::printf("  %-16s %4lld x %-4lld %5lld | %7.1f %7.1f %6.2fx | %8.1f %8.1f %8.1f %6.2fx\n",
+              layer.model, static_cast<long long>(layer.in), static_cast<long long>(layer.out),
+              static_cast<long long>(m), gops / sgemm, gops / int8, sgemm / int8, linear * 1e6,
+              dynamic * 1e6, weight_only * 1e6, linear / dynamic);
+}
+
+void print_usage() {
+  std::printf(
+      "usage: bench_quant [--threads N] [--repeats N]\n"
+      "  --threads N  threads for tapegrad's loops and OpenBLAS (default: current)\n"
+      "  --repeats N  measurements per figure, the median is printed (default 7)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int repeats = 7, threads = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      print_usage();
+      return 0;
+    }
+    if ((flag == "--threads" || flag == "--repeats") && i + 1 < argc &&
+        std::atoi(argv[i + 1]) > 0) {
+      (flag == "--threads" ? threads : repeats) = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "bench_quant: unknown flag or missing positive value: %s\n",
+                   flag.c_str());
+      print_usage();
+      return 2;
+    }
+  }
+  try {
+    if (threads > 0) tg::set_num_threads(threads);
+    const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+    std::printf(
+        "bench_quant: %d thread(s), median of %d; int8 kernel %s; OpenBLAS kernel %s "
+        "(OPENBLAS_CORETYPE=%s)\n",
+        tg::num_threads(), repeats, tg::to_string(tg::best_int8_kernel()), openblas_get_corename(),
+        coretype ? coretype : "unset");
+    std::printf("  %-16s %-11s %5s | %7s %7s %7s | %8s %8s %8s %7s\n", "layer of", "in x out", "M",
+                "sgemm", "int8", "speed", "linear", "dynamic", "weight", "speed");
+    std::printf("  %-16s %-11s %5s | %7s %7s %7s | %8s %8s %8s %7s\n", "", "", "", "GOP/s", "GOP/s",
+                "-up", "us", "us", "us", "-up");
+    const Layer layers[] = {{"fashion_mlp", 784, 512},     {"fashion_mlp", 512, 256},
+                            {"fashion_mlp", 256, 10},      {"g2p_transformer", 128, 128},
+                            {"g2p_transformer", 128, 512}, {"g2p_transformer", 512, 128}};
+    for (const Layer& layer : layers) {
+      const bool fashion = std::string(layer.model) == "fashion_mlp";
+      // Fashion: one image, a training batch, an evaluation batch; G2P: a batch's tokens.
+      for (int64_t m :
+           fashion ? std::vector<int64_t>{1, 128, 1000} : std::vector<int64_t>{640, 2048})
+        bench_layer(layer, m, repeats);
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "bench_quant: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}
