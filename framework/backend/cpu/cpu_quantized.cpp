@@ -55,9 +55,7 @@ Tensor cpu_linear_int8(const Tensor& x, const Tensor& values, const Tensor& scal
   int32_t* acc = sums.data<int32_t>();
   int8_gemm_nt(m, n, stride, qx, w, acc);
 #pragma omp parallel for if (m * n >= kParallelThreshold)
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j)
-      py[i * n + j] += static_cast<float>(acc[i * n + j]) * s[i] * w_scale[j];
+  for (int64_t i = 0; i < m; ++i) rescale_row(acc + i * n, s[i], w_scale, n, py + i * n);
   return y;
 }
 

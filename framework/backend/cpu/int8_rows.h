@@ -1,29 +1,22 @@
 // One row of floats to int8 and back, symmetric with one scale per row (framework/ops/quantized.h
 // has the math): the same rounding for a weight's rows, quantized once, and for activation rows,
-// quantized at every product.
+// quantized at every product. Vector code chosen at run time (TG_VECTOR_KERNEL, int8_rows.cpp).
 #pragma once
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
 
 namespace tg {
 
-// q[0, k) = clamp(round(x / scale), -127, 127) with scale = max |x| / 127 (1 for a row of zeros,
-// whose q is all zero whatever the scale), q[k, stride) = 0. Returns scale.
-inline float quantize_row(const float* x, int64_t k, int8_t* q, int64_t stride) {
-  float max_abs = 0;
-  for (int64_t i = 0; i < k; ++i) max_abs = std::max(max_abs, std::abs(x[i]));
-  const float scale = max_abs > 0 ? max_abs / 127 : 1.0f;
-  for (int64_t i = 0; i < k; ++i)
-    q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] / scale), -127.0f, 127.0f));
-  std::fill(q + k, q + stride, int8_t{0});
-  return scale;
-}
+// q[0, k) = round(x / scale) with scale = max |x| / 127 (1 for a row of zeros, whose q is all
+// zero whatever the scale), q[k, stride) = 0. Returns scale. |q| <= 127 without a clamp:
+// |x| <= max |x| makes |x| * 127 / max |x| at most 127 (and a rounding error far below 0.5).
+float quantize_row(const float* x, int64_t k, int8_t* q, int64_t stride);
 
 // x[0, k) = q scale.
-inline void dequantize_row(const int8_t* q, float scale, int64_t k, float* x) {
-  for (int64_t i = 0; i < k; ++i) x[i] = static_cast<float>(q[i]) * scale;
-}
+void dequantize_row(const int8_t* q, float scale, int64_t k, float* x);
+
+// y[0, n) += sums[0, n) * row_scale * column_scales[0, n): an int8 product's row rescaled.
+void rescale_row(const int32_t* sums, float row_scale, const float* column_scales, int64_t n,
+                 float* y);
 
 }  // namespace tg
