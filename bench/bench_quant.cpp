@@ -9,7 +9,9 @@
 //   linear       tg::linear(x, W, b): the float layer
 //   int8 dynamic tg::linear_int8(..., Dynamic): x's rows quantized, int8 product, rescaled
 //   int8 weight  tg::linear_int8(..., Float): W dequantized, then sgemm (weight-only)
-// and the speed-ups sgemm / int8 gemm and linear / int8 dynamic (above 1: int8 is faster).
+// and the speed-ups (above 1: int8 is faster) sgemm / int8 gemm, linear / dynamic and
+// linear / weight-only. The figures being compared are timed in turns, each speed-up the median
+// of the ratios of one turn, so that a machine busy with other work slows both sides alike.
 // The header names the int8 kernel the CPU runs and OpenBLAS's kernel.
 #include <cblas.h>
 
@@ -29,21 +31,42 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Median seconds per call over `repeats` measurements of about 20 ms each, after a warm-up.
-double median_seconds(int repeats, const std::function<void()>& body) {
-  const auto start = Clock::now();
-  body();
-  const double once = std::max(1e-7, std::chrono::duration<double>(Clock::now() - start).count());
-  const int calls = std::max(1, static_cast<int>(0.02 / once));
-  for (int i = 0; i < calls; ++i) body();
-  std::vector<double> samples;
-  for (int r = 0; r < repeats; ++r) {
-    const auto begin = Clock::now();
-    for (int i = 0; i < calls; ++i) body();
-    samples.push_back(std::chrono::duration<double>(Clock::now() - begin).count() / calls);
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// Seconds per call of each body, measured in turns: every repeat times each body once (about
+// 20 ms of calls) before the next repeat, so that a busy machine slows all of them alike. Returns
+// each body's median and the median over repeats of the ratio of body 0's time to each body's.
+struct Timings {
+  std::vector<double> seconds, speedup_over_first;
+};
+Timings timed_in_turns(int repeats, const std::vector<std::function<void()>>& bodies) {
+  std::vector<int> calls;
+  for (const auto& body : bodies) {
+    const auto start = Clock::now();
+    body();
+    const double once = std::max(1e-7, std::chrono::duration<double>(Clock::now() - start).count());
+    calls.push_back(std::max(1, static_cast<int>(0.02 / once)));
+    for (int i = 0; i < calls.back(); ++i) body();  // warm-up
   }
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
+  std::vector<std::vector<double>> samples(bodies.size()), ratios(bodies.size());
+  for (int r = 0; r < repeats; ++r) {
+    for (size_t b = 0; b < bodies.size(); ++b) {
+      const auto begin = Clock::now();
+      for (int i = 0; i < calls[b]; ++i) bodies[b]();
+      samples[b].push_back(std::chrono::duration<double>(Clock::now() - begin).count() / calls[b]);
+    }
+    for (size_t b = 0; b < bodies.size(); ++b)
+      ratios[b].push_back(samples[0].back() / samples[b].back());
+  }
+  Timings out;
+  for (size_t b = 0; b < bodies.size(); ++b) {
+    out.seconds.push_back(median(samples[b]));
+    out.speedup_over_first.push_back(median(ratios[b]));
+  }
+  return out;
 }
 
 struct Layer {
@@ -66,23 +89,25 @@ void bench_layer(const Layer& layer, int64_t m, int repeats) {
   const int mi = static_cast<int>(m), n = static_cast<int>(layer.out),
             k = static_cast<int>(layer.in);
 
-  const double sgemm = median_seconds(repeats, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mi, n, k, 1.0f, x.data<float>(), k,
-                w.data<float>(), k, 0.0f, c.data(), n);
-  });
-  const double int8 = median_seconds(
-      repeats, [&] { tg::int8_gemm_nt(m, layer.out, stride, qx.data(), qw, acc.data()); });
   tg::NoGradGuard inference;
-  const double linear = median_seconds(repeats, [&] { (void)tg::linear(x, w, b); });
-  const double dynamic = median_seconds(
-      repeats, [&] { (void)tg::linear_int8(x, q, b, tg::Int8Activations::Dynamic); });
-  const double weight_only =
-      median_seconds(repeats, [&] { (void)tg::linear_int8(x, q, b, tg::Int8Activations::Float); });
+  const Timings kernels = timed_in_turns(
+      repeats, {[&] {
+                  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mi, n, k, 1.0f,
+                              x.data<float>(), k, w.data<float>(), k, 0.0f, c.data(), n);
+                },
+                [&] { tg::int8_gemm_nt(m, layer.out, stride, qx.data(), qw, acc.data()); }});
+  const Timings layers = timed_in_turns(
+      repeats, {[&] { (void)tg::linear(x, w, b); },
+                [&] { (void)tg::linear_int8(x, q, b, tg::Int8Activations::Dynamic); },
+                [&] { (void)tg::linear_int8(x, q, b, tg::Int8Activations::Float); }});
+  const double sgemm = kernels.seconds[0], int8 = kernels.seconds[1];
   const double gops = 2.0 * static_cast<double>(m * layer.in * layer.out) * 1e-9;
-  std::printf("  %-16s %4lld x %-4lld %5lld | %7.1f %7.1f %6.2fx | %8.1f %8.1f %8.1f %6.2fx\n",
-              layer.model, static_cast<long long>(layer.in), static_cast<long long>(layer.out),
-              static_cast<long long>(m), gops / sgemm, gops / int8, sgemm / int8, linear * 1e6,
-              dynamic * 1e6, weight_only * 1e6, linear / dynamic);
+  std::printf(
+      "  %-16s %4lld x %-4lld %5lld | %7.1f %7.1f %6.2fx | %8.1f %8.1f %8.1f %6.2fx %6.2fx\n",
+      layer.model, static_cast<long long>(layer.in), static_cast<long long>(layer.out),
+      static_cast<long long>(m), gops / sgemm, gops / int8, kernels.speedup_over_first[1],
+      layers.seconds[0] * 1e6, layers.seconds[1] * 1e6, layers.seconds[2] * 1e6,
+      layers.speedup_over_first[1], layers.speedup_over_first[2]);
 }
 
 void print_usage() {
@@ -120,10 +145,10 @@ int main(int argc, char** argv) {
         "(OPENBLAS_CORETYPE=%s)\n",
         tg::num_threads(), repeats, tg::to_string(tg::best_int8_kernel()), openblas_get_corename(),
         coretype ? coretype : "unset");
-    std::printf("  %-16s %-11s %5s | %7s %7s %7s | %8s %8s %8s %7s\n", "layer of", "in x out", "M",
-                "sgemm", "int8", "speed", "linear", "dynamic", "weight", "speed");
-    std::printf("  %-16s %-11s %5s | %7s %7s %7s | %8s %8s %8s %7s\n", "", "", "", "GOP/s", "GOP/s",
-                "-up", "us", "us", "us", "-up");
+    std::printf("  %-16s %-11s %5s | %7s %7s %7s | %8s %8s %8s %7s %7s\n", "layer of", "in x out",
+                "M", "sgemm", "int8", "speed", "linear", "dynamic", "weight", "speed", "speed");
+    std::printf("  %-16s %-11s %5s | %7s %7s %7s | %8s %8s %8s %7s %7s\n", "", "", "", "GOP/s",
+                "GOP/s", "-up", "us", "us", "us", "dyn.", "weight");
     const Layer layers[] = {{"fashion_mlp", 784, 512},     {"fashion_mlp", 512, 256},
                             {"fashion_mlp", 256, 10},      {"g2p_transformer", 128, 128},
                             {"g2p_transformer", 128, 512}, {"g2p_transformer", 512, 128}};
