@@ -1,7 +1,7 @@
 // bench_quant: the int8 matrix product of quantized inference against float sgemm, on the shapes
 // of the example models' Linear layers.
 //
-//   bench_quant [--threads N] [--repeats N]
+//   bench_quant [--threads N] [--repeats N]      (default: 1 thread)
 //
 // For each layer (in -> out) and batch of rows M, the median time of:
 //   sgemm        cblas_sgemm of x [M, in] by W^T (W [out, in]), as tg::linear calls it
@@ -11,14 +11,14 @@
 //   int8 weight  tg::linear_int8(..., Float): W dequantized, then sgemm (weight-only)
 // and the speed-ups (above 1: int8 is faster) sgemm / int8 gemm, linear / dynamic and
 // linear / weight-only. The figures being compared are timed in turns, each speed-up the median
-// of the ratios of one turn, so that a machine busy with other work slows both sides alike.
+// of the ratios of one turn, in CPU time (see cpu_seconds).
 // The header names the int8 kernel the CPU runs and OpenBLAS's kernel.
 #include <cblas.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
@@ -29,7 +29,13 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// CPU seconds of the process: on a machine busy with other work, wall time counts the slices
+// other processes take, CPU time does not (with one thread, as bench_quant runs by default).
+double cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -45,18 +51,18 @@ struct Timings {
 Timings timed_in_turns(int repeats, const std::vector<std::function<void()>>& bodies) {
   std::vector<int> calls;
   for (const auto& body : bodies) {
-    const auto start = Clock::now();
+    const double start = cpu_seconds();
     body();
-    const double once = std::max(1e-7, std::chrono::duration<double>(Clock::now() - start).count());
+    const double once = std::max(1e-7, cpu_seconds() - start);
     calls.push_back(std::max(1, static_cast<int>(0.02 / once)));
     for (int i = 0; i < calls.back(); ++i) body();  // warm-up
   }
   std::vector<std::vector<double>> samples(bodies.size()), ratios(bodies.size());
   for (int r = 0; r < repeats; ++r) {
     for (size_t b = 0; b < bodies.size(); ++b) {
-      const auto begin = Clock::now();
+      const double begin = cpu_seconds();
       for (int i = 0; i < calls[b]; ++i) bodies[b]();
-      samples[b].push_back(std::chrono::duration<double>(Clock::now() - begin).count() / calls[b]);
+      samples[b].push_back((cpu_seconds() - begin) / calls[b]);
     }
     for (size_t b = 0; b < bodies.size(); ++b)
       ratios[b].push_back(samples[0].back() / samples[b].back());
@@ -113,14 +119,15 @@ void bench_layer(const Layer& layer, int64_t m, int repeats) {
 void print_usage() {
   std::printf(
       "usage: bench_quant [--threads N] [--repeats N]\n"
-      "  --threads N  threads for tapegrad's loops and OpenBLAS (default: current)\n"
+      "  --threads N  threads for tapegrad's loops and OpenBLAS (default 1: CPU time is then\n"
+      "               the time of the work)\n"
       "  --repeats N  measurements per figure, the median is printed (default 7)\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int repeats = 7, threads = 0;
+  int repeats = 7, threads = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {

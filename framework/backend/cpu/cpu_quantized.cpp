@@ -30,8 +30,8 @@ Tensor cpu_linear_int8(const Tensor& x, const Tensor& values, const Tensor& scal
   const float* w_scale = scale.data<float>();
   Tensor y = empty({m, n});
   float* py = y.data<float>();
-  fill_with_bias(py, m, n, bias);
-  if (m == 0 || n == 0) return y;
+  if (!dynamic || k == 0) fill_with_bias(py, m, n, bias);
+  if (m == 0 || n == 0 || k == 0) return y;
   if (!dynamic) {
     // Weight-only: W = q scale_n as floats, then y += x W^T in one sgemm.
     Tensor weight = empty({n, k});
@@ -43,7 +43,7 @@ Tensor cpu_linear_int8(const Tensor& x, const Tensor& values, const Tensor& scal
                 static_cast<int>(k), 1.0f, py, static_cast<int>(n));
     return y;
   }
-  // Dynamic: qx[i] = round(x[i] / s_i), then y[i, j] += s_i scale_j sum_k qx[i, k] q[j, k].
+  // Dynamic: qx[i] = round(x[i] / s_i), then y[i, j] = s_i scale_j sum_k qx[i, k] q[j, k] + b[j].
   Tensor x_values = empty({m, stride / 4}, DType::Int32);
   auto* qx = reinterpret_cast<int8_t*>(x_values.data<int32_t>());
   Tensor x_scale = empty({m});
@@ -54,8 +54,9 @@ Tensor cpu_linear_int8(const Tensor& x, const Tensor& values, const Tensor& scal
   Tensor sums = empty({m, n}, DType::Int32);
   int32_t* acc = sums.data<int32_t>();
   int8_gemm_nt(m, n, stride, qx, w, acc);
+  const float* b = bias.defined() ? bias.data<float>() : nullptr;
 #pragma omp parallel for if (m * n >= kParallelThreshold)
-  for (int64_t i = 0; i < m; ++i) rescale_row(acc + i * n, s[i], w_scale, n, py + i * n);
+  for (int64_t i = 0; i < m; ++i) rescale_row(acc + i * n, s[i], w_scale, b, n, py + i * n);
   return y;
 }
 

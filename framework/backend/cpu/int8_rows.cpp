@@ -28,9 +28,14 @@ TG_VECTOR_KERNEL void dequantize_row(const int8_t* q, float scale, int64_t k, fl
 }
 
 TG_VECTOR_KERNEL void rescale_row(const int32_t* sums, float row_scale, const float* column_scales,
-                                  int64_t n, float* y) {
-  for (int64_t j = 0; j < n; ++j)
-    y[j] += static_cast<float>(sums[j]) * (row_scale * column_scales[j]);
+                                  const float* bias, int64_t n, float* y) {
+  if (bias) {
+    for (int64_t j = 0; j < n; ++j)
+      y[j] = static_cast<float>(sums[j]) * (row_scale * column_scales[j]) + bias[j];
+  } else {
+    for (int64_t j = 0; j < n; ++j)
+      y[j] = static_cast<float>(sums[j]) * (row_scale * column_scales[j]);
+  }
 }
 
 }  // namespace tg

@@ -15,8 +15,9 @@ float quantize_row(const float* x, int64_t k, int8_t* q, int64_t stride);
 // x[0, k) = q scale.
 void dequantize_row(const int8_t* q, float scale, int64_t k, float* x);
 
-// y[0, n) += sums[0, n) * row_scale * column_scales[0, n): an int8 product's row rescaled.
-void rescale_row(const int32_t* sums, float row_scale, const float* column_scales, int64_t n,
-                 float* y);
+// y[0, n) = sums[0, n) * row_scale * column_scales[0, n) + bias[0, n) (no bias when null): an
+// int8 product's row rescaled.
+void rescale_row(const int32_t* sums, float row_scale, const float* column_scales,
+                 const float* bias, int64_t n, float* y);
 
 }  // namespace tg
