@@ -115,3 +115,19 @@ TEST_CASE("linear_int8 refuses a wrong input width and has no backward") {
                        doctest::Contains("linear_int8: an int8-quantized layer has no backward"),
                        Error);
 }
+
+TEST_CASE("quantize_per_row, int8_at and linear_int8 name what they expected") {
+  CHECK_THROWS_WITH_AS(quantize_per_row(zeros({2, 3, 4})),
+                       "quantize_per_row: expected a weight [rows, cols], got [2,3,4]", Error);
+  CHECK_THROWS_WITH_AS(quantize_per_row(zeros({2, 3}, DType::Int32)),
+                       doctest::Contains("quantize_per_row: expected a float32 tensor"), Error);
+  const Int8Matrix q = quantize_per_row(ones({3, 5}));
+  CHECK_THROWS_WITH_AS(int8_at(q, 3, 0), "int8_at: [3, 0] is outside [3, 5]", Error);
+  CHECK_THROWS_WITH_AS(linear_int8(zeros({2, 5}), q, zeros({4}), Int8Activations::Float),
+                       "linear_int8: expected bias [3], got [4]", Error);
+  Int8Matrix unpacked = q;
+  unpacked.values = zeros({3, 5}, DType::Int32);  // one int32 per value: not the packed layout
+  CHECK_THROWS_WITH_AS(linear_int8(zeros({2, 5}), unpacked, {}, Int8Activations::Float),
+                       "linear_int8: expected int8 values packed as int32 [3, 16], got int32 [3,5]",
+                       Error);
+}

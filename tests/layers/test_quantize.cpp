@@ -173,3 +173,19 @@ TEST_CASE("training does not resume from an int8 checkpoint") {
                        "inference only; training resumes from a float checkpoint",
                        Error);
 }
+
+TEST_CASE("a checkpoint with an unknown quantization is refused by name") {
+  Checkpoint edited;
+  edited.set_source("edited.tg");
+  edited.set_string("model.quantization", "int4, per group");
+  CHECK_THROWS_WITH_AS(quantization_of(edited),
+                       "edited.tg: quantization 'int4, per group' is not the one this build reads "
+                       "('int8, per output channel, symmetric')",
+                       Error);
+  edited.set_string("model.quantization", kQuantizationScheme);
+  edited.set_string("model.quantization.activations", "fp16");
+  CHECK_THROWS_WITH_AS(quantization_of(edited),
+                       "edited.tg: model.quantization.activations must be float or dynamic, got "
+                       "'fp16'",
+                       Error);
+}
