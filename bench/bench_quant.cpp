@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "framework/backend/cpu/int8_gemm.h"
-#include "framework/backend/cpu/int8_rows.h"
+#include "framework/backend/quantized_kernels.h"
 #include "framework/tapegrad.h"
 
 namespace {

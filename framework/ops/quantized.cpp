@@ -2,9 +2,7 @@
 
 #include <algorithm>
 
-#include "framework/backend/cpu/cpu_quantized.h"
-#include "framework/backend/cpu/int8_gemm.h"
-#include "framework/backend/cpu/int8_rows.h"
+#include "framework/backend/quantized_kernels.h"
 #include "framework/ops/checks.h"
 #include "framework/tape.h"
 

@@ -1,10 +1,11 @@
-#include "framework/backend/cpu/cpu_quantized.h"
+// Int8 inference on the CPU (framework/backend/quantized_kernels.h): the linear product on an int8
+// weight, weight-only through OpenBLAS or dynamic through the int8 kernels of int8_gemm.h.
 
 #include <cblas.h>
 
 #include "framework/backend/cpu/cpu_backend.h"
 #include "framework/backend/cpu/int8_gemm.h"
-#include "framework/backend/cpu/int8_rows.h"
+#include "framework/backend/quantized_kernels.h"
 
 namespace tg {
 

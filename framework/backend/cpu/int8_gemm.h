@@ -4,8 +4,7 @@
 //   C[m, n] = sum_k A[m, k] * B[n, k],   every value of A and B in [-127, 127].
 //
 // Both operands are read along k (the layout of a Linear weight [out, in] and of activation rows),
-// each row padded with zeros to a multiple of kInt8RowAlign bytes: the vector kernels then read
-// whole vectors and need no tail loop (zeros add nothing to a dot product).
+// each row padded with zeros to int8_row_stride(K) bytes (framework/backend/quantized_kernels.h).
 //
 // Three kernels compute the same integers (exactly: int32 cannot overflow, |C| <= K * 127^2, so
 // K < 133,000): a scalar reference, an AVX2 kernel and an AVX-512 VNNI kernel. The build targets
@@ -16,13 +15,9 @@
 
 #include <cstdint>
 
-namespace tg {
+#include "framework/backend/quantized_kernels.h"
 
-inline constexpr int64_t kInt8RowAlign = 64;  // bytes: one AVX-512 vector, two AVX2 vectors
-// The padded row length of K int8 values.
-inline int64_t int8_row_stride(int64_t k) {
-  return (k + kInt8RowAlign - 1) / kInt8RowAlign * kInt8RowAlign;
-}
+namespace tg {
 
 enum class Int8Kernel { Scalar, Avx2, Avx512Vnni };
 const char* to_string(Int8Kernel kernel);

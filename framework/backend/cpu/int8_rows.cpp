@@ -1,4 +1,4 @@
-#include "framework/backend/cpu/int8_rows.h"
+#include "framework/backend/quantized_kernels.h"
 
 #include <algorithm>
 #include <bit>
