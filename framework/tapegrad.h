@@ -12,6 +12,7 @@
 #include "framework/ops/index.h"
 #include "framework/ops/matmul.h"
 #include "framework/ops/nn.h"
+#include "framework/ops/quantized.h"
 #include "framework/ops/recurrent.h"
 #include "framework/ops/reduce.h"
 #include "framework/ops/shape.h"

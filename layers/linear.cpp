@@ -28,7 +28,22 @@ Tensor Linear::forward(const Tensor& x) const {
   check(x.defined(), *this, ": expected input [..., ", in_features, "], got an undefined tensor");
   check(x.dim() >= 1 && x.size(-1) == in_features, *this, ": expected input [..., ", in_features,
         "], got ", x.shape());
-  return linear(x, weight, bias);
+  if (!is_quantized()) return linear(x, weight, bias);
+  check(!is_training(), *this,
+        ": quantized to int8 for inference, it cannot be trained; call eval() before forward");
+  return linear_int8(x, weight_int8, bias, activations);
+}
+
+void Linear::quantize_int8(Int8Activations mode) {
+  check(!is_quantized(), *this,
+        ": already quantized to int8; quantizing again would round the rounded weights");
+  weight_int8 = quantize_per_row(weight);
+  activations = mode;
+  remove_parameter("weight");
+  weight = Tensor();
+  register_buffer("weight_int8", weight_int8.values);
+  register_buffer("weight_scale", weight_int8.scale);
+  eval();
 }
 
 }  // namespace tg

@@ -1,5 +1,6 @@
 #include "layers/module.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 
@@ -31,6 +32,13 @@ Tensor Module::register_buffer(const std::string& name, Tensor value) {
   check(value.defined(), *this, ": buffer '", name, "' is undefined");
   buffers_.emplace_back(name, value);
   return value;
+}
+
+void Module::remove_parameter(const std::string& name) {
+  const auto found = std::find_if(parameters_.begin(), parameters_.end(),
+                                  [&](const auto& entry) { return entry.first == name; });
+  check(found != parameters_.end(), *this, ": it has no parameter '", name, "' to remove");
+  parameters_.erase(found);
 }
 
 void Module::add_child(const std::string& name, Module& child) {

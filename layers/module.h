@@ -74,6 +74,8 @@ class Module {
  protected:
   Tensor register_parameter(const std::string& name, Tensor value);
   Tensor register_buffer(const std::string& name, Tensor value);
+  // Forgets a parameter (a layer that replaces it, as Linear::quantize_int8 does).
+  void remove_parameter(const std::string& name);
   template <class Child>
   Child& register_module(const std::string& name, Child& child) {
     add_child(name, child);

@@ -21,6 +21,11 @@ LoadReport restore(const Checkpoint& checkpoint, const TrainingState& state, boo
     return it != checkpoint.metadata().end() && it->first.starts_with(prefix);
   };
 
+  // An int8 model (layers/quantize.h) is for inference: there is nothing to resume.
+  check(!checkpoint.has("model.quantization"), where,
+        ": the checkpoint holds an int8-quantized model, for inference only; training resumes "
+        "from a float checkpoint");
+
   // Phase 1: check every part but the model without applying any.
   const NamedTensors targets = state.model_tensors();
   Checkpoint optimizer_state, schedule_state;

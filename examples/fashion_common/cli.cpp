@@ -37,6 +37,14 @@ void add_flags(CLI::App& app, Options& o) {
                  "model of --checkpoint, writing OUT/predictions.png")
       ->expected(1, -1)->check(whole_number(0, 1000000000))
       ->needs(checkpoint)->excludes(resume)->excludes(save)->excludes(limit);
+  // int8 inference (layers/quantize.h); --predict and --evaluate load int8 checkpoints as well
+  app.add_flag("--evaluate", o.evaluate, "score the test set with the model of --checkpoint")
+      ->needs(checkpoint)->excludes(resume)->excludes(save)->excludes(limit);
+  auto* quantize = app.add_option("--quantize", o.quantize, "with --evaluate or --predict: "
+                                  "quantize the model to int8, write it to FILE and use it")
+      ->needs(checkpoint);
+  app.add_flag("--int8-activations", o.int8_activations, "with --quantize: quantize activations "
+               "per row too (int8 x int8 products)")->needs(quantize);
   app.add_flag("--quiet", o.quiet, "no progress bar");
   app.add_flag("--distributed", o.distributed, "one process of `mpirun -np R`: batch N per "
                "process, R x N in all");

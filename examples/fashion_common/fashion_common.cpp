@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "examples/fashion_common/cli.h"
 #include "examples/fashion_common/fashion_distributed.h"
 #include "examples/program/program.h"
+#include "examples/program/quantized_model.h"
 #include "examples/reporting/heatmap.h"
 #include "examples/reporting/metrics.h"
 #include "examples/reporting/progress.h"
@@ -243,13 +245,36 @@ Result train(Classifier& model, const Data& data, const Options& options) {
 
 // ---- the command line ----
 
-static int predict(const Program& program, const Options& options) {
+// The model of --checkpoint, float or int8, in eval mode on --device; with --quantize, quantized
+// and written there first.
+static std::unique_ptr<Classifier> load_for_inference(const Program& program,
+                                                      const Options& options) {
   set_num_threads(options.threads);
   manual_seed(options.seed);
   std::unique_ptr<Classifier> model = program.make_model(options);
-  load_into(load_checkpoint(options.checkpoint), *model);
+  program::load_model(load_checkpoint(options.checkpoint), *model);
+  if (!options.quantize.empty())
+    program::save_quantized(*model, options.int8_activations, Checkpoint(), options.quantize);
   model->to(device_of(options));
   model->eval();
+  return model;
+}
+
+static int evaluate_checkpoint(const Program& program, const Options& options) {
+  const std::unique_ptr<Classifier> model = load_for_inference(program, options);
+  const Data data = load_data(options);
+  const auto started = std::chrono::steady_clock::now();
+  const std::clock_t cpu_started = std::clock();  // a busy machine's fairer clock, at 1 thread
+  const Evaluation test = evaluate(*model, data.test_images, data.test_labels, 1000);
+  std::printf("test accuracy %.2f%%, loss %.4f (%s), scored in %.2f s (CPU %.2f s)\n",
+              100 * test.accuracy, test.loss, options.checkpoint.c_str(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+              static_cast<double>(std::clock() - cpu_started) / CLOCKS_PER_SEC);
+  return 0;
+}
+
+static int predict(const Program& program, const Options& options) {
+  const std::unique_ptr<Classifier> model = load_for_inference(program, options);
   program::create_output_directory("--out", options.out);  // before the work, not after
   const data::LabelledImages test = data::load_fashion_mnist(data::Split::Test, options.data);
   const int64_t n = test.images.size(0);
@@ -282,6 +307,9 @@ static int predict(const Program& program, const Options& options) {
 static int train_or_predict(const Program& program, const Options& options) {
   (void)zeros({1}, DType::Float32, device_of(options));  // --device cuda without a GPU: say so
   if (!options.predict.empty()) return predict(program, options);
+  if (options.evaluate) return evaluate_checkpoint(program, options);
+  check(options.quantize.empty(), program.name,
+        ": --quantize needs --evaluate or --predict (it quantizes the model of --checkpoint)");
   if (options.distributed) start_distributed(program.name);
   // Before the data and the training; rank 0 writes every file.
   if (tg::distributed::is_main()) program::create_output_directory("--out", options.out);

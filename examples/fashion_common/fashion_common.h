@@ -40,9 +40,12 @@ struct Options {
   std::string save;        // where the checkpoint goes after every epoch (default OUT/model.tg)
   std::string resume;      // checkpoint to continue from
   std::string checkpoint;  // --predict: the model to load
-  std::vector<int64_t> predict;  // test image indices to classify
-  bool quiet = false;            // no progress bar (tests)
-  bool distributed = false;      // one process of an MPI job (fashion_distributed.h)
+  std::vector<int64_t> predict;   // test image indices to classify
+  bool quiet = false;             // no progress bar (tests)
+  bool distributed = false;       // one process of an MPI job (fashion_distributed.h)
+  bool evaluate = false;          // score the test set with the model of --checkpoint
+  std::string quantize;           // with --evaluate/--predict: write the model in int8 here
+  bool int8_activations = false;  // with --quantize: int8 x int8 products
 };
 // The flags that set these: examples/fashion_common/cli.h.
 

@@ -1,6 +1,8 @@
 #include "examples/g2p_common/cli.h"
 
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -8,6 +10,7 @@
 #include "examples/g2p_common/distillation.h"
 #include "examples/g2p_common/g2p_distributed.h"
 #include "examples/program/program.h"
+#include "examples/program/quantized_model.h"
 #include "examples/reporting/heatmap.h"
 #include "framework/backend/backend.h"
 #include "framework/random.h"
@@ -31,9 +34,11 @@ struct Flags {
   uint64_t split_seed = kDefaultSplitSeed;
   int64_t beam = 1;
   bool evaluate_only = false, predict = false;
-  bool show_given = false;       // --show with --predict/--evaluate: draw those words too
-  bool distributed = false;      // one process of an MPI job (g2p_distributed.h)
-  DistillationSettings distill;  // --teacher: train from teachers (g2p_common/distillation.h)
+  bool show_given = false;        // --show with --predict/--evaluate: draw those words too
+  bool distributed = false;       // one process of an MPI job (g2p_distributed.h)
+  DistillationSettings distill;   // --teacher: train from teachers (g2p_common/distillation.h)
+  std::string quantize_path;      // --quantize: where the int8 model goes
+  bool int8_activations = false;  // --int8-activations: int8 x int8 products
   std::vector<std::string> predict_words,
       show_words = {"phoenix", "knight", "thought", "xylophone"};
 };
@@ -113,6 +118,11 @@ void add_flags(CLI::App& app, Flags& f) {
   auto* predict = app.add_flag("--predict", f.predict, "pronounce WORDS (none or -: read stdin)")
       ->excludes(resume)->excludes(evaluate)->excludes(teacher);
   app.add_option("words", f.predict_words, "words for --predict")->needs(predict);
+  // int8 inference (layers/quantize.h); --predict and --evaluate load int8 checkpoints as well
+  auto* quantize = app.add_option("--quantize", f.quantize_path, "with --evaluate or --predict: "
+                                  "quantize the model to int8, write it to FILE and use it");
+  app.add_flag("--int8-activations", f.int8_activations, "with --quantize: quantize activations "
+               "per row too (int8 x int8 products)")->needs(quantize);
   // clang-format on
 }
 
@@ -236,6 +246,13 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
         data.phonemes = header.phonemes;
         auto model = spec.make_model(header.config, data.letters.size(), data.phonemes.size());
         load_weights(checkpoint, *model);
+        if (!flags.quantize_path.empty()) {
+          tg::Checkpoint header_only;
+          data.split_seed = header.split_seed;
+          write_header(header_only, header.config, data);
+          tg::program::save_quantized(*model, flags.int8_activations, header_only,
+                                      flags.quantize_path);
+        }
         model->to(device);
         model->eval();
         if (flags.show_given) {
@@ -247,9 +264,18 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
           }
         }
         if (flags.predict) return predict(*model, data, flags);
+        const auto started = std::chrono::steady_clock::now();
+        const std::clock_t cpu_started = std::clock();  // a busy machine's fairer clock
         print_scores("test", evaluate(*model, data, data.test, flags.beam), flags.beam);
+        std::printf(
+            "scored in %.1f s (CPU %.1f s)\n",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+            static_cast<double>(std::clock() - cpu_started) / CLOCKS_PER_SEC);
         return 0;
       }
+      tg::check(flags.quantize_path.empty(), spec.name,
+                ": --quantize needs --evaluate or --predict (it quantizes the model of "
+                "--checkpoint)");
 
       if (flags.distributed) start_distributed(spec.name);
       const bool main_rank = tg::distributed::is_main();  // the one that prints and draws

@@ -12,6 +12,7 @@
 #include "examples/g2p_common/g2p_distributed.h"
 #include "examples/g2p_common/word_split.h"
 #include "examples/program/program.h"
+#include "examples/program/quantized_model.h"
 #include "examples/reporting/colormap.h"
 #include "examples/reporting/plot.h"
 #include "examples/reporting/progress.h"
@@ -62,13 +63,6 @@ int64_t token_count(const Seq2SeqBatch& batch) {
   return tokens;
 }
 
-void write_header(tg::Checkpoint& checkpoint, const ModelConfig& config, const G2PData& data) {
-  config.save(checkpoint);
-  checkpoint.set_string("letters", data.letters.to_text());
-  checkpoint.set_string("phonemes", data.phonemes.to_text());
-  checkpoint.set_int("split_seed", static_cast<int64_t>(data.split_seed));
-}
-
 // Mean token loss of entries under teacher forcing (eval mode, nothing recorded).
 double teacher_forced_loss(Seq2SeqModel& model, const G2PData& data,
                            const std::vector<PronouncingEntry>& entries, int64_t batch_size) {
@@ -115,6 +109,13 @@ std::unique_ptr<tg::LRSchedule> make_schedule(tg::Optimizer& optimizer, const Tr
 }
 
 }  // namespace
+
+void write_header(tg::Checkpoint& checkpoint, const ModelConfig& config, const G2PData& data) {
+  config.save(checkpoint);
+  checkpoint.set_string("letters", data.letters.to_text());
+  checkpoint.set_string("phonemes", data.phonemes.to_text());
+  checkpoint.set_int("split_seed", static_cast<int64_t>(data.split_seed));
+}
 
 void ModelConfig::save(tg::Checkpoint& checkpoint) const {
   checkpoint.set_int("config.embed_dim", embed_dim);
@@ -232,7 +233,7 @@ void check_same_split(const LoadedHeader& header, const G2PData& data, const std
 }
 
 void load_weights(const tg::Checkpoint& checkpoint, Seq2SeqModel& model) {
-  tg::load_into(checkpoint, model);
+  tg::program::load_model(checkpoint, model);  // float or int8, as the checkpoint holds
 }
 
 void write_curves(const std::string& out_dir, const std::vector<EpochRecord>& history) {

@@ -86,6 +86,8 @@ std::vector<Phonemes> predict_words(Seq2SeqModel& model, const G2PData& data,
 // train_model writes a fuller checkpoint (with the optimizer) that this reads as well.
 void save_model(const std::string& path, const Seq2SeqModel& model, const ModelConfig& config,
                 const G2PData& data);
+// What a checkpoint needs besides the weights to rebuild its model: config, vocabularies, split.
+void write_header(tg::Checkpoint& checkpoint, const ModelConfig& config, const G2PData& data);
 // Vocabularies and config of a checkpoint, then the model's weights into model.
 struct LoadedHeader {
   ModelConfig config;

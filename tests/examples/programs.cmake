@@ -37,6 +37,9 @@ if(TARGET fashion_mlp)
     "--limit: expected a whole number from 1 to" $<TARGET_FILE:fashion_mlp> --limit 0)
   tapegrad_expect_exit(fashion_mlp/help_lists_the_flags 0 "--batch-size.*--predict"
     $<TARGET_FILE:fashion_mlp> --help)
+  tapegrad_expect_exit(fashion_mlp/quantize_without_evaluate_is_an_error 1
+    "fashion_mlp: --quantize needs --evaluate or --predict" $<TARGET_FILE:fashion_mlp>
+    --checkpoint ${runs}/none.tg --quantize ${runs}/int8.tg)
 endif()
 
 if(TARGET g2p_lstm)
@@ -70,6 +73,11 @@ if(TARGET g2p_lstm)
 endif()
 
 if(TARGET g2p_transformer)
+  tapegrad_expect_exit(g2p_transformer/quantize_without_evaluate_is_an_error 1
+    "g2p_transformer: --quantize needs --evaluate or --predict" $<TARGET_FILE:g2p_transformer>
+    --quantize ${runs}/int8.tg)
+  tapegrad_expect_exit(g2p_transformer/int8_activations_need_quantize 2
+    "--int8-activations requires --quantize" $<TARGET_FILE:g2p_transformer> --int8-activations)
   tapegrad_expect_exit(g2p_transformer/dev_words_negative_is_refused 2
     "g2p_transformer: --dev-words: expected a whole number from 0 to"
     $<TARGET_FILE:g2p_transformer> --dev-words -1)

@@ -17,6 +17,7 @@
 #include "framework/backend/host_copies.h"
 #include "framework/serialize.h"
 #include "layers/loss.h"
+#include "layers/quantize.h"
 #include "optim/optim.h"
 
 namespace {
@@ -384,4 +385,22 @@ TEST_CASE("a training step copies nothing to the host") {
     CHECK(step == 0);
     CHECK(clip == 0);  // on the CPU the norm is summed where the gradients are
   }
+}
+
+TEST_CASE("an int8 Transformer checkpoint loads through load_weights and decodes as saved") {
+  const g2p::G2PData data = toy_data();
+  tg::Generator gen(12);
+  auto model = make_model("transformer", small_config(), data, gen);
+  model->eval();
+  const std::vector<std::string> words{"cat", "tomato", "toad", "face"};
+  CHECK(tg::quantize_linears(*model, tg::Int8Activations::Dynamic) > 0);
+  const std::string path = (std::filesystem::temp_directory_path() / "test_g2p_int8.tg").string();
+  g2p::save_model(path, *model, small_config(), data);
+  const tg::Checkpoint checkpoint = tg::load_checkpoint(path);
+  tg::Generator other(99);
+  auto loaded = make_model("transformer", g2p::read_header(checkpoint).config, data, other);
+  g2p::load_weights(checkpoint, *loaded);  // quantizes the fresh model as the checkpoint says
+  CHECK(tg::quantization_of(*loaded) == tg::Int8Activations::Dynamic);
+  CHECK(g2p::predict_words(*loaded, data, words, 3) == g2p::predict_words(*model, data, words, 3));
+  std::filesystem::remove(path);
 }
