@@ -66,6 +66,9 @@ static Device device_of(const Options& options) { return *device_named(options.d
 
 Evaluation evaluate(const Classifier& model, const Tensor& images, const Tensor& labels,
                     int64_t batch_size) {
+  // Scoring in training mode would drop units at random (dropout) and score a noisy model.
+  check(!model.is_training(), "evaluate: the model is in training mode (dropout on); call ",
+        "model.eval() first");
   NoGradGuard no_recording;
   const Device device = model.device();
   Evaluation result;
@@ -215,6 +218,7 @@ Result train(Classifier& model, const Data& data, const Options& options) {
     }
     sum_epoch_figures(loss_sum, correct, seen);
     bar.finish({{"loss", loss_sum / seen}, {"acc", correct / seen}});
+    model.eval();  // dropout off while scoring; the next epoch turns training back on
     const Evaluation valid = evaluate(model, data.valid_images, data.valid_labels, 1000);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
@@ -236,6 +240,7 @@ Result train(Classifier& model, const Data& data, const Options& options) {
   for (int epoch = 0; epoch < start_epoch && epoch < static_cast<int>(result.history.size());
        ++epoch)
     result.train_seconds += result.history[static_cast<size_t>(epoch)].seconds;
+  model.eval();
   result.test = evaluate(model, data.test_images, data.test_labels, 1000);
   result.test_accuracy = result.test.accuracy;
   if (tg::distributed::is_main())

@@ -65,7 +65,8 @@ struct Evaluation {
   double loss = 0, accuracy = 0;
   std::vector<int32_t> predictions;
 };
-// Loss and accuracy over a whole set, in eval mode and without recording.
+// Loss and accuracy over a whole set, without recording. The model must be in eval mode
+// (model.eval(): no dropout); in training mode this throws.
 Evaluation evaluate(const Classifier& model, const tg::Tensor& images, const tg::Tensor& labels,
                     int64_t batch_size);
 

@@ -73,6 +73,7 @@ TEST_CASE("fashion: an MLP trained briefly on 5,000 real images beats 80% on 1,0
   // The saved model, loaded into a fresh one, predicts exactly as the trained one did.
   SmallMLP reloaded;
   load_into(load_checkpoint(options.out + "/model.tg"), reloaded);
+  reloaded.eval();
   const fashion::Evaluation again =
       fashion::evaluate(reloaded, data.test_images, data.test_labels, 250);
   CHECK(again.predictions == result.test.predictions);
@@ -289,4 +290,22 @@ TEST_CASE("fashion: a loss that turns NaN stops training and names the step") {
                        doctest::Contains("; training stopped (learning rate 1e+30: lower --lr"),
                        Error);
   std::filesystem::remove_all(options.out);
+}
+
+TEST_CASE("fashion: evaluate scores a model in eval mode and refuses one in training mode") {
+  // With dropout on, the score is of a randomly thinned model: lower, and different each time.
+  manual_seed(1);
+  SmallMLP model(0.5f);  // a module starts in training mode
+  Generator gen(2);
+  const Tensor images = randn({6, 28, 28}, gen);
+  const Tensor labels = from_vector(std::vector<int32_t>{0, 1, 2, 3, 4, 5}, {6});
+  CHECK_THROWS_WITH_AS(fashion::evaluate(model, images, labels, 4),
+                       doctest::Contains("training mode (dropout on); call model.eval() first"),
+                       Error);
+  model.eval();
+  const fashion::Evaluation first = fashion::evaluate(model, images, labels, 4);
+  const fashion::Evaluation second = fashion::evaluate(model, images, labels, 4);
+  CHECK(first.predictions.size() == 6);
+  CHECK(first.predictions == second.predictions);  // no dropout: the same model both times
+  CHECK(first.loss == second.loss);
 }

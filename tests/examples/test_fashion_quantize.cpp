@@ -67,6 +67,8 @@ TEST_CASE("fashion: an int8 checkpoint written by --quantize scores as the float
   load_into(load_checkpoint(float_path), float_model);
   quantize_like(int8_checkpoint, int8_model);
   load_into(int8_checkpoint, int8_model);
+  float_model.eval();
+  int8_model.eval();
   const double float_accuracy =
       fashion::evaluate(float_model, data.test_images, data.test_labels, 1000).accuracy;
   const double int8_accuracy =
