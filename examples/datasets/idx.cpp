@@ -85,8 +85,7 @@ IdxArray read_idx(const std::string& path) {
 void write_idx_gz(const std::string& path, const Shape& shape, const std::vector<uint8_t>& values) {
   uint64_t count = 1;  // the reader's own product, so that the readers build without the engine
   for (int64_t size : shape) count *= static_cast<uint64_t>(std::max<int64_t>(size, 0));
-  check(count == values.size(), "write_idx_gz: ", values.size(),
-        " values do not fill ", shape);
+  check(count == values.size(), "write_idx_gz: ", values.size(), " values do not fill ", shape);
   GzFile file(gzopen(path.c_str(), "wb"));
   check(file != nullptr, "write_idx_gz: cannot create ", path, ": ", std::strerror(errno));
   std::vector<uint8_t> bytes{0, 0, 0x08, static_cast<uint8_t>(shape.size())};
