@@ -17,7 +17,8 @@ namespace {
 
 using namespace tg;
 
-constexpr int64_t kPatch = 7, kGrid = 4, kTokens = kGrid * kGrid;  // 16 patches of 7x7
+constexpr int64_t kImage = 28;
+constexpr int64_t kPatch = 7, kGrid = kImage / kPatch, kTokens = kGrid * kGrid;  // 16 of 7x7
 
 class FashionViT : public fashion::Classifier {
  public:
@@ -35,7 +36,7 @@ class FashionViT : public fashion::Classifier {
     register_module("head", head);
   }
 
-  // [B, 28, 28] -> [B, 16, 49]: patch (i, j) holds rows 7i..7i+6, columns 7j..7j+6.
+  // [B, 28, 28] -> [B, 16, 49]: patch (i, j) holds rows 7i..7i+6, columns 7j..7j+6 (for 7x7).
   static Tensor patches(const Tensor& images) {
     const int64_t b = images.size(0);
     return images.reshape({b, kGrid, kPatch, kGrid, kPatch})
@@ -122,9 +123,9 @@ int main(int argc, char** argv) {
   program.description =
       "Cuts each image into 16 patches of 7x7, embeds them, adds a class token and learned\n"
       "positions, and classifies with a 2-layer pre-norm Transformer encoder (d_model 64,\n"
-      "4 heads, feed-forward 256), training on randomly mirrored images. Also draws the class\n"
-      "token's attention over the patches (attention.png).";
-  program.defaults.epochs = 20;
+      "4 heads, feed-forward 256), training on randomly mirrored and shifted images. Also draws\n"
+      "the class token's attention over the patches (attention.png).";
+  program.defaults.epochs = 40;
   program.defaults.batch_size = 128;
   program.defaults.lr = 2e-3;
   program.defaults.weight_decay = 0.05;
@@ -132,6 +133,10 @@ int main(int argc, char** argv) {
   // underfit after 15 epochs (4 layers: 88.2%), without it and without flips it overfit (88.9%).
   // See the README's table.
   program.defaults.random_flips = true;
+  // And shifted by up to one pixel each way: the garment then falls across the 7x7 patches in
+  // ever new places. Two pixels was too much for 20 epochs (87.8%, train 88.2%: underfit); one
+  // pixel over 40 epochs leaves train and validation accuracy within a point of each other.
+  program.defaults.max_shift = 1;
   program.make_model = [](const fashion::Options&) {
     return std::make_unique<FashionViT>(/*d_model=*/64, /*heads=*/4, /*layers=*/2,
                                         /*ff_hidden=*/256, /*dropout=*/0.0f);

@@ -20,6 +20,8 @@ void add_flags(CLI::App& app, Options& o) {
   app.add_option("--weight-decay", o.weight_decay, "AdamW's decoupled weight decay")
       ->check(kFiniteNonNegative);
   app.add_option("--flips", o.random_flips, "mirror training images at random (on or off)");
+  app.add_option("--shift", o.max_shift, "move training images by up to N pixels each way, at "
+                 "random (0: off)")->check(whole_number(0, 14));
   app.add_option("--seed", o.seed, "seed of the initial weights, shuffling and dropout")
       ->check(whole_number(0, kMaxSeed));
   app.add_option("--threads", o.threads, "CPU threads")->check(whole_number(1, 1024));

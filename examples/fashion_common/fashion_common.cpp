@@ -106,6 +106,42 @@ Tensor random_flips(const Tensor& images) {
   return images + flip * (mirrored - images);
 }
 
+// A shirt moved two pixels is still a shirt: each image is translated by (dy, dx), both drawn
+// uniformly from -max_shift..max_shift, and the pixels moved in are background (a black pixel,
+// normalised). A 7x7 patch then sees the garment cut in ever new places, which is what a patch
+// model, unlike a convolution, cannot learn by itself. Like the flips, the draws come from the
+// default generator (resumable); they are made on the CPU, before the batch goes to the device.
+Tensor random_shifts(const Tensor& images, int max_shift) {
+  NoGradGuard no_recording;
+  check(images.dim() == 3 && images.device() == Device::CPU,
+        "random_shifts: expected CPU images [B, H, W], got ", to_string(images.shape()), " on ",
+        to_string(images.device()));
+  check(max_shift >= 0, "random_shifts: max_shift must be >= 0, got ", max_shift);
+  const int64_t n = images.size(0), height = images.size(1), width = images.size(2);
+  const std::vector<float> pixels = images.to_vector<float>();
+  const std::vector<float> draws =
+      uniform({n, 2}, 0.0f, 1.0f, default_generator()).to_vector<float>();
+  const float background = (0.0f - kPixelMean) / kPixelStd;
+  std::vector<float> moved(pixels.size(), background);
+  const int64_t choices = 2 * max_shift + 1;
+  for (int64_t i = 0; i < n; ++i) {
+    // u in [0, 1) -> an offset in -max_shift..max_shift, each with probability 1 / choices
+    const auto offset = [&](int64_t k) {
+      return std::min<int64_t>(static_cast<int64_t>(draws[size_t(2 * i + k)] * float(choices)),
+                               choices - 1) -
+             max_shift;
+    };
+    const int64_t dy = offset(0), dx = offset(1);
+    const float* from = pixels.data() + i * height * width;
+    float* to = moved.data() + i * height * width;
+    // output pixel (y, x) shows input pixel (y - dy, x - dx) when that lies inside the image
+    for (int64_t y = std::max<int64_t>(0, dy); y < std::min(height, height + dy); ++y)
+      for (int64_t x = std::max<int64_t>(0, dx); x < std::min(width, width + dx); ++x)
+        to[y * width + x] = from[(y - dy) * width + (x - dx)];
+  }
+  return from_vector(moved, images.shape());
+}
+
 // The epoch history travels in the checkpoint as text, one epoch per line.
 static std::string history_text(const std::vector<EpochMetrics>& history) {
   std::ostringstream out;
@@ -195,7 +231,9 @@ Result train(Classifier& model, const Data& data, const Options& options) {
                     options.quiet || !tg::distributed::is_main() ? null_output() : stdout);
     double loss_sum = 0, correct = 0, seen = 0;
     for (const data::Batch& batch : loader.epoch(epoch)) {
-      const Tensor inputs = batch.inputs.to(device), y = batch.targets.to(device);
+      const Tensor shifted =
+          options.max_shift > 0 ? random_shifts(batch.inputs, options.max_shift) : batch.inputs;
+      const Tensor inputs = shifted.to(device), y = batch.targets.to(device);
       const Tensor x = options.random_flips ? random_flips(inputs) : inputs;
       optimizer.zero_grad();
       const Tensor logits = model.forward(x);

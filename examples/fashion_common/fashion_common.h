@@ -31,6 +31,7 @@ struct Options {
   double lr = 1e-3;
   double weight_decay = 0.01;
   bool random_flips = false;  // mirror each training image left-right with probability 1/2
+  int max_shift = 0;          // move each training image by up to this many pixels each way
   uint64_t seed = 0;
   int threads = 2;
   std::string device = "cpu";
@@ -72,6 +73,9 @@ Evaluation evaluate(const Classifier& model, const tg::Tensor& images, const tg:
 
 // Each image of [B, H, W] mirrored left to right with probability 1/2 (--flips on).
 tg::Tensor random_flips(const tg::Tensor& images);
+// Each image of CPU [B, H, W] moved by up to max_shift pixels down/up and right/left, each offset
+// uniform; background fills in (--shift N).
+tg::Tensor random_shifts(const tg::Tensor& images, int max_shift);
 
 struct Result {
   double test_accuracy = 0;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "examples/datasets/idx.h"
 #include "examples/fashion_common/cli.h"
@@ -104,12 +105,15 @@ TEST_CASE("fashion: flags parse, and bad ones say what is wrong") {
   CHECK(r.resume == "run/b.tg");
   CHECK(fashion::parse_flags({"--flips", "on"}, defaults).random_flips);
   CHECK_FALSE(fashion::parse_flags({"--flips", "off"}, defaults).random_flips);
+  CHECK(fashion::parse_flags({"--shift", "2"}, defaults).max_shift == 2);
   auto refuses = [&](const std::vector<std::string>& args, const std::string& message) {
     INFO("flags: ", joined(args), ", expected message: ", message);
     CHECK_THROWS_WITH_AS(fashion::parse_flags(args, defaults), doctest::Contains(message.c_str()),
                          CLI::ParseError);
   };
   refuses({"--flips", "maybe"}, "--flips = maybe");
+  refuses({"--shift", "15"}, "--shift: expected a whole number from 0 to 14, got '15'");
+  refuses({"--shift", "-1"}, "--shift");
   refuses({"--batch-size", "0"},
           "--batch-size: expected a whole number from 1 to 1000000, got '0'");
   refuses({"--epochs", "three"},
@@ -228,6 +232,41 @@ TEST_CASE("fashion: random flips mirror about half the images and leave the rest
   }
   CHECK(mirrored > 16);
   CHECK(kept > 16);
+}
+
+TEST_CASE(
+    "fashion: random shifts move each image whole by at most max_shift, background moves in") {
+  manual_seed(9);
+  const int64_t n = 200, h = 5, w = 6;
+  // Pixel values that name their place (1 + y * w + x), so where each one went can be read back.
+  std::vector<float> pixels(static_cast<size_t>(n * h * w));
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = 1.0f + float(i % size_t(h * w));
+  const std::vector<float> after =
+      fashion::random_shifts(from_vector(pixels, {n, h, w}), 2).to_vector<float>();
+  const float background = -0.2860f / 0.3530f;
+  std::set<std::pair<int64_t, int64_t>> offsets_seen;
+  for (int64_t i = 0; i < n; ++i) {
+    // The offset is where the pixel that was at (2, 2) (value 1 + 2w + 2) is now.
+    int64_t dy = 99, dx = 99;
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x)
+        if (after[size_t(i * h * w + y * w + x)] == 1.0f + float(2 * w + 2)) dy = y - 2, dx = x - 2;
+    REQUIRE_MESSAGE(std::abs(dy) <= 2, "image ", i, ": the centre pixel is gone");
+    REQUIRE(std::abs(dx) <= 2);
+    offsets_seen.insert({dy, dx});
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x) {
+        const int64_t sy = y - dy, sx = x - dx;  // where this pixel came from
+        const bool inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+        CHECK(after[size_t(i * h * w + y * w + x)] ==
+              (inside ? 1.0f + float(sy * w + sx) : background));
+      }
+  }
+  CHECK(offsets_seen.size() == 25);  // every offset of -2..2 x -2..2 came up in 200 draws
+  // A shift of 0 leaves the images alone; images on a device other than the CPU are refused.
+  CHECK(fashion::random_shifts(from_vector(pixels, {n, h, w}), 0).to_vector<float>() == pixels);
+  CHECK_THROWS_WITH_AS(fashion::random_shifts(from_vector(pixels, {n * h, w}), 1),
+                       doctest::Contains("expected CPU images [B, H, W], got [1000,6]"), Error);
 }
 
 TEST_CASE(
