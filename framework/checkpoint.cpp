@@ -135,16 +135,20 @@ Checkpoint Checkpoint::extract(const std::string& prefix) const {
 // ---- applying named tensors ----
 
 LoadReport load_named_tensors(const Checkpoint& source, const std::string& prefix,
-                              const NamedTensors& targets, bool strict, const std::string& who) {
+                              const NamedTensors& targets, bool strict, const std::string& who,
+                              const NamedTensors& optional_targets) {
   const std::string where = who + " from " + source.source();
   LoadReport report;
   std::vector<std::pair<const Tensor*, const Tensor*>> copies;  // (from, to)
   std::set<std::string> wanted;
   std::ostringstream mismatches;
-  for (const auto& [name, target] : targets) {
+  NamedTensors all_targets = targets;
+  all_targets.insert(all_targets.end(), optional_targets.begin(), optional_targets.end());
+  for (size_t i = 0; i < all_targets.size(); ++i) {
+    const auto& [name, target] = all_targets[i];
     wanted.insert(prefix + name);
     if (!source.has_tensor(prefix + name)) {
-      report.missing.push_back(name);
+      if (i < targets.size()) report.missing.push_back(name);
       continue;
     }
     const Tensor& saved = source.tensor(prefix + name);

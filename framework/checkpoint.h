@@ -78,8 +78,11 @@ struct LoadReport {
 // target sees the new values). Everything is checked before anything is copied, so an error
 // leaves every target untouched: a dtype or shape mismatch is always an error; a missing or
 // unexpected name is an error when strict and is listed in the report otherwise.
-// who names the caller in messages ("load_into MLP").
+// who names the caller in messages ("load_into MLP"). optional_targets are loaded when source
+// has them (checked like the others) and never missing: what older files saved and newer ones
+// compute (Module::named_computed_buffers).
 LoadReport load_named_tensors(const Checkpoint& source, const std::string& prefix,
-                              const NamedTensors& targets, bool strict, const std::string& who);
+                              const NamedTensors& targets, bool strict, const std::string& who,
+                              const NamedTensors& optional_targets = {});
 
 }  // namespace tg

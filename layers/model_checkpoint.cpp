@@ -23,7 +23,7 @@ LoadReport load_into(const Checkpoint& checkpoint, Module& model, bool strict) {
   check_same_quantization(checkpoint, model, "load_into " + model.type_name());
   apply_head_layout(checkpoint, model);  // a pruned model's shapes, before its tensors
   return load_named_tensors(checkpoint, "model.", model_tensors(model), strict,
-                            "load_into " + model.type_name());
+                            "load_into " + model.type_name(), model.named_computed_buffers());
 }
 
 }  // namespace tg

@@ -14,8 +14,8 @@ void Module::check_new_name(const std::string& name) const {
       if (entry.first == name) return true;
     return false;
   };
-  check(!taken(parameters_) && !taken(buffers_) && !taken(children_), *this, ": the name '", name,
-        "' is already registered");
+  check(!taken(parameters_) && !taken(buffers_) && !taken(computed_buffers_) && !taken(children_),
+        *this, ": the name '", name, "' is already registered");
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor value) {
@@ -31,6 +31,13 @@ Tensor Module::register_buffer(const std::string& name, Tensor value) {
   check_new_name(name);
   check(value.defined(), *this, ": buffer '", name, "' is undefined");
   buffers_.emplace_back(name, value);
+  return value;
+}
+
+Tensor Module::register_computed_buffer(const std::string& name, Tensor value) {
+  check_new_name(name);
+  check(value.defined(), *this, ": buffer '", name, "' is undefined");
+  computed_buffers_.emplace_back(name, value);
   return value;
 }
 
@@ -50,15 +57,16 @@ void Module::add_child(const std::string& name, Module& child) {
   children_.emplace_back(name, &child);
 }
 
-void Module::collect(const std::string& prefix, bool parameters, NamedTensors& out) const {
-  for (const auto& [name, tensor] : parameters ? parameters_ : buffers_)
-    out.emplace_back(prefix + name, tensor);
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", parameters, out);
+// Every module's list (its parameters_, buffers_ or computed_buffers_), depth first.
+void Module::collect(const std::string& prefix, NamedTensors Module::*list,
+                     NamedTensors& out) const {
+  for (const auto& [name, tensor] : this->*list) out.emplace_back(prefix + name, tensor);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", list, out);
 }
 
 NamedTensors Module::named_parameters() const {
   NamedTensors out;
-  collect("", true, out);
+  collect("", &Module::parameters_, out);
   return out;
 }
 
@@ -70,7 +78,13 @@ std::vector<Tensor> Module::parameters() const {
 
 NamedTensors Module::named_buffers() const {
   NamedTensors out;
-  collect("", false, out);
+  collect("", &Module::buffers_, out);
+  return out;
+}
+
+NamedTensors Module::named_computed_buffers() const {
+  NamedTensors out;
+  collect("", &Module::computed_buffers_, out);
   return out;
 }
 
@@ -98,7 +112,8 @@ LoadReport Module::load_state_dict(const NamedTensors& state, bool strict) {
   }
   NamedTensors targets;
   collect_state("", targets);
-  return load_named_tensors(source, "", targets, strict, "load_state_dict " + describe());
+  return load_named_tensors(source, "", targets, strict, "load_state_dict " + describe(),
+                            named_computed_buffers());
 }
 
 std::vector<std::pair<std::string, const Module*>> Module::named_children() const {
@@ -123,7 +138,7 @@ void Module::zero_grad() {
 }
 
 void Module::to(Device device) {
-  for (NamedTensors list : {named_parameters(), named_buffers()}) {
+  for (NamedTensors list : {named_parameters(), named_buffers(), named_computed_buffers()}) {
     for (auto& [name, tensor] : list) {
       if (tensor.device() == device) continue;
       const Tensor moved = tensor.to(device);

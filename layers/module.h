@@ -39,7 +39,12 @@ class Module {
   // Parameters (requires_grad), in registration order, children after their parent's own.
   NamedTensors named_parameters() const;
   std::vector<Tensor> parameters() const;
-  NamedTensors named_buffers() const;  // state that is saved but not trained (e.g. tables)
+  NamedTensors named_buffers() const;  // state that is saved but not trained
+  // Buffers computed from the constructor's arguments (the sinusoid table of
+  // PositionalEncoding): moved by to() and read like any buffer, but left out of state_dict and
+  // checkpoints, which would only grow by them (PyTorch's persistent=False). A checkpoint that
+  // has them (written before they were computed ones) still loads, and loads them too.
+  NamedTensors named_computed_buffers() const;
   std::vector<std::pair<std::string, const Module*>> named_children() const;
   std::vector<std::pair<std::string, Module*>> named_children();  // to change them (pruning)
 
@@ -74,6 +79,7 @@ class Module {
  protected:
   Tensor register_parameter(const std::string& name, Tensor value);
   Tensor register_buffer(const std::string& name, Tensor value);
+  Tensor register_computed_buffer(const std::string& name, Tensor value);  // not saved
   // Forgets a parameter (a layer that replaces it, as Linear::quantize_int8 does).
   void remove_parameter(const std::string& name);
   template <class Child>
@@ -90,7 +96,7 @@ class Module {
 
  private:
   void add_child(const std::string& name, Module& child);
-  void collect(const std::string& prefix, bool parameters, NamedTensors& out) const;
+  void collect(const std::string& prefix, NamedTensors Module::*list, NamedTensors& out) const;
   void collect_state(const std::string& prefix, NamedTensors& out) const;
   void check_new_name(const std::string& name) const;
 
@@ -98,7 +104,7 @@ class Module {
   std::string name_;  // as registered in the parent
   const Module* parent_ = nullptr;
   bool training_ = true;
-  NamedTensors parameters_, buffers_;
+  NamedTensors parameters_, buffers_, computed_buffers_;
   std::vector<std::pair<std::string, Module*>> children_;
 };
 

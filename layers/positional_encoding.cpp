@@ -42,7 +42,7 @@ PositionalEncoding::PositionalEncoding(int64_t dim, int64_t max_len, float dropo
     : Module("PositionalEncoding"), dim(dim), max_len(max_len), drop(dropout, gen) {
   check(dim > 0 && max_len > 0, *this, ": dim and max_len must be positive, got ", dim, " and ",
         max_len);
-  table = register_buffer("pe", sinusoid_table(max_len, dim));
+  table = register_computed_buffer("pe", sinusoid_table(max_len, dim));
   register_module("drop", drop);
 }
 

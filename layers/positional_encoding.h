@@ -19,7 +19,7 @@ struct PositionalEncoding : Module {
   Tensor operator()(const Tensor& x) const { return forward(x); }
 
   int64_t dim, max_len;
-  Tensor table;  // [max_len, dim], computed once; the buffer "pe" (saved, moved, never trained)
+  Tensor table;  // [max_len, dim], computed once; the computed buffer "pe" (moved, not saved)
   Dropout drop;
 };
 

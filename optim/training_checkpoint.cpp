@@ -54,7 +54,8 @@ LoadReport restore(const Checkpoint& checkpoint, const TrainingState& state, boo
 
   // Phase 2: the model checks its own tensors before copying any; after it, nothing can fail.
   LoadReport report = load_named_tensors(checkpoint, "model.", targets, strict,
-                                         "load_into " + state.model_name + " (restore)");
+                                         "load_into " + state.model_name + " (restore)",
+                                         state.computed_model_tensors());
   if (load_optimizer) state.optimizer->load_state(optimizer_state);
   if (load_schedule) state.schedule->load_state(schedule_state);
   for (size_t i = 0; i < state.generators.size(); ++i)

@@ -44,6 +44,9 @@ struct TrainingState {
   // The model's parameters then buffers, read when the state is captured or restored (so a
   // model moved to another device after this TrainingState was made is seen as it is then).
   std::function<NamedTensors()> model_tensors;
+  // Its computed buffers (Module::named_computed_buffers), if it has such: not saved, but
+  // loaded from a checkpoint written before they were computed ones.
+  std::function<NamedTensors()> computed_model_tensors = [] { return NamedTensors{}; };
   std::string model_name;          // "load_into <model_name> (restore)" in messages
   Optimizer* optimizer = nullptr;  // optional
   LRSchedule* schedule = nullptr;  // optional
@@ -58,7 +61,10 @@ struct TrainingState {
         }),
         model_name(model->type_name()),
         optimizer(optimizer),
-        schedule(schedule) {}
+        schedule(schedule) {
+    if constexpr (requires { model->named_computed_buffers(); })
+      computed_model_tensors = [model] { return model->named_computed_buffers(); };
+  }
 };
 
 Checkpoint capture(const TrainingState& state);

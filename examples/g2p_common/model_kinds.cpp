@@ -11,11 +11,19 @@ namespace g2p {
 
 namespace {
 
-std::set<std::string> state_names(const tg::Module& model) {
-  std::set<std::string> names;
-  for (const auto& entry : model.named_parameters()) names.insert(entry.first);
-  for (const auto& entry : model.named_buffers()) names.insert(entry.first);
-  return names;
+// Whether the tensor names saved are this model's: all of its parameters and buffers, and
+// nothing else but its computed buffers (which checkpoints of before 2026-12-02 hold).
+bool names_match(const tg::Module& model, const std::set<std::string>& saved) {
+  std::set<std::string> required, allowed;
+  for (const auto& entry : model.named_parameters()) required.insert(entry.first);
+  for (const auto& entry : model.named_buffers()) required.insert(entry.first);
+  allowed = required;
+  for (const auto& entry : model.named_computed_buffers()) allowed.insert(entry.first);
+  for (const std::string& name : required)
+    if (!saved.contains(name)) return false;
+  for (const std::string& name : saved)
+    if (!allowed.contains(name)) return false;
+  return true;
 }
 
 }  // namespace
@@ -50,7 +58,7 @@ std::unique_ptr<Seq2SeqModel> load_any_model(const tg::Checkpoint& checkpoint, i
       model = candidate.make(config, letters, phonemes, scratch);
     } catch (const tg::Error&) {  // a config this kind cannot take (heads not dividing d_model)
     }
-    if (!model || state_names(*model) != saved) {
+    if (!model || !names_match(*model, saved)) {
       tried += (tried.empty() ? "" : ", ") + candidate.name;
       continue;
     }

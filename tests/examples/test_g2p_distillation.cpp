@@ -130,6 +130,33 @@ TEST_CASE("an LSTM teacher is rebuilt from its checkpoint and teaches a Transfor
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-5));
 }
 
+TEST_CASE("a Transformer checkpoint that still saved its position tables is recognised") {
+  // Before 2026-12-02 the sinusoid tables (the computed buffers encoder.positions.pe, ...) were
+  // saved; such a checkpoint is still a g2p_transformer, with or without them.
+  if (!have_cmudict()) return;
+  const g2p::G2PData data = g2p::load_g2p_data(tg::data::kCmudictPath, 300);
+  const g2p::ModelConfig config = tiny_transformer(8);
+  tg::Generator gen(4);
+  g2p::TransformerG2P model(config, data.letters.size(), data.phonemes.size(), gen);
+  const std::string path = temp_path("test_g2p_distillation_old_tables.tg");
+  g2p::save_model(path, model, config, data);
+  tg::Checkpoint old_file = tg::load_checkpoint(path);
+  const tg::NamedTensors tables = model.named_computed_buffers();
+  REQUIRE_FALSE(tables.empty());
+  for (const auto& [name, table] : tables) {
+    CHECK_FALSE(old_file.has_tensor("model." + name));  // not saved today
+    old_file.add_tensor("model." + name, table);
+  }
+  for (const tg::Checkpoint& file : {tg::load_checkpoint(path), old_file}) {
+    std::string kind;
+    const auto loaded =
+        g2p::load_any_model(file, data.letters.size(), data.phonemes.size(), "test", &kind);
+    CHECK(kind == "g2p_transformer");
+    CHECK(loaded->parameter_count() == model.parameter_count());
+  }
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("a teacher that does not fit the data is refused, saying why") {
   if (!have_cmudict()) return;
   const g2p::G2PData data = g2p::load_g2p_data(tg::data::kCmudictPath, 300);

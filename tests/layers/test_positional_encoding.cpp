@@ -5,8 +5,10 @@
 #include <cmath>
 
 #include "layer_checks.h"
+#include "layers/model_checkpoint.h"
 #include "layers/module_gradcheck.h"
 #include "layers/positional_encoding.h"
+#include "optim/training_checkpoint.h"
 
 using namespace tg;
 using namespace tg::testing;
@@ -38,14 +40,39 @@ TEST_CASE("PositionalEncoding's table is sin/cos of pos / 10000^(2i/dim)") {
   CHECK(odd.table.to_vector<float>()[9 * 5 + 4] == doctest::Approx(sinusoid(9, 4, 5)));
 }
 
-TEST_CASE("PositionalEncoding is a buffer named pe, not a parameter") {
+TEST_CASE("PositionalEncoding's table is a computed buffer named pe: not trained, not saved") {
   PositionalEncoding pe(4, 16);
   CHECK(pe.parameter_count() == 0);
-  const NamedTensors buffers = pe.named_buffers();
-  REQUIRE(buffers.size() == 1);
-  CHECK(buffers[0].first == "pe");
-  CHECK(buffers[0].second.id() == pe.table.id());
+  CHECK(pe.named_buffers().empty());
+  const NamedTensors computed = pe.named_computed_buffers();
+  REQUIRE(computed.size() == 1);
+  CHECK(computed[0].first == "pe");
+  CHECK(computed[0].second.id() == pe.table.id());
   CHECK_FALSE(pe.table.requires_grad());
+  CHECK(pe.state_dict().empty());
+  CHECK_FALSE(model_checkpoint(pe).has_tensor("model.pe"));
+}
+
+TEST_CASE("a checkpoint that saved the table (before it was computed) still loads, table too") {
+  // Checkpoints written before 2026-12-02 hold model.pe; they must load strictly, and what they
+  // hold is loaded (checked like any tensor). One without it loads as well.
+  PositionalEncoding pe(4, 16);
+  Checkpoint old_file = model_checkpoint(pe);
+  const Tensor saved_table = full({16, 4}, 0.5f);
+  old_file.add_tensor("model.pe", saved_table);
+  load_into(old_file, pe);
+  CHECK(pe.table.to_vector<float>() == saved_table.to_vector<float>());
+  PositionalEncoding fresh(4, 16);
+  CHECK(load_into(model_checkpoint(fresh), pe).missing.empty());
+  CHECK(pe.load_state_dict({{"pe", saved_table}}).unexpected.empty());
+  const TrainingState state{&pe};  // --resume of a training checkpoint
+  CHECK(restore(old_file, state, /*strict=*/false).unexpected.empty());
+  CHECK(restore(capture(state), state).missing.empty());
+  // A table of another shape is a mismatch, named, as for any tensor.
+  Checkpoint wrong = model_checkpoint(pe);
+  wrong.add_tensor("model.pe", full({8, 4}, 0.5f));
+  CHECK_THROWS_WITH_AS(load_into(wrong, pe),
+                       doctest::Contains("'pe': the checkpoint has float32 [8,4]"), Error);
 }
 
 TEST_CASE("PositionalEncoding adds PE(:T) to every sequence of the batch, gradient is identity") {
