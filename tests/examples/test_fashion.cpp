@@ -156,7 +156,8 @@ TEST_CASE("fashion: a run stopped after epoch 1 and resumed ends as the uninterr
   options.epochs = 2;
   options.limit = 1000;
   options.batch_size = 100;
-  options.random_flips = true;  // its coin flips must come back from the checkpoint too
+  options.random_flips = true;  // its coin flips and shifts must come back from the checkpoint too
+  options.max_shift = 1;
   options.threads = 2;
   options.quiet = true;
   options.out = temp_dir("whole");
