@@ -27,18 +27,19 @@ Tensor Module::register_parameter(const std::string& name, Tensor value) {
   return value;
 }
 
-Tensor Module::register_buffer(const std::string& name, Tensor value) {
+Tensor Module::add_buffer(NamedTensors Module::*list, const std::string& name, Tensor value) {
   check_new_name(name);
   check(value.defined(), *this, ": buffer '", name, "' is undefined");
-  buffers_.emplace_back(name, value);
+  (this->*list).emplace_back(name, value);
   return value;
 }
 
+Tensor Module::register_buffer(const std::string& name, Tensor value) {
+  return add_buffer(&Module::buffers_, name, std::move(value));
+}
+
 Tensor Module::register_computed_buffer(const std::string& name, Tensor value) {
-  check_new_name(name);
-  check(value.defined(), *this, ": buffer '", name, "' is undefined");
-  computed_buffers_.emplace_back(name, value);
-  return value;
+  return add_buffer(&Module::computed_buffers_, name, std::move(value));
 }
 
 void Module::remove_parameter(const std::string& name) {

@@ -96,6 +96,7 @@ class Module {
 
  private:
   void add_child(const std::string& name, Module& child);
+  Tensor add_buffer(NamedTensors Module::*list, const std::string& name, Tensor value);
   void collect(const std::string& prefix, NamedTensors Module::*list, NamedTensors& out) const;
   void collect_state(const std::string& prefix, NamedTensors& out) const;
   void check_new_name(const std::string& name) const;

@@ -36,7 +36,7 @@ class FashionViT : public fashion::Classifier {
     register_module("head", head);
   }
 
-  // [B, 28, 28] -> [B, 16, 49]: patch (i, j) holds rows 7i..7i+6, columns 7j..7j+6 (for 7x7).
+  // [B, 28, 28] -> [B, 16, 49]: patch (i, j) holds rows 7i..7i+6, columns 7j..7j+6.
   static Tensor patches(const Tensor& images) {
     const int64_t b = images.size(0);
     return images.reshape({b, kGrid, kPatch, kGrid, kPatch})
