@@ -139,26 +139,34 @@ AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& k
     return {w_o.bias.defined() ? nothing + w_o.bias : nothing,
             zeros({batch, 0, query_len, key_len}, DType::Float32, query.device())};
   }
-  // [B, L, h d_h] -> [B, L, h, d_h] (a view) -> [B, h, L, d_h] (the one copy)
-  const int64_t heads = num_heads_, head_size = head_dim_;
-  auto split_heads = [&](const Tensor& x, int64_t len) {
-    return x.reshape({batch, len, heads, head_size}).permute({0, 2, 1, 3});
-  };
-  const Tensor q = split_heads(w_q(query), query_len);
-  const Tensor k = split_heads(w_k(key), key_len);
-  const Tensor v = split_heads(w_v(value), key_len);
-
+  const int64_t heads = num_heads_;
   const AttentionMask mask = keep.defined() ? AttentionMask::keep(keep) : AttentionMask();
   check(window_ == 0 || query_len == key_len, *this, ": local attention (window ", window_,
         ") is self-attention: query and key need the same length, got Lq ", query_len, " and Lk ",
         key_len);
-  AttentionResult heads_out =
-      window_ > 0
-          ? local_attention(q, k, v, window_, mask, /*causal=*/false, dropout_, is_training(), gen_)
-          : scaled_dot_product_attention(q, k, v, mask, dropout_, is_training(), gen_);
-  // The gate g_i scales head i's context [B, h, Lq, d_h] (broadcast over batch, queries, d_h).
+  // Each head's output in its own column block: [B, Lq, heads * d_h], what w_o takes.
+  AttentionResult heads_out;
+  if (window_ == 0) {
+    heads_out = multi_head_attention(w_q(query), w_k(key), w_v(value), heads, mask, dropout_,
+                                     is_training(), gen_);
+  } else {
+    // local_attention takes the heads as a batch dim: [B, L, h d_h] -> [B, h, L, d_h] and back.
+    auto split_heads = [&](const Tensor& x, int64_t len) {
+      return x.reshape({batch, len, heads, head_dim_}).permute({0, 2, 1, 3});
+    };
+    heads_out = local_attention(split_heads(w_q(query), query_len), split_heads(w_k(key), key_len),
+                                split_heads(w_v(value), key_len), window_, mask, /*causal=*/false,
+                                dropout_, is_training(), gen_);
+    heads_out.output =
+        heads_out.output.permute({0, 2, 1, 3}).reshape({batch, query_len, inner_dim()});
+  }
+  // The gate g_i scales head i's output: its column block of [B, Lq, h d_h], seen as
+  // [B, Lq, h, d_h] and broadcast over batch, queries and d_h.
   Tensor context = heads_out.output;
-  if (head_mask_.defined()) context = context * head_mask_.reshape({1, heads, 1, 1});
+  if (head_mask_.defined())
+    context = (context.reshape({batch, query_len, heads, head_dim_}) *
+               head_mask_.reshape({1, 1, heads, 1}))
+                  .reshape({batch, query_len, inner_dim()});
   if (observer) {
     check(window_ == 0, *this, ": an observer reads [B, heads, Lq, Lk] attention weights; a ",
           "layer with a window (", window_, ") has only their band");
@@ -167,9 +175,7 @@ AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& k
                                 : Tensor();
     observer({heads_out.weights.detach(), key_keep, query.id() == key.id()});
   }
-  // [B, h, Lq, d_h] -> [B, Lq, h, d_h] (one copy) -> [B, Lq, h d_h] (a view)
-  const Tensor merged = context.permute({0, 2, 1, 3}).reshape({batch, query_len, inner_dim()});
-  return {w_o(merged), heads_out.weights};
+  return {w_o(context), heads_out.weights};
 }
 
 void MultiHeadAttention::set_head_mask(const Tensor& head_mask) {

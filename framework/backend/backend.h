@@ -54,6 +54,13 @@ struct LSTMCellResult {
 struct LSTMCellGrads {
   Tensor gates, c_prev;  // [B, 4H] (before the nonlinearities), [B, H]
 };
+struct MultiHeadAttentionResult {
+  Tensor output;   // [B, Lq, heads * dv]
+  Tensor weights;  // [B, heads, Lq, Lk], kept for backward
+};
+struct MultiHeadAttentionGrads {
+  Tensor q, k, v;
+};
 // A check that every value of an int32 tensor (ids, targets, lengths) is allowed, and the
 // message it throws: "<op>: <what> <value> at <where> <i> is out of range [low, high)", or
 // "[low, high]" when high_inclusive. The strings are literals: a GPU reports the check later.
@@ -161,6 +168,25 @@ class Backend : public DeviceAllocator {
   // Normalises over the last dim. weight/bias may be undefined.
   virtual LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                      float eps) = 0;
+  // ---- multi-head attention with the heads side by side, as the projections make them ----
+  // q [B, Lq, heads * d], k [B, Lk, heads * d], v [B, Lk, heads * dv]; head h owns columns
+  // h d .. h d + d - 1 of q and k (h dv .. of v and of the output). For each b and h:
+  //   P = softmax(scale Q K^T) over the keys that keep [broadcast to B, heads, Lq, Lk] keeps,
+  //   O = P V.
+  // keep is Int32 (nonzero = attend) or undefined (attend everywhere). A query with no key
+  // kept gets zero weights and a zero output. The backward, given dO (and dP, undefined when
+  // no gradient reached the weights):
+  //   dV = P^T dO,  dP' = dO V^T + dP,  dS = P * (dP' - rowsum(dP' * P)),
+  //   dQ = scale dS K,  dK = scale dS^T Q.
+  // (Masked entries have P = 0, so dS is 0 there without the mask.) The defaults compose
+  // permute, gemm and softmax (backend/composed_attention.cpp); the CPU fuses them.
+  virtual MultiHeadAttentionResult multi_head_attention(const Tensor& q, const Tensor& k,
+                                                        const Tensor& v, int64_t heads, float scale,
+                                                        const Tensor& keep);
+  virtual MultiHeadAttentionGrads multi_head_attention_backward(
+      const Tensor& grad_output, const Tensor& grad_weights, const Tensor& q, const Tensor& k,
+      const Tensor& v, const Tensor& weights, int64_t heads, float scale);
+
   // ---- banded products: local attention's band of 2w+1 keys around each query ----
   // Tensors are [N, L, ...]; entry t of row i's band is position j = i - w + t, t in [0, 2w].
   // Entries whose j falls outside [0, L) are 0 in every result and never read in an input.

@@ -4,11 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "framework/backend/backend.h"
 #include "framework/ops/checks.h"
 #include "framework/ops/elementwise.h"
 #include "framework/ops/matmul.h"
 #include "framework/ops/nn.h"
 #include "framework/ops/shape.h"
+#include "framework/tape.h"
 
 namespace tg {
 namespace {
@@ -110,6 +112,75 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
       attention_mask_problem(mask.keep_mask(scores.dim(), scores.size(-1)), scores);
   check(problem.empty(), op, ": ", problem);
   return attend(scores, v, mask, dropout, training, gen);
+}
+
+// ---- multi-head attention, the heads side by side ----
+
+namespace {
+
+// The composition multi_head_attention equals: split the heads, attend, merge them.
+AttentionResult split_heads_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                      int64_t heads, const AttentionMask& mask, float dropout,
+                                      bool training, Generator& gen) {
+  auto split = [heads](const Tensor& x) {
+    return x.reshape({x.size(0), x.size(1), heads, x.size(2) / heads}).permute({0, 2, 1, 3});
+  };
+  const AttentionResult r =
+      scaled_dot_product_attention(split(q), split(k), split(v), mask, dropout, training, gen);
+  const Tensor merged = r.output.permute({0, 2, 1, 3});
+  return {merged.reshape({q.size(0), q.size(1), v.size(2)}), r.weights};
+}
+
+}  // namespace
+
+// The fused op records both outputs at once: a gradient can reach the weights too (a loss on
+// the attention pattern), and backward then adds its share to dS (backend.h).
+AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                     int64_t heads, const AttentionMask& mask, float dropout,
+                                     bool training, Generator& gen) {
+  const char* op = "multi_head_attention";
+  check_float_tensor(q, op, "q");
+  check_float_tensor(k, op, "k");
+  check_float_tensor(v, op, "v");
+  check(heads > 0, op, ": heads must be positive, got ", heads);
+  check(q.dim() == 3 && k.dim() == 3 && v.dim() == 3 && k.size(0) == q.size(0) &&
+            v.size(0) == q.size(0) && k.size(1) == v.size(1) && k.size(2) == q.size(2),
+        op, ": expected q [B, Lq, heads * d], k [B, Lk, heads * d], v [B, Lk, heads * dv], got q ",
+        q.shape(), ", k ", k.shape(), " and v ", v.shape());
+  check(q.size(2) > 0 && q.size(2) % heads == 0 && v.size(2) % heads == 0, op,
+        ": the widths of q and k (", q.size(2), ") and of v (", v.size(2),
+        ") must be positive multiples of heads (", heads, ")");
+  check(k.device() == q.device() && v.device() == q.device(), op,
+        ": q, k and v must be on one device, got ", to_string(q.device()), ", ",
+        to_string(k.device()), " and ", to_string(v.device()));
+  check(dropout >= 0.0f && dropout < 1.0f, op, ": dropout must be in [0, 1), got ", dropout);
+  const int64_t batch = q.size(0), query_len = q.size(1), key_len = k.size(1);
+  const Shape scores_shape{batch, heads, query_len, key_len};
+  Tensor keep = mask.keep_mask(4, key_len);
+  const std::string problem = attention_mask_problem(keep, scores_shape, q.device());
+  check(problem.empty(), op, ": ", problem);
+
+  if ((dropout > 0.0f && training) || query_len == 0 || key_len == 0)
+    return split_heads_attention(q, k, v, heads, mask, dropout, training, gen);
+
+  if (keep.defined() && keep.dtype() != DType::Int32)
+    keep = ne(keep, full({}, 0.0f, keep.dtype(), keep.device()));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(q.size(2) / heads));
+  MultiHeadAttentionResult r = backend_of(q).multi_head_attention(q, k, v, heads, scale, keep);
+  std::vector<Tensor> outputs = record_multi(
+      op, {q, k, v}, {r.output, r.weights}, /*saved=*/{q, k, v, r.weights},
+      [heads, scale](const Saved& s, const std::vector<Tensor>& g) -> Grads {
+        const Tensor& q = s[0];
+        const Tensor& v = s[2];
+        // Only the weights got a gradient: the output's is zero.
+        const Tensor grad_output =
+            g[0].defined() ? g[0]
+                           : zeros({q.size(0), q.size(1), v.size(2)}, DType::Float32, q.device());
+        const MultiHeadAttentionGrads grads = backend_of(q).multi_head_attention_backward(
+            grad_output, g[1], q, s[1], v, s[3], heads, scale);
+        return {grads.q, grads.k, grads.v};
+      });
+  return {outputs[0], outputs[1]};
 }
 
 }  // namespace tg

@@ -67,6 +67,24 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
                                              bool training = false,
                                              Generator& gen = default_generator());
 
+// ---- multi-head attention, the heads side by side ----
+
+// Scaled dot-product attention of `heads` heads at once, on the projections as they come out of
+// their Linear layers: q [B, Lq, heads * d], k [B, Lk, heads * d], v [B, Lk, heads * dv]. Head
+// h is the column block h d .. (h + 1) d - 1 of q and k (h dv .. of v). Returns output
+// [B, Lq, heads * dv], each head's output in its own column block (what the output projection
+// takes), and weights [B, heads, Lq, Lk]. The mask broadcasts to [B, heads, Lq, Lk]. Equal to
+//   split(x) = x.reshape({B, L, heads, width}).permute({0, 2, 1, 3})
+//   r = scaled_dot_product_attention(split(q), split(k), split(v), mask, ...)
+//   output = r.output.permute({0, 2, 1, 3}).reshape({B, Lq, heads * dv})
+// (the tests check it, values and gradients, both outputs), but computed by one fused kernel
+// (backend.h, "multi-head attention"): nothing permuted, the mask read where it broadcasts.
+// With dropout while training, and with no queries or no keys, it runs that composition.
+AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                     int64_t heads, const AttentionMask& mask = {},
+                                     float dropout = 0.0f, bool training = false,
+                                     Generator& gen = default_generator());
+
 // ---- local (windowed) attention: each query attends to the keys within +-window positions ----
 
 // Self-attention over a band: query i attends to keys j with |i - j| <= window (and j <= i when

@@ -60,6 +60,14 @@ class CpuBackend final : public Backend {
                                 int64_t ignore_index, float label_smoothing) override;
   LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                              float eps) override;
+  MultiHeadAttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                int64_t heads, float scale,
+                                                const Tensor& keep) override;
+  MultiHeadAttentionGrads multi_head_attention_backward(const Tensor& grad_output,
+                                                        const Tensor& grad_weights, const Tensor& q,
+                                                        const Tensor& k, const Tensor& v,
+                                                        const Tensor& weights, int64_t heads,
+                                                        float scale) override;
   Tensor band_dot(const Tensor& a, const Tensor& b, int64_t window) override;
   Tensor band_weighted_sum(const Tensor& p, const Tensor& v, int64_t window) override;
   Tensor band_transpose(const Tensor& p, int64_t window) override;

@@ -13,6 +13,7 @@
 
 #include "framework/backend/cpu/cpu_backend.h"
 #include "framework/backend/cpu/cpu_math.h"
+#include "framework/backend/cpu/cpu_softmax_rows.h"
 #include "framework/backend/cpu/cpu_vector.h"
 
 namespace tg {
@@ -90,19 +91,45 @@ template <class Value>
                                                              float* gx, const int32_t* keep,
                                                              int64_t n, int64_t stride, bool log) {
   auto kept = [&](int64_t j) { return keep == nullptr || keep[j * stride] != 0; };
-  const float total = lane_sum(n, [&](int64_t j) {
-    return !kept(j) ? 0.0f : log ? gy[j * stride] : gy[j * stride] * y[j * stride];
-  });
+  // One loop per case, each with nothing but its own arithmetic: in a single loop that tests
+  // `log` per element, the vectorised code computed the exp of every element for both cases
+  // and blended (perf: the softmax backward of attention cost as much as its products).
+  if (log) {
+    const float total = lane_sum(n, [&](int64_t j) { return kept(j) ? gy[j * stride] : 0.0f; });
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t at = j * stride;
+      gx[at] = kept(j) ? gy[at] - fast_exp(y[at]) * total : 0.0f;
+    }
+    return;
+  }
+  const float total =
+      lane_sum(n, [&](int64_t j) { return kept(j) ? gy[j * stride] * y[j * stride] : 0.0f; });
+  if (keep == nullptr) {
+    for (int64_t j = 0; j < n; ++j) gx[j * stride] = y[j * stride] * (gy[j * stride] - total);
+    return;
+  }
   for (int64_t j = 0; j < n; ++j) {
     const int64_t at = j * stride;
-    if (!kept(j))
-      gx[at] = 0.0f;
-    else if (log)
-      gx[at] = gy[at] - fast_exp(y[at]) * total;
-    else
-      gx[at] = y[at] * (gy[at] - total);
+    gx[at] = kept(j) ? y[at] * (gy[at] - total) : 0.0f;
   }
 }
+
+// p = softmax(x) of one contiguous row; returns what the loss needs besides p: the max, the
+// sum of exp(x_j - max) and the sum of x.
+struct RowSoftmax {
+  float max, sum, sum_x;
+};
+TG_VECTOR_KERNEL RowSoftmax softmax_of_row(const float* x, float* p, int64_t classes) {
+  const float max = lane_max(classes, [&](int64_t j) { return x[j]; });
+  for (int64_t j = 0; j < classes; ++j) p[j] = fast_exp(x[j] - max);
+  const float sum = lane_sum(classes, [&](int64_t j) { return p[j]; });
+  const float sum_x = lane_sum(classes, [&](int64_t j) { return x[j]; });
+  const float inverse = 1.0f / sum;
+  for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
+  return {max, sum, sum_x};
+}
+
+}  // namespace
 
 // The kernels the loops call. A row along the last dim (stride 1, the attention case) gets its
 // own copy of the body, in which the compiler knows the elements are adjacent and vectorises
@@ -123,23 +150,6 @@ TG_VECTOR_KERNEL void softmax_backward_row(const float* y, const float* gy, floa
   else
     softmax_backward_row_body(y, gy, gx, keep, n, stride, log);
 }
-
-// p = softmax(x) of one contiguous row; returns what the loss needs besides p: the max, the
-// sum of exp(x_j - max) and the sum of x.
-struct RowSoftmax {
-  float max, sum, sum_x;
-};
-TG_VECTOR_KERNEL RowSoftmax softmax_of_row(const float* x, float* p, int64_t classes) {
-  const float max = lane_max(classes, [&](int64_t j) { return x[j]; });
-  for (int64_t j = 0; j < classes; ++j) p[j] = fast_exp(x[j] - max);
-  const float sum = lane_sum(classes, [&](int64_t j) { return p[j]; });
-  const float sum_x = lane_sum(classes, [&](int64_t j) { return x[j]; });
-  const float inverse = 1.0f / sum;
-  for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
-  return {max, sum, sum_x};
-}
-
-}  // namespace
 
 Tensor CpuBackend::softmax(const Tensor& x, int64_t dim, const Tensor& mask, bool log) {
   const DimSplit s = split_at(x.shape(), dim);

@@ -39,4 +39,11 @@ void small_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                 int64_t ldc);
 
+// One product, by small_gemm where the rule above says it is faster, else by OpenBLAS's
+// cblas_sgemm: what CpuBackend::gemm runs for each product of a batch, and what fused attention
+// (cpu_attention.cpp) calls on matrices that sit inside larger ones (lda, ldb, ldc).
+void single_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                 int64_t ldc);
+
 }  // namespace tg
