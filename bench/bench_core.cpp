@@ -7,8 +7,9 @@
 // (b) per-op overhead: a chain of 1000 recorded 8 x 8 adds, x = x + y with y requiring grad,
 //     then backward. The arithmetic is 64 adds per op, so the time is almost all bookkeeping:
 //     checks, allocation, the tape record, and in backward the gradient routing.
-// (c) a training step of a 784-256-256-10 ReLU MLP at batch 128: forward, cross-entropy,
-//     backward and a plain SGD update, the shape of an MNIST step. Its eight matrix products
+// (c) a training step of a 784-256-256-10 ReLU MLP at batch 128 as a model writes it
+//     (tg::linear, tg::SGD): forward, cross-entropy, backward and a plain SGD update, the shape
+//     of an MNIST step. Its eight matrix products
 //     are also timed alone through cblas_sgemm: the step's matmul flops over the whole step's
 //     time, as a share of the raw sgemm rate, is how much of the machine the step uses.
 // (d) small products: attention's per-head shapes (64 x 64 x 16 and 64 x 16 x 64, with the
@@ -33,6 +34,7 @@
 #include "bench/bench_clock.h"
 #include "framework/backend/cpu/cpu_small_gemm.h"
 #include "framework/tapegrad.h"
+#include "optim/sgd.h"
 
 namespace {
 
@@ -164,15 +166,18 @@ void bench_op_overhead(int repeats) {
 
 void bench_mlp_step(int repeats) {
   constexpr int batch = 128;
-  std::printf("\n(c) MLP 784-256-256-10 (ReLU) training step, batch %d, plain SGD\n", batch);
+  std::printf("\n(c) MLP 784-256-256-10 (ReLU) training step, batch %d, tg::linear + tg::SGD\n",
+              batch);
   tg::Generator gen(3);
   const tg::Tensor images = tg::randn({batch, 784}, gen);
   std::vector<int32_t> label_values(batch);
   for (int i = 0; i < batch; ++i) label_values[i] = (i * 7) % 10;
   const tg::Tensor labels = tg::from_vector(label_values, {batch});
 
+  // As a model writes it: Linear's product (tg::linear: x W^T + b in one gemm, W [out, in]),
+  // and the optimizer's fused update.
   auto weight = [&](int in, int out) {
-    return tg::randn({in, out}, gen, 0.0f, std::sqrt(2.0f / in)).set_requires_grad();
+    return tg::randn({out, in}, gen, 0.0f, std::sqrt(2.0f / in)).set_requires_grad();
   };
   auto bias = [](int out) { return tg::zeros({out}).set_requires_grad(); };
   std::vector<tg::Tensor> params = {
@@ -180,25 +185,22 @@ void bench_mlp_step(int repeats) {
       weight(256, 256), bias(256),  // layer 2
       weight(256, 10),  bias(10),   // output
   };
+  tg::SGD optimizer(params, {.lr = 0.01});
   float last_loss = 0;
   auto step = [&] {
-    tg::Tensor h = tg::relu(tg::matmul(images, params[0]) + params[1]);
-    h = tg::relu(tg::matmul(h, params[2]) + params[3]);
-    const tg::Tensor loss = tg::cross_entropy(tg::matmul(h, params[4]) + params[5], labels);
+    optimizer.zero_grad();
+    tg::Tensor h = tg::relu(tg::linear(images, params[0], params[1]));
+    h = tg::relu(tg::linear(h, params[2], params[3]));
+    const tg::Tensor loss = tg::cross_entropy(tg::linear(h, params[4], params[5]), labels);
     loss.backward();
     last_loss = loss.item();
-    tg::NoGradGuard no_grad;
-    for (tg::Tensor& p : params) {
-      tg::Tensor updated = p - 0.01f * p.grad();
-      updated.set_requires_grad();
-      p = updated;
-    }
+    optimizer.step();
   };
   const double seconds = time_per_iteration(repeats, 10, step);
 
-  // The same products alone. Per layer x [B, in] W [in, out]: forward x W, the weight gradient
-  // x^T dy, and (not for the first layer, whose input needs no gradient) the input gradient
-  // dy W^T. Row-major sgemm: C [m, n] = op(A) [m, k] op(B) [k, n].
+  // The same products alone. Per layer x [B, in] W [out, in]: forward x W^T, the weight
+  // gradient dy^T x, and (not for the first layer, whose input needs no gradient) the input
+  // gradient dy W. Row-major sgemm: C [m, n] = op(A) [m, k] op(B) [k, n].
   struct Product {
     int m, n, k;
     CBLAS_TRANSPOSE a, b;
@@ -207,9 +209,9 @@ void bench_mlp_step(int repeats) {
   const int sizes[] = {784, 256, 256, 10};
   for (int layer = 0; layer < 3; ++layer) {
     const int in = sizes[layer], out = sizes[layer + 1];
-    products.push_back({batch, out, in, CblasNoTrans, CblasNoTrans});               // x W
-    products.push_back({in, out, batch, CblasTrans, CblasNoTrans});                 // x^T dy
-    if (layer > 0) products.push_back({batch, in, out, CblasNoTrans, CblasTrans});  // dy W^T
+    products.push_back({batch, out, in, CblasNoTrans, CblasTrans});                   // x W^T
+    products.push_back({out, in, batch, CblasTrans, CblasNoTrans});                   // dy^T x
+    if (layer > 0) products.push_back({batch, in, out, CblasNoTrans, CblasNoTrans});  // dy W
   }
   double flops = 0;
   std::vector<float> a(784 * 256, 0.5f), b(784 * 256, 0.25f), c(784 * 256);
