@@ -218,7 +218,7 @@ def torch_workload(name):
                 self.class_token = nn.Parameter(torch.randn(1, 1, d) * 0.02)
                 self.positions = nn.Parameter(torch.randn(17, d) * 0.02)
                 self.encoder = nn.TransformerEncoder(
-                    nn.TransformerEncoderLayer(d, 4, 128, 0.1, activation="gelu",
+                    nn.TransformerEncoderLayer(d, 4, 256, 0.0, activation="gelu",
                                                batch_first=True, norm_first=True), 2,
                     norm=nn.LayerNorm(d), enable_nested_tensor=False)
                 self.head = nn.Linear(d, 10)
