@@ -8,10 +8,12 @@
 //
 // g is the optional per-head gate (set_head_mask; without one every g_i = 1).
 // The heads are not separate matrices: W_q's rows are the h heads' projections stacked, so
-// one [h d_h, E] product serves all heads. Splitting is a view [B, L, h d_h] -> [B, L, h, d_h]
-// and one permute (a copy) to [B, h, L, d_h]; every head then runs in the same batched gemm.
-// Merging is one permute back and a view. The key is multiplied with gemm's transpose flag,
-// never copied.
+// one [h d_h, E] product serves all heads, and head i is the column block i d_h .. (i+1) d_h - 1
+// of Q, K and V. tg::multi_head_attention (framework/ops/attention.h) attends every head where
+// it lies, in one fused kernel, and writes head_i into the same column block of its output, so
+// the concat is free: nothing is permuted or copied. (The textbook way, which it equals and
+// which runs with attention dropout while training: view [B, L, h d_h] as [B, L, h, d_h],
+// permute to [B, h, L, d_h], attend as a batch, permute back.)
 //
 // Masks are AttentionMasks that say what they mean (framework/ops/attention_mask.h):
 // AttentionMask::exclude(m) takes PyTorch's nn.MultiheadAttention masks as they are (True =
