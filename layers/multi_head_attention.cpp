@@ -151,14 +151,10 @@ AttentionResult MultiHeadAttention::forward(const Tensor& query, const Tensor& k
                                      is_training(), gen_);
   } else {
     // local_attention takes the heads as a batch dim: [B, L, h d_h] -> [B, h, L, d_h] and back.
-    auto split_heads = [&](const Tensor& x, int64_t len) {
-      return x.reshape({batch, len, heads, head_dim_}).permute({0, 2, 1, 3});
-    };
-    heads_out = local_attention(split_heads(w_q(query), query_len), split_heads(w_k(key), key_len),
-                                split_heads(w_v(value), key_len), window_, mask, /*causal=*/false,
+    heads_out = local_attention(split_heads(w_q(query), heads), split_heads(w_k(key), heads),
+                                split_heads(w_v(value), heads), window_, mask, /*causal=*/false,
                                 dropout_, is_training(), gen_);
-    heads_out.output =
-        heads_out.output.permute({0, 2, 1, 3}).reshape({batch, query_len, inner_dim()});
+    heads_out.output = merge_heads(heads_out.output);
   }
   // The gate g_i scales head i's output: its column block of [B, Lq, h d_h], seen as
   // [B, Lq, h, d_h] and broadcast over batch, queries and d_h.

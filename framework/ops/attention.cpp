@@ -116,22 +116,18 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
 
 // ---- multi-head attention, the heads side by side ----
 
-namespace {
-
-// The composition multi_head_attention equals: split the heads, attend, merge them.
-AttentionResult split_heads_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                      int64_t heads, const AttentionMask& mask, float dropout,
-                                      bool training, Generator& gen) {
-  auto split = [heads](const Tensor& x) {
-    return x.reshape({x.size(0), x.size(1), heads, x.size(2) / heads}).permute({0, 2, 1, 3});
-  };
-  const AttentionResult r =
-      scaled_dot_product_attention(split(q), split(k), split(v), mask, dropout, training, gen);
-  const Tensor merged = r.output.permute({0, 2, 1, 3});
-  return {merged.reshape({q.size(0), q.size(1), v.size(2)}), r.weights};
+Tensor split_heads(const Tensor& x, int64_t heads) {
+  check(x.defined() && x.dim() == 3 && heads > 0 && x.size(2) % heads == 0,
+        "split_heads: expected [B, L, heads * w] with heads = ", heads, " > 0, got ",
+        x.defined() ? to_string(x.shape()) : std::string("an undefined tensor"));
+  return x.reshape({x.size(0), x.size(1), heads, x.size(2) / heads}).permute({0, 2, 1, 3});
 }
 
-}  // namespace
+Tensor merge_heads(const Tensor& x) {
+  check(x.defined() && x.dim() == 4, "merge_heads: expected [B, heads, L, w], got ",
+        x.defined() ? to_string(x.shape()) : std::string("an undefined tensor"));
+  return x.permute({0, 2, 1, 3}).reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
+}
 
 // The fused op records both outputs at once: a gradient can reach the weights too (a loss on
 // the attention pattern), and backward then adds its share to dS (backend.h).
@@ -160,8 +156,13 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
   const std::string problem = attention_mask_problem(keep, scores_shape, q.device());
   check(problem.empty(), op, ": ", problem);
 
-  if ((dropout > 0.0f && training) || query_len == 0 || key_len == 0)
-    return split_heads_attention(q, k, v, heads, mask, dropout, training, gen);
+  // With attention dropout while training, or nothing to attend: the composition it equals.
+  if ((dropout > 0.0f && training) || query_len == 0 || key_len == 0) {
+    const AttentionResult r =
+        scaled_dot_product_attention(split_heads(q, heads), split_heads(k, heads),
+                                     split_heads(v, heads), mask, dropout, training, gen);
+    return {merge_heads(r.output), r.weights};
+  }
 
   if (keep.defined() && keep.dtype() != DType::Int32)
     keep = ne(keep, full({}, 0.0f, keep.dtype(), keep.device()));

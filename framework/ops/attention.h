@@ -80,6 +80,12 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
 // (the tests check it, values and gradients, both outputs), but computed by one fused kernel
 // (backend.h, "multi-head attention"): nothing permuted, the mask read where it broadcasts.
 // With dropout while training, and with no queries or no keys, it runs that composition.
+// The textbook head split and its inverse: [B, L, heads * w] viewed as [B, L, heads, w] and
+// permuted (a copy) to [B, heads, L, w], so heads attend as a batch dim; merge_heads undoes it.
+// For the attention functions above that take heads as a batch dim (local_attention).
+Tensor split_heads(const Tensor& x, int64_t heads);
+Tensor merge_heads(const Tensor& x);  // [B, heads, L, w] -> [B, L, heads * w]
+
 AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                      int64_t heads, const AttentionMask& mask = {},
                                      float dropout = 0.0f, bool training = false,

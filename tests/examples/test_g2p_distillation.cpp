@@ -37,6 +37,15 @@ g2p::ModelConfig tiny_transformer(int64_t width) {
   return config;
 }
 
+// An untrained 8-wide Transformer over the first 300 CMUdict words: what the tests of
+// checkpoint files below save, alter and load back. Members initialise in this order.
+struct TinySavedModel {
+  g2p::G2PData data = g2p::load_g2p_data(tg::data::kCmudictPath, 300);
+  g2p::ModelConfig config = tiny_transformer(8);
+  tg::Generator gen{4};
+  g2p::TransformerG2P model{config, data.letters.size(), data.phonemes.size(), gen};
+};
+
 g2p::TrainOptions epochs_of(int64_t epochs) {
   g2p::TrainOptions options;
   options.epochs = epochs;
@@ -134,10 +143,8 @@ TEST_CASE("a Transformer checkpoint that still saved its position tables is reco
   // Before 2026-12-02 the sinusoid tables (the computed buffers encoder.positions.pe, ...) were
   // saved; such a checkpoint is still a g2p_transformer, with or without them.
   if (!have_cmudict()) return;
-  const g2p::G2PData data = g2p::load_g2p_data(tg::data::kCmudictPath, 300);
-  const g2p::ModelConfig config = tiny_transformer(8);
-  tg::Generator gen(4);
-  g2p::TransformerG2P model(config, data.letters.size(), data.phonemes.size(), gen);
+  TinySavedModel tiny;
+  auto& [data, config, gen, model] = tiny;
   const std::string path = temp_path("test_g2p_distillation_old_tables.tg");
   g2p::save_model(path, model, config, data);
   tg::Checkpoint old_file = tg::load_checkpoint(path);
@@ -159,10 +166,8 @@ TEST_CASE("a Transformer checkpoint that still saved its position tables is reco
 
 TEST_CASE("a teacher that does not fit the data is refused, saying why") {
   if (!have_cmudict()) return;
-  const g2p::G2PData data = g2p::load_g2p_data(tg::data::kCmudictPath, 300);
-  const g2p::ModelConfig config = tiny_transformer(8);
-  tg::Generator gen(4);
-  g2p::TransformerG2P model(config, data.letters.size(), data.phonemes.size(), gen);
+  TinySavedModel tiny;
+  auto& [data, config, gen, model] = tiny;
   const std::string path = temp_path("test_g2p_distillation_misfit.tg");
 
   // Trained on other words: fewer phonemes.

@@ -7,7 +7,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -83,15 +82,6 @@ Tensor ints(const std::vector<int32_t>& values, const Shape& shape) {
 // 0/1 values drawn from a seed, as Int32 of the given shape.
 Tensor random_keep(const Shape& shape, uint64_t seed) {
   return gt(random_tensor(shape, seed), scalar(-0.3f));
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace
@@ -201,31 +191,45 @@ TEST_CASE("multi_head_attention runs the composition for dropout while training 
   }
 }
 
+TEST_CASE(
+    "split_heads moves head h's column block to a batch row of its own, and merge_heads undoes "
+    "it") {
+  const Tensor x = arange(24, DType::Float32).reshape({1, 2, 12});  // B 1, L 2, 3 heads of 4
+  const Tensor split = split_heads(x, 3);
+  CHECK(split.shape() == Shape{1, 3, 2, 4});
+  // head 1, position 1: columns 4..7 of row 1 = 12 + 4 .. 12 + 7
+  check_close(select(select(split, 1, 1), 1, 1).to_vector<float>(), {16, 17, 18, 19});
+  check_close(merge_heads(split).to_vector<float>(), x.to_vector<float>());
+  CHECK_THROWS_WITH_AS(split_heads(x, 5),
+                       "split_heads: expected [B, L, heads * w] with heads = 5 > 0, got [1,2,12]",
+                       Error);
+  CHECK_THROWS_WITH_AS(merge_heads(x), "merge_heads: expected [B, heads, L, w], got [1,2,12]",
+                       Error);
+}
+
 TEST_CASE("multi_head_attention rejects bad input with a message") {
   const Tensor q = random_tensor({2, 3, 8}, 140), k = random_tensor({2, 4, 8}, 141);
   const Tensor v = random_tensor({2, 4, 6}, 142);
-  CHECK(message_of([&] { multi_head_attention(q, k, v, 0); }) ==
-        "multi_head_attention: heads must be positive, got 0");
-  CHECK(message_of([&] { multi_head_attention(q, k, v, 4); }) ==
-        "multi_head_attention: the widths of q and k (8) and of v (6) must be positive multiples "
-        "of heads (4)");
-  CHECK(message_of([&] {
-          multi_head_attention(q, random_tensor({3, 4, 8}, 143), v, 2);
-        }) ==
-        "multi_head_attention: expected q [B, Lq, heads * d], k [B, Lk, heads * d], v [B, Lk, "
-        "heads * dv], got q [2,3,8], k [3,4,8] and v [2,4,6]");
-  CHECK(message_of([&] {
-          multi_head_attention(q, k, random_tensor({2, 5, 6}, 144), 2);
-        }) ==
-        "multi_head_attention: expected q [B, Lq, heads * d], k [B, Lk, heads * d], v [B, Lk, "
-        "heads * dv], got q [2,3,8], k [2,4,8] and v [2,5,6]");
-  CHECK(message_of([&] { multi_head_attention(q.to(DType::Int32), k, v, 2); }) ==
-        "multi_head_attention: q must be float32, got int32 [2,3,8]");
-  CHECK(message_of([&] { multi_head_attention(q, k, v, 2, {}, 1.0f); }) ==
-        "multi_head_attention: dropout must be in [0, 1), got 1");
-  CHECK(message_of([&] {
-          multi_head_attention(q, k, v, 2, AttentionMask::keep(ones({2, 5})));
-        })
-            .find("multi_head_attention: mask of shape [2,5] does not broadcast to the scores' "
-                  "shape [2,2,3,4]") == 0);
+  CHECK_THROWS_WITH_AS(multi_head_attention(q, k, v, 0),
+                       "multi_head_attention: heads must be positive, got 0", Error);
+  CHECK_THROWS_WITH_AS(multi_head_attention(q, k, v, 4),
+                       "multi_head_attention: the widths of q and k (8) and of v (6) must be "
+                       "positive multiples of heads (4)",
+                       Error);
+  CHECK_THROWS_WITH_AS(multi_head_attention(q, random_tensor({3, 4, 8}, 143), v, 2),
+                       "multi_head_attention: expected q [B, Lq, heads * d], k [B, Lk, heads * "
+                       "d], v [B, Lk, heads * dv], got q [2,3,8], k [3,4,8] and v [2,4,6]",
+                       Error);
+  CHECK_THROWS_WITH_AS(multi_head_attention(q, k, random_tensor({2, 5, 6}, 144), 2),
+                       "multi_head_attention: expected q [B, Lq, heads * d], k [B, Lk, heads * "
+                       "d], v [B, Lk, heads * dv], got q [2,3,8], k [2,4,8] and v [2,5,6]",
+                       Error);
+  CHECK_THROWS_WITH_AS(multi_head_attention(q.to(DType::Int32), k, v, 2),
+                       "multi_head_attention: q must be float32, got int32 [2,3,8]", Error);
+  CHECK_THROWS_WITH_AS(multi_head_attention(q, k, v, 2, {}, 1.0f),
+                       "multi_head_attention: dropout must be in [0, 1), got 1", Error);
+  CHECK_THROWS_WITH_AS(multi_head_attention(q, k, v, 2, AttentionMask::keep(ones({2, 5}))),
+                       doctest::Contains("multi_head_attention: mask of shape [2,5] does not "
+                                         "broadcast to the scores' shape [2,2,3,4]"),
+                       Error);
 }
