@@ -144,7 +144,10 @@ Tensor randn(const Shape& shape, Generator& gen, float mean = 0.0f, float stddev
              Device device = Device::CPU);
 Tensor uniform(const Shape& shape, float low, float high, Generator& gen,
                Device device = Device::CPU);
-Tensor bernoulli(const Shape& shape, float p, Generator& gen, Device device = Device::CPU);
+// Bernoulli: `value` (default 1) with probability p, else 0; dropout draws its kept elements'
+// scale 1 / (1 - p) this way, in the same pass.
+Tensor bernoulli(const Shape& shape, float p, Generator& gen, Device device = Device::CPU,
+                 float value = 1.0f);
 
 // A view: a new handle on base's storage with another shape, extra_offset elements further in.
 // For ops that implement views (reshape, narrow along dim 0); not for users.

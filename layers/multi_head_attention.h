@@ -11,8 +11,8 @@
 // one [h d_h, E] product serves all heads, and head i is the column block i d_h .. (i+1) d_h - 1
 // of Q, K and V. tg::multi_head_attention (framework/ops/attention.h) attends every head where
 // it lies, in one fused kernel, and writes head_i into the same column block of its output, so
-// the concat is free: nothing is permuted or copied. (The textbook way, which it equals and
-// which runs with attention dropout while training: view [B, L, h d_h] as [B, L, h, d_h],
+// the concat is free: nothing is permuted or copied, and attention dropout is applied inside
+// the kernel. (The textbook way, which it equals: view [B, L, h d_h] as [B, L, h, d_h],
 // permute to [B, h, L, d_h], attend as a batch, permute back.)
 //
 // Masks are AttentionMasks that say what they mean (framework/ops/attention_mask.h):

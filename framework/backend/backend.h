@@ -102,7 +102,7 @@ class Backend : public DeviceAllocator {
   virtual void fill(const Tensor& t, float value) = 0;
   virtual void arange(const Tensor& t, float start, float step) = 0;
   // Element i draws from Philox(seed, counter = offset + i): the same numbers on every device.
-  // Uniform in [a, b); Normal with mean a and stddev b; Bernoulli with P(1) = a.
+  // Uniform in [a, b); Normal with mean a and stddev b; Bernoulli: b with probability a, else 0.
   virtual void random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
                       uint64_t offset) = 0;
 
@@ -172,20 +172,21 @@ class Backend : public DeviceAllocator {
   // q [B, Lq, heads * d], k [B, Lk, heads * d], v [B, Lk, heads * dv]; head h owns columns
   // h d .. h d + d - 1 of q and k (h dv .. of v and of the output). For each b and h:
   //   P = softmax(scale Q K^T) over the keys that keep [broadcast to B, heads, Lq, Lk] keeps,
-  //   O = P V.
-  // keep is Int32 (nonzero = attend) or undefined (attend everywhere). A query with no key
-  // kept gets zero weights and a zero output. The backward, given dO (and dP, undefined when
-  // no gradient reached the weights):
-  //   dV = P^T dO,  dP' = dO V^T + dP,  dS = P * (dP' - rowsum(dP' * P)),
+  //   O = (P * D) V,  D the dropout mask (tg::dropout_mask), or O = P V without one.
+  // keep is Int32 (nonzero = attend) or undefined (attend everywhere); drop is Float32
+  // [B, heads, Lq, Lk] (0 or 1 / (1 - p)) or undefined. A query with no key kept gets zero
+  // weights and a zero output. The backward, given dO (and dP, undefined when no gradient
+  // reached the weights), with D = 1 where there is no mask:
+  //   dV = (P * D)^T dO,  dP' = (dO V^T) * D + dP,  dS = P * (dP' - rowsum(dP' * P)),
   //   dQ = scale dS K,  dK = scale dS^T Q.
   // (Masked entries have P = 0, so dS is 0 there without the mask.) The defaults compose
   // permute, gemm and softmax (backend/composed_attention.cpp); the CPU fuses them.
   virtual MultiHeadAttentionResult multi_head_attention(const Tensor& q, const Tensor& k,
                                                         const Tensor& v, int64_t heads, float scale,
-                                                        const Tensor& keep);
+                                                        const Tensor& keep, const Tensor& drop);
   virtual MultiHeadAttentionGrads multi_head_attention_backward(
       const Tensor& grad_output, const Tensor& grad_weights, const Tensor& q, const Tensor& k,
-      const Tensor& v, const Tensor& weights, int64_t heads, float scale);
+      const Tensor& v, const Tensor& weights, const Tensor& drop, int64_t heads, float scale);
 
   // ---- banded products: local attention's band of 2w+1 keys around each query ----
   // Tensors are [N, L, ...]; entry t of row i's band is position j = i - w + t, t in [0, 2w].

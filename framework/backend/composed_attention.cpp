@@ -24,7 +24,7 @@ Tensor merge_heads(Backend& backend, const Tensor& x) {
 
 MultiHeadAttentionResult Backend::multi_head_attention(const Tensor& q, const Tensor& k,
                                                        const Tensor& v, int64_t heads, float scale,
-                                                       const Tensor& keep) {
+                                                       const Tensor& keep, const Tensor& drop) {
   const int64_t batch = q.size(0), query_len = q.size(1), key_len = k.size(1);
   const int64_t d = q.size(2) / heads, dv = v.size(2) / heads, pairs = batch * heads;
   const Tensor qh = split_heads(*this, q, heads), kh = split_heads(*this, k, heads);
@@ -38,29 +38,32 @@ MultiHeadAttentionResult Backend::multi_head_attention(const Tensor& q, const Te
   const Tensor full_keep =
       !keep.defined() || keep.shape() == scores_shape ? keep : expand(keep, scores_shape);
   Tensor weights = softmax(scores, 3, full_keep, /*log=*/false);
-  // O = P V
+  // O = (P * D) V
+  const Tensor dropped = drop.defined() ? binary(BinaryOp::Mul, weights, drop) : weights;
   const Tensor out = empty({batch, heads, query_len, dv}, DType::Float32, device());
-  gemm(false, false, query_len, dv, key_len, 1.0f, weights, query_len * key_len, vh, key_len * dv,
+  gemm(false, false, query_len, dv, key_len, 1.0f, dropped, query_len * key_len, vh, key_len * dv,
        0.0f, out, query_len * dv, pairs);
   return {merge_heads(*this, out), weights};
 }
 
 MultiHeadAttentionGrads Backend::multi_head_attention_backward(
     const Tensor& grad_output, const Tensor& grad_weights, const Tensor& q, const Tensor& k,
-    const Tensor& v, const Tensor& weights, int64_t heads, float scale) {
+    const Tensor& v, const Tensor& weights, const Tensor& drop, int64_t heads, float scale) {
   const int64_t batch = q.size(0), query_len = q.size(1), key_len = k.size(1);
   const int64_t d = q.size(2) / heads, dv = v.size(2) / heads, pairs = batch * heads;
   const Tensor qh = split_heads(*this, q, heads), kh = split_heads(*this, k, heads);
   const Tensor vh = split_heads(*this, v, heads), goh = split_heads(*this, grad_output, heads);
   const int64_t scores_size = query_len * key_len;
-  // dV = P^T dO
+  // dV = (P * D)^T dO
+  const Tensor dropped = drop.defined() ? binary(BinaryOp::Mul, weights, drop) : weights;
   const Tensor gvh = empty({batch, heads, key_len, dv}, DType::Float32, device());
-  gemm(true, false, key_len, dv, query_len, 1.0f, weights, scores_size, goh, query_len * dv, 0.0f,
+  gemm(true, false, key_len, dv, query_len, 1.0f, dropped, scores_size, goh, query_len * dv, 0.0f,
        gvh, key_len * dv, pairs);
-  // dP' = dO V^T + dP
+  // dP' = (dO V^T) * D + dP
   Tensor gp = empty(weights.shape(), DType::Float32, device());
   gemm(false, true, query_len, key_len, dv, 1.0f, goh, query_len * dv, vh, key_len * dv, 0.0f, gp,
        scores_size, pairs);
+  if (drop.defined()) gp = binary(BinaryOp::Mul, gp, drop);
   if (grad_weights.defined()) gp = binary(BinaryOp::Add, gp, grad_weights);
   // dS = P * (dP' - rowsum(dP' * P)); masked entries have P = 0, so no mask is needed
   const Tensor gs = softmax_backward(weights, gp, 3, Tensor(), /*log=*/false);

@@ -156,8 +156,8 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
   const std::string problem = attention_mask_problem(keep, scores_shape, q.device());
   check(problem.empty(), op, ": ", problem);
 
-  // With attention dropout while training, or nothing to attend: the composition it equals.
-  if ((dropout > 0.0f && training) || query_len == 0 || key_len == 0) {
+  // Nothing to attend: the composition it equals (zero output, empty weights).
+  if (query_len == 0 || key_len == 0) {
     const AttentionResult r =
         scaled_dot_product_attention(split_heads(q, heads), split_heads(k, heads),
                                      split_heads(v, heads), mask, dropout, training, gen);
@@ -167,9 +167,13 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
   if (keep.defined() && keep.dtype() != DType::Int32)
     keep = ne(keep, full({}, 0.0f, keep.dtype(), keep.device()));
   const float scale = 1.0f / std::sqrt(static_cast<float>(q.size(2) / heads));
-  MultiHeadAttentionResult r = backend_of(q).multi_head_attention(q, k, v, heads, scale, keep);
+  // Attention dropout: the mask tg::dropout would draw on the weights, applied in the kernel.
+  const Tensor drop =
+      dropout > 0.0f && training ? dropout_mask(scores_shape, dropout, gen, q.device()) : Tensor();
+  MultiHeadAttentionResult r =
+      backend_of(q).multi_head_attention(q, k, v, heads, scale, keep, drop);
   std::vector<Tensor> outputs = record_multi(
-      op, {q, k, v}, {r.output, r.weights}, /*saved=*/{q, k, v, r.weights},
+      op, {q, k, v}, {r.output, r.weights}, /*saved=*/{q, k, v, r.weights, drop},
       [heads, scale](const Saved& s, const std::vector<Tensor>& g) -> Grads {
         const Tensor& q = s[0];
         const Tensor& v = s[2];
@@ -178,7 +182,7 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
             g[0].defined() ? g[0]
                            : zeros({q.size(0), q.size(1), v.size(2)}, DType::Float32, q.device());
         const MultiHeadAttentionGrads grads = backend_of(q).multi_head_attention_backward(
-            grad_output, g[1], q, s[1], v, s[3], heads, scale);
+            grad_output, g[1], q, s[1], v, s[3], s[4], heads, scale);
         return {grads.q, grads.k, grads.v};
       });
   return {outputs[0], outputs[1]};

@@ -79,7 +79,9 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
 //   output = r.output.permute({0, 2, 1, 3}).reshape({B, Lq, heads * dv})
 // (the tests check it, values and gradients, both outputs), but computed by one fused kernel
 // (backend.h, "multi-head attention"): nothing permuted, the mask read where it broadcasts.
-// With dropout while training, and with no queries or no keys, it runs that composition.
+// Dropout while training draws the mask the composition's tg::dropout draws on the weights
+// (the same numbers from the same generator) and the kernel applies it between P and V. With
+// no queries or no keys it runs the composition.
 // The textbook head split and its inverse: [B, L, heads * w] viewed as [B, L, heads, w] and
 // permuted (a copy) to [B, heads, L, w], so heads attend as a batch dim; merge_heads undoes it.
 // For the attention functions above that take heads as a batch dim (local_attention).

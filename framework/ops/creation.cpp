@@ -72,9 +72,9 @@ Tensor uniform(const Shape& shape, float low, float high, Generator& gen, Device
   check(low <= high, "uniform: low (", low, ") must not exceed high (", high, ")");
   return random_tensor(shape, RandomKind::Uniform, low, high, gen, device);
 }
-Tensor bernoulli(const Shape& shape, float p, Generator& gen, Device device) {
+Tensor bernoulli(const Shape& shape, float p, Generator& gen, Device device, float value) {
   check(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got ", p);
-  return random_tensor(shape, RandomKind::Bernoulli, p, 0, gen, device);
+  return random_tensor(shape, RandomKind::Bernoulli, p, value, gen, device);
 }
 
 }  // namespace tg

@@ -151,14 +151,18 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction reduct
   return reduction == Reduction::Sum ? sum(squared) : mean(squared);
 }
 
+Tensor dropout_mask(const Shape& shape, float p, Generator& gen, Device device) {
+  check(p >= 0.0f && p < 1.0f, "dropout: p must be in [0, 1), got ", p);
+  return bernoulli(shape, 1.0f - p, gen, device, 1.0f / (1.0f - p));
+}
+
 // y = x * m / (1 - p), m ~ Bernoulli(1 - p) per element, so E[y] = x. The mask is a constant
 // to the tape, and mul records dy/dx = m / (1 - p).
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   check(p >= 0.0f && p < 1.0f, "dropout: p must be in [0, 1), got ", p);
   check_float(x, "dropout");
   if (!training || p == 0.0f) return x;
-  const Tensor mask = bernoulli(x.shape(), 1.0f - p, gen, x.device()) * (1.0f / (1.0f - p));
-  return x * mask;
+  return x * dropout_mask(x.shape(), p, gen, x.device());
 }
 
 // Fused layer norm over the last dim. The record lists only the inputs that exist (weight and

@@ -33,6 +33,10 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target,
 // Zeroes each element with probability p and scales the rest by 1/(1-p), so the mean is kept.
 // The identity when !training or p == 0.
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
+// What dropout multiplies by: 1 / (1 - p) with probability 1 - p, else 0, drawn in one pass.
+// For ops that fuse dropout into their kernel (multi_head_attention): they draw the same mask
+// tg::dropout would, so the fused and the composed op agree for the same generator.
+Tensor dropout_mask(const Shape& shape, float p, Generator& gen, Device device);
 
 // Normalises over the last dim: (x - mean) / sqrt(var + eps) * weight + bias, var biased.
 // weight and bias ([last dim]) may be undefined.

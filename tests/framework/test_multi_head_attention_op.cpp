@@ -2,8 +2,9 @@
 // heads, scaled_dot_product_attention and merging them (outputs, weights and the gradients of
 // q, k and v, to 1e-5) under every shape of mask, with rows that have every key masked and with
 // a loss on the weights too; the CPU's fused kernel equal to the backends' composed default (what
-// a device without a kernel of its own runs); gradcheck through both outputs; the paths that run
-// the composition (dropout while training, no keys); and every error message.
+// a device without a kernel of its own runs), with and without a dropout mask; gradcheck through
+// both outputs; attention dropout in the kernel equal to the composition's from the same
+// generator; the path that runs the composition (no keys); and every error message.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -130,21 +131,26 @@ TEST_CASE("the CPU's fused attention kernel equals the composed default every ba
   const Tensor v = random_tensor({2, 6, 9}, 112);
   const Tensor keep = random_keep({2, 1, 5, 6}, 113);
   const float scale = 0.5f;
-  const MultiHeadAttentionResult fused = cpu.multi_head_attention(q, k, v, heads, scale, keep);
-  const MultiHeadAttentionResult composed =
-      cpu.Backend::multi_head_attention(q, k, v, heads, scale, keep);
-  check_close(fused.output.to_vector<float>(), composed.output.to_vector<float>());
-  check_close(fused.weights.to_vector<float>(), composed.weights.to_vector<float>());
-  const Tensor grad_output = random_tensor({2, 5, 9}, 114);
-  for (const Tensor& grad_weights : {Tensor(), random_tensor({2, 3, 5, 6}, 115)}) {
-    INFO("gradient of the weights given: ", grad_weights.defined());
-    const MultiHeadAttentionGrads a = cpu.multi_head_attention_backward(
-        grad_output, grad_weights, q, k, v, fused.weights, heads, scale);
-    const MultiHeadAttentionGrads b = cpu.Backend::multi_head_attention_backward(
-        grad_output, grad_weights, q, k, v, fused.weights, heads, scale);
-    check_close(a.q.to_vector<float>(), b.q.to_vector<float>());
-    check_close(a.k.to_vector<float>(), b.k.to_vector<float>());
-    check_close(a.v.to_vector<float>(), b.v.to_vector<float>());
+  Generator gen(116);
+  for (const Tensor& drop : {Tensor(), dropout_mask({2, heads, 5, 6}, 0.4f, gen, Device::CPU)}) {
+    INFO("dropout mask: ", drop.defined());
+    const MultiHeadAttentionResult fused =
+        cpu.multi_head_attention(q, k, v, heads, scale, keep, drop);
+    const MultiHeadAttentionResult composed =
+        cpu.Backend::multi_head_attention(q, k, v, heads, scale, keep, drop);
+    check_close(fused.output.to_vector<float>(), composed.output.to_vector<float>());
+    check_close(fused.weights.to_vector<float>(), composed.weights.to_vector<float>());
+    const Tensor grad_output = random_tensor({2, 5, 9}, 114);
+    for (const Tensor& grad_weights : {Tensor(), random_tensor({2, 3, 5, 6}, 115)}) {
+      INFO("gradient of the weights given: ", grad_weights.defined());
+      const MultiHeadAttentionGrads a = cpu.multi_head_attention_backward(
+          grad_output, grad_weights, q, k, v, fused.weights, drop, heads, scale);
+      const MultiHeadAttentionGrads b = cpu.Backend::multi_head_attention_backward(
+          grad_output, grad_weights, q, k, v, fused.weights, drop, heads, scale);
+      check_close(a.q.to_vector<float>(), b.q.to_vector<float>());
+      check_close(a.k.to_vector<float>(), b.k.to_vector<float>());
+      check_close(a.v.to_vector<float>(), b.v.to_vector<float>());
+    }
   }
 }
 
@@ -163,21 +169,46 @@ TEST_CASE("multi_head_attention passes gradcheck through its output and its weig
         return multi_head_attention(in[0], in[1], in[2], 2, mask).weights;
       },
       inputs);
+  check_gradcheck(  // attention dropout: a fresh generator draws the same mask every call
+      [&](const std::vector<Tensor>& in) {
+        Generator gen(123);
+        return multi_head_attention(in[0], in[1], in[2], 2, mask, 0.3f, true, gen).output;
+      },
+      inputs);
 }
 
-TEST_CASE("multi_head_attention runs the composition for dropout while training and for no keys") {
+TEST_CASE("multi_head_attention: dropout in the kernel and the composition for no keys") {
   const Tensor q = random_tensor({2, 5, 8}, 130), k = random_tensor({2, 5, 8}, 131);
   const Tensor v = random_tensor({2, 5, 8}, 132);
   SUBCASE("dropout while training: the reference's dropout, from the same generator") {
-    Generator a(7), b(7);
-    const AttentionResult fused = multi_head_attention(q, k, v, 4, {}, 0.5f, true, a);
-    auto split = [](const Tensor& x) { return x.reshape({2, 5, 4, 2}).permute({0, 2, 1, 3}); };
-    const AttentionResult r =
-        scaled_dot_product_attention(split(q), split(k), split(v), {}, 0.5f, true, b);
-    check_close(fused.output.to_vector<float>(),
-                r.output.permute({0, 2, 1, 3}).reshape({2, 5, 8}).to_vector<float>());
+    const Sizes n;
+    const AttentionMask mask = AttentionMask::valid_lengths(ints({4, 0, 2}, {3}));
+    for (bool loss_on_weights : {false, true}) {
+      INFO("loss on the weights too: ", loss_on_weights);
+      Generator a(7), b(7);
+      const Outcome fused = run(
+          [&](const Tensor& q, const Tensor& k, const Tensor& v) {
+            return multi_head_attention(q, k, v, n.heads, mask, 0.5f, true, a);
+          },
+          n, 133, loss_on_weights);
+      const Outcome reference = run(
+          [&](const Tensor& q, const Tensor& k, const Tensor& v) {
+            const AttentionResult r =
+                scaled_dot_product_attention(split_heads(q, n.heads), split_heads(k, n.heads),
+                                             split_heads(v, n.heads), mask, 0.5f, true, b);
+            return AttentionResult{merge_heads(r.output), r.weights};
+          },
+          n, 133, loss_on_weights);
+      check_close(fused.output, reference.output);
+      check_close(fused.weights, reference.weights);
+      check_close(fused.grad_q, reference.grad_q);
+      check_close(fused.grad_k, reference.grad_k);
+      check_close(fused.grad_v, reference.grad_v);
+    }
+    Generator gen(7);
+    const AttentionResult dropped = multi_head_attention(q, k, v, 4, {}, 0.5f, true, gen);
     const AttentionResult plain = multi_head_attention(q, k, v, 4);
-    CHECK(sum(abs(fused.output - plain.output)).item() > 1e-3f);  // dropout did act
+    CHECK(sum(abs(dropped.output - plain.output)).item() > 1e-3f);  // dropout did act
     // Dropout out of training is the identity: the fused kernel, the plain result.
     check_close(multi_head_attention(q, k, v, 4, {}, 0.5f, false).output.to_vector<float>(),
                 plain.output.to_vector<float>());

@@ -52,6 +52,10 @@ TEST_CASE("random tensors: the same seed gives the same numbers, streams do not 
   CHECK(max(u).item() < 3.0f);
   CHECK(mean(u).item() == doctest::Approx(1).epsilon(0.02));
   CHECK(mean(bernoulli({100000}, 0.3f, g)).item() == doctest::Approx(0.3).epsilon(0.02));
+  // With a value: that value with probability p, else 0 (dropout's kept scale 1 / (1 - p)).
+  const Tensor scaled = bernoulli({100000}, 0.8f, g, Device::CPU, 1.25f);
+  for (float x : scaled.to_vector<float>()) REQUIRE((x == 1.25f || x == 0.0f));
+  CHECK(mean(scaled).item() == doctest::Approx(1.0).epsilon(0.02));
 }
 
 TEST_CASE("philox matches the published known-answer vector") {

@@ -86,11 +86,21 @@ class KeepRows {
   int64_t heads_, batch_step_ = 0, head_step_ = 0, query_step_ = 0, key_step_ = 0;
 };
 
+// out = a * b and x *= b, element by element: the weights, or their gradient, times the
+// dropout mask.
+void multiply(const float* a, const float* b, float* out, int64_t n) {
+  for (int64_t e = 0; e < n; ++e) out[e] = a[e] * b[e];
+}
+void multiply_in_place(float* x, const float* b, int64_t n) {
+  for (int64_t e = 0; e < n; ++e) x[e] *= b[e];
+}
+
 }  // namespace
 
 MultiHeadAttentionResult CpuBackend::multi_head_attention(const Tensor& q, const Tensor& k,
                                                           const Tensor& v, int64_t heads,
-                                                          float scale, const Tensor& keep) {
+                                                          float scale, const Tensor& keep,
+                                                          const Tensor& drop) {
   const HeadLayout at(q, k, v, heads);
   MultiHeadAttentionResult result{
       empty({at.batch, at.query_len, at.v_row()}, DType::Float32, Device::CPU),
@@ -102,6 +112,7 @@ MultiHeadAttentionResult CpuBackend::multi_head_attention(const Tensor& q, const
   const float* pv = v.data<float>();
   float* po = result.output.data<float>();
   float* pp = result.weights.data<float>();
+  const float* pd = drop.defined() ? drop.data<float>() : nullptr;
 #pragma omp parallel for if (at.parallel())
   for (int64_t pair = 0; pair < at.pairs(); ++pair) {
     float* p = pp + pair * at.scores_size();
@@ -112,8 +123,13 @@ MultiHeadAttentionResult CpuBackend::multi_head_attention(const Tensor& q, const
     // P = softmax(S) over the kept keys, row by row
     for (int64_t i = 0; i < at.query_len; ++i)
       keep_rows.softmax(scores + i * at.key_len, p + i * at.key_len, pair, i, at.key_len);
-    // O = P V
-    single_gemm(false, false, at.query_len, at.dv, at.key_len, 1.0f, p, at.key_len,
+    // O = (P * D) V; the scores' block is free now and takes P * D
+    const float* attended = p;
+    if (pd != nullptr) {
+      multiply(p, pd + pair * at.scores_size(), scores, at.scores_size());
+      attended = scores;
+    }
+    single_gemm(false, false, at.query_len, at.dv, at.key_len, 1.0f, attended, at.key_len,
                 pv + at.value_offset(pair), at.v_row(), 0.0f, po + at.output_offset(pair),
                 at.v_row());
   }
@@ -122,7 +138,7 @@ MultiHeadAttentionResult CpuBackend::multi_head_attention(const Tensor& q, const
 
 MultiHeadAttentionGrads CpuBackend::multi_head_attention_backward(
     const Tensor& grad_output, const Tensor& grad_weights, const Tensor& q, const Tensor& k,
-    const Tensor& v, const Tensor& weights, int64_t heads, float scale) {
+    const Tensor& v, const Tensor& weights, const Tensor& drop, int64_t heads, float scale) {
   const HeadLayout at(q, k, v, heads);
   MultiHeadAttentionGrads grads{empty(q.shape(), DType::Float32, Device::CPU),
                                 empty(k.shape(), DType::Float32, Device::CPU),
@@ -135,6 +151,7 @@ MultiHeadAttentionGrads CpuBackend::multi_head_attention_backward(
   const float* pp = weights.data<float>();
   const float* pgo = grad_output.data<float>();
   const float* pgp = grad_weights.defined() ? grad_weights.data<float>() : nullptr;
+  const float* pd = drop.defined() ? drop.data<float>() : nullptr;
   float* gq = grads.q.data<float>();
   float* gk = grads.k.data<float>();
   float* gv = grads.v.data<float>();
@@ -144,12 +161,19 @@ MultiHeadAttentionGrads CpuBackend::multi_head_attention_backward(
     const float* go = pgo + at.output_offset(pair);
     float* gp = scratch.data<float>() + omp_get_thread_num() * 2 * at.scores_size();
     float* gs = gp + at.scores_size();
-    // dV = P^T dO
-    single_gemm(true, false, at.key_len, at.dv, at.query_len, 1.0f, p, at.key_len, go, at.v_row(),
-                0.0f, gv + at.value_offset(pair), at.v_row());
-    // dP' = dO V^T + dP
+    const float* d = pd != nullptr ? pd + pair * at.scores_size() : nullptr;
+    // dV = (P * D)^T dO; dS's block is free until dS and takes P * D
+    const float* attended = p;
+    if (d != nullptr) {
+      multiply(p, d, gs, at.scores_size());
+      attended = gs;
+    }
+    single_gemm(true, false, at.key_len, at.dv, at.query_len, 1.0f, attended, at.key_len, go,
+                at.v_row(), 0.0f, gv + at.value_offset(pair), at.v_row());
+    // dP' = (dO V^T) * D + dP
     single_gemm(false, true, at.query_len, at.key_len, at.dv, 1.0f, go, at.v_row(),
                 pv + at.value_offset(pair), at.v_row(), 0.0f, gp, at.key_len);
+    if (d != nullptr) multiply_in_place(gp, d, at.scores_size());
     if (pgp != nullptr) {
       const float* given = pgp + pair * at.scores_size();
       for (int64_t e = 0; e < at.scores_size(); ++e) gp[e] += given[e];

@@ -61,13 +61,13 @@ class CpuBackend final : public Backend {
   LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                              float eps) override;
   MultiHeadAttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                                int64_t heads, float scale,
-                                                const Tensor& keep) override;
+                                                int64_t heads, float scale, const Tensor& keep,
+                                                const Tensor& drop) override;
   MultiHeadAttentionGrads multi_head_attention_backward(const Tensor& grad_output,
                                                         const Tensor& grad_weights, const Tensor& q,
                                                         const Tensor& k, const Tensor& v,
-                                                        const Tensor& weights, int64_t heads,
-                                                        float scale) override;
+                                                        const Tensor& weights, const Tensor& drop,
+                                                        int64_t heads, float scale) override;
   Tensor band_dot(const Tensor& a, const Tensor& b, int64_t window) override;
   Tensor band_weighted_sum(const Tensor& p, const Tensor& v, int64_t window) override;
   Tensor band_transpose(const Tensor& p, int64_t window) override;

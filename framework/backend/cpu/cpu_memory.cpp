@@ -98,7 +98,7 @@ void CpuBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint
         for (int64_t k = 0; k < length; ++k) chunk_out[k] = a + b * values[k];
         break;
       case RandomKind::Bernoulli:
-        for (int64_t k = 0; k < length; ++k) chunk_out[k] = values[k] < a ? 1.0f : 0.0f;
+        for (int64_t k = 0; k < length; ++k) chunk_out[k] = values[k] < a ? b : 0.0f;
         break;
     }
   }

@@ -96,7 +96,7 @@ __global__ void random_kernel(int64_t blocks, int64_t n, float* out, RandomKind 
           out[first + j] = __fadd_rn(a, __fmul_rn(b, values[j]));
           break;
         case RandomKind::Bernoulli:
-          out[first + j] = values[j] < a ? 1.0f : 0.0f;
+          out[first + j] = values[j] < a ? b : 0.0f;
           break;
       }
     }
