@@ -13,9 +13,10 @@
 //     are also timed alone through cblas_sgemm: the step's matmul flops over the whole step's
 //     time, as a share of the raw sgemm rate, is how much of the machine the step uses.
 // (d) small products: attention's per-head shapes (64 x 64 x 16 and 64 x 16 x 64, with the
-//     transposes its forward and backward use), 256 of them (batch 32 x 8 heads) per
-//     measurement, through the engine's small_gemm against cblas_sgemm on the same numbers.
-//     Above kSmallGemmLimit the engine calls OpenBLAS itself.
+//     transposes its forward and backward use; heads of 8; and the G2P Transformer's 10 x 10
+//     x 32), 256 of them (batch 32 x 8 heads) per measurement, through the engine's small_gemm
+//     against cblas_sgemm on the same numbers. Above kSmallGemmLimit the engine calls OpenBLAS
+//     itself.
 // The header names the kernel OpenBLAS chose (openblas_get_corename) and OPENBLAS_CORETYPE.
 //
 // Every figure is the median of --repeats measurements after a warm-up, so one slow outlier
@@ -99,7 +100,11 @@ void bench_small_products(int repeats) {
                           {"g v^T      64x64x16", false, true, 64, 64, 16},
                           {"w^T g      64x16x64", true, false, 64, 16, 64},
                           {"g_s q      64x16x64", false, false, 64, 16, 64},
-                          {"g_s^T k    64x16x64", true, false, 64, 16, 64}};
+                          {"g_s^T k    64x16x64", true, false, 64, 16, 64},
+                          {"q k^T      64x64x8", false, true, 64, 64, 8},
+                          {"q k^T      10x10x32", false, true, 10, 10, 32},
+                          {"w v        10x32x10", false, false, 10, 32, 10},
+                          {"w^T g      10x32x10", true, false, 10, 32, 10}};
   constexpr int kProducts = 256;
   tg::Generator gen(2);
   for (const Shape& s : shapes) {

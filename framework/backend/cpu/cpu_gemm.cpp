@@ -13,7 +13,7 @@ constexpr int64_t kSmallProduct = 128 * 128 * 128;  // multiply-adds
 void single_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                  int64_t ldc) {
-  if (m * n * k <= kSmallGemmLimit && k >= kSmallGemmMinK) {
+  if (m * n * k <= kSmallGemmLimit) {
     small_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }

@@ -1,4 +1,5 @@
 // Layout kernels: broadcast copies, permutations, block copies along a dim, gather/scatter rows.
+#include <algorithm>
 #include <cstring>
 
 #include "framework/backend/cpu/cpu_backend.h"
@@ -20,7 +21,13 @@ Tensor CpuBackend::expand(const Tensor& x, const Shape& shape) {
 #pragma omp parallel for if (n >= kParallelThreshold)
   for (int64_t r = 0; r < rows; ++r) {
     const uint32_t* src = in + (shape.empty() ? 0 : row_offset(r, shape, strides));
-    for (int64_t c = 0; c < cols; ++c) o[r * cols + c] = src[c * step];
+    uint32_t* dst = o + r * cols;
+    // A row is a copy of a source row, or one source value repeated (a broadcast last dim):
+    // each its own loop, so each is a plain vector copy or fill.
+    if (step == 1)
+      std::copy(src, src + cols, dst);
+    else
+      std::fill(dst, dst + cols, src[0]);
   }
   return out;
 }

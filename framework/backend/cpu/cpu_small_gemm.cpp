@@ -35,15 +35,18 @@ struct MatrixView {
 };
 
 // One tile of C: Rows rows from row i, kTileColumns columns from column j, of which the first
-// `columns` are real (the rest fall in Bp's zero padding and are not written). The Rows x
+// `columns` are real (the rest fall in Bp's zero padding and are not written). Row p of Bp
+// starts at bp + p * b_step. The Rows x
 // kTileVectors sums are registers for the whole loop over p.
 template <int64_t Rows>
 [[gnu::always_inline]] inline void tile(const MatrixView& a, int64_t i, const float* bp,
-                                        int64_t padded_n, int64_t j, int64_t columns, int64_t k,
+                                        int64_t b_step, int64_t j, int64_t columns, int64_t k,
                                         float alpha, float beta, float* c, int64_t ldc) {
-  Vec8 acc[Rows][kTileVectors] = {};
+  Vec8 acc[Rows][kTileVectors];
+  for (int64_t r = 0; r < Rows; ++r)
+    for (int64_t v = 0; v < kTileVectors; ++v) acc[r][v] = Vec8{};
   for (int64_t p = 0; p < k; ++p) {
-    const float* b_row = bp + p * padded_n + j;
+    const float* b_row = bp + p * b_step + j;
     Vec8 b[kTileVectors];
     for (int64_t v = 0; v < kTileVectors; ++v) b[v] = vectors_at(b_row)[v];
     for (int64_t r = 0; r < Rows; ++r) {
@@ -57,24 +60,26 @@ template <int64_t Rows>
       for (int64_t v = 0; v < kTileVectors; ++v)
         vectors_at(c_row)[v] =
             beta == 0.0f ? alpha * acc[r][v] : alpha * acc[r][v] + beta * vectors_at(c_row)[v];
-    } else {  // the last columns of C, one at a time
-      for (int64_t col = 0; col < columns; ++col) {
-        const float sum = acc[r][col / 8][col % 8];
-        c_row[col] = beta == 0.0f ? alpha * sum : alpha * sum + beta * c_row[col];
-      }
+    } else {  // the last columns of C, one at a time, from a copy of the row's sums (indexing
+              // acc itself by column would keep the sums in memory instead of registers: perf
+              // showed each tile zeroing them there with `rep stos`)
+      float sums[kTileColumns];
+      for (int64_t v = 0; v < kTileVectors; ++v) vectors_at(sums + 8 * v)[0] = acc[r][v];
+      for (int64_t col = 0; col < columns; ++col)
+        c_row[col] = beta == 0.0f ? alpha * sums[col] : alpha * sums[col] + beta * c_row[col];
     }
   }
 }
 
 TG_VECTOR_KERNEL void multiply_tiles(const MatrixView& a, const float* bp, int64_t m, int64_t n,
-                                     int64_t padded_n, int64_t k, float alpha, float beta, float* c,
+                                     int64_t b_step, int64_t k, float alpha, float beta, float* c,
                                      int64_t ldc) {
   for (int64_t j = 0; j < n; j += kTileColumns) {
     const int64_t columns = std::min(kTileColumns, n - j);
     int64_t i = 0;
     for (; i + kTileRows <= m; i += kTileRows)
-      tile<kTileRows>(a, i, bp, padded_n, j, columns, k, alpha, beta, c, ldc);
-    for (; i < m; ++i) tile<1>(a, i, bp, padded_n, j, columns, k, alpha, beta, c, ldc);
+      tile<kTileRows>(a, i, bp, b_step, j, columns, k, alpha, beta, c, ldc);
+    for (; i < m; ++i) tile<1>(a, i, bp, b_step, j, columns, k, alpha, beta, c, ldc);
   }
 }
 
@@ -83,22 +88,26 @@ TG_VECTOR_KERNEL void multiply_tiles(const MatrixView& a, const float* bp, int64
 void small_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                 int64_t ldc) {
-  // 1. Bp = op(B) as row-major [k, padded_n], zero beyond column n. One buffer per thread, kept
-  //    between calls (attention calls this batch x heads times per product).
-  const int64_t padded_n = (n + kTileColumns - 1) / kTileColumns * kTileColumns;
+  const MatrixView view{a, trans_a ? 1 : lda, trans_a ? lda : 1};
+  // 1. Bp = op(B) with rows of a multiple of kTileColumns. B itself when it is that already (not
+  //    transposed, n a multiple of kTileColumns: attention's heads of 16 or 32 columns read in
+  //    place, rows ldb apart). Otherwise a copy, zero beyond column n, in a buffer per thread
+  //    kept between calls (attention calls this batch x heads times per product).
+  if (!trans_b && n % kTileColumns == 0)
+    return multiply_tiles(view, b, m, n, ldb, k, alpha, beta, c, ldc);
+  const int64_t b_step = (n + kTileColumns - 1) / kTileColumns * kTileColumns;
   thread_local std::vector<float> packed;
-  packed.resize(static_cast<size_t>(k * padded_n));
+  packed.resize(static_cast<size_t>(k * b_step));
   float* bp = packed.data();
   if (trans_b) {  // B is [n, k]: read its rows, write Bp's columns
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t p = 0; p < k; ++p) bp[p * padded_n + j] = b[j * ldb + p];
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t j = 0; j < n; ++j) bp[p * b_step + j] = b[j * ldb + p];
   } else {
-    for (int64_t p = 0; p < k; ++p) std::copy(b + p * ldb, b + p * ldb + n, bp + p * padded_n);
+    for (int64_t p = 0; p < k; ++p) std::copy(b + p * ldb, b + p * ldb + n, bp + p * b_step);
   }
-  for (int64_t p = 0; p < k; ++p) std::fill(bp + p * padded_n + n, bp + (p + 1) * padded_n, 0.0f);
+  for (int64_t p = 0; p < k; ++p) std::fill(bp + p * b_step + n, bp + (p + 1) * b_step, 0.0f);
   // 2. The tiles. op(A)[i, p] is A[i, p] or, transposed, A[p, i].
-  const MatrixView view{a, trans_a ? 1 : lda, trans_a ? lda : 1};
-  multiply_tiles(view, bp, m, n, padded_n, k, alpha, beta, c, ldc);
+  multiply_tiles(view, bp, m, n, b_step, k, alpha, beta, c, ldc);
 }
 
 }  // namespace tg

@@ -10,7 +10,9 @@
 // small_gemm computes the same C = alpha op(A) op(B) + beta C (row-major, op = optional
 // transpose) in one pass:
 //   1. op(B) is copied once into a row-major [k, n] buffer (a transpose when trans_b), its
-//      columns padded with zeros to a multiple of kTileColumns, so every tile reads whole vectors;
+//      columns padded with zeros to a multiple of kTileColumns, so every tile reads whole vectors
+//      (a B that has such rows already, not transposed and n a multiple of kTileColumns, is read
+//      where it lies);
 //   2. C is computed tile by tile, kTileRows rows x kTileColumns columns at a time: the tile's
 //      sums stay in registers for the whole loop over k,
 //          acc[r][c] += op(A)[i + r, p] * Bp[p, j + c]        p = 0 .. k-1,
@@ -24,14 +26,14 @@
 
 namespace tg {
 
-// Which products small_gemm takes: at most kSmallGemmLimit multiply-adds (64 x 64 x 64), with
-// an inner dimension k of at least kSmallGemmMinK. bench_core's table (d) measures both
-// libraries on attention's shapes (2026-12-01, 1 thread, CPU time, AMD EPYC under load): with
-// k = 64 small_gemm took 0.6-0.8 of OpenBLAS's time; with k = 16 (the scores q k^T and their
-// gradient) 1.1-1.9, since a tile then sums only 16 terms between its set-up and its stores,
-// so those stay with OpenBLAS.
+// Which products small_gemm takes: those of at most kSmallGemmLimit multiply-adds (64 x 64 x 64).
+// bench_core's table (d) measures both libraries on attention's shapes (2026-12-02, 1 thread,
+// CPU time, AMD EPYC, a build running beside it): small_gemm took 0.37-0.91 of OpenBLAS's time
+// for heads of 16 and 8 (k = 16 and 8 for the scores q k^T and their gradient, k = 64 for the
+// rest) and 0.44-1.14 on the G2P Transformer's 10 x 10 x 32. (Until then a tile zeroed its sums
+// in memory, `rep stos` in perf, which cost k = 16 products twice OpenBLAS's time, so they
+// went to OpenBLAS.)
 constexpr int64_t kSmallGemmLimit = 64 * 64 * 64;
-constexpr int64_t kSmallGemmMinK = 32;
 
 // C [m, n] = alpha op(A) op(B) + beta C for one product; lda, ldb, ldc are the stored row
 // widths, as in cblas_sgemm with CblasRowMajor. When beta is 0, C is only written (never read).
