@@ -98,6 +98,11 @@ TEST_CASE("comparisons give int32 masks, where and masked_fill") {
   CHECK(eq(arange(3), full({1}, 1, DType::Int32)).to_vector<int32_t>() ==
         std::vector<int32_t>{0, 1, 0});
   check_values(where(lt(a, two), a, zeros({3})), {1, 0, 0});
+  // One-element branches broadcast as values: either one, both, with an Int32 or float cond.
+  check_values(where(lt(a, two), a, scalar(-1.0f)), {1, -1, -1});
+  check_values(where(lt(a, two), scalar(7.0f), a), {7, 2, 3});
+  check_values(where(lt(a, two), scalar(7.0f), full({1}, -1.0f)), {7, -1, -1});
+  check_values(where(from_vector({0.0f, 2.0f, 0.0f}, {3}), scalar(7.0f), a), {1, 7, 3});
   check_values(masked_fill(a, gt(a, two), -1), {1, 2, -1});
   const Tensor cond = from_vector(std::vector<int32_t>{1, 0}, {2, 1});
   check_gradcheck([cond](const std::vector<Tensor>& in) { return where(cond, in[0], in[1]); },

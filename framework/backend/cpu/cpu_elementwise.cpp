@@ -186,22 +186,58 @@ void CpuBackend::accumulate(const Tensor& dst, const Tensor& src) {
   parallel_map(dst.numel(), [&](int64_t i) { out[i] += in[i]; });
 }
 
+namespace {
+
+// A branch of where, read at element i: one value for every i, or the elements of a tensor.
+struct OneValue {
+  float value;
+  float operator()(int64_t) const { return value; }
+};
+struct Elements {
+  const float* data;
+  float operator()(int64_t i) const { return data[i]; }
+};
+
+// out[i] = cond[i] != 0 ? a(i) : b(i), with each branch one value or elements.
+template <class Cond>
+void select_branches(const Cond* cond, const float* a, bool a_single, const float* b, bool b_single,
+                     float* out, int64_t n) {
+  // Both branches are read before the choice: a select the compiler vectorises, where reading
+  // only the chosen one was a branch per element (mispredicted half the time under relu).
+  const auto run = [cond, out, n](auto a_at, auto b_at) {
+    parallel_map(n, [cond, out, a_at, b_at](int64_t i) {
+      const float if_true = a_at(i), if_false = b_at(i);
+      out[i] = cond[i] != 0 ? if_true : if_false;
+    });
+  };
+  if (a_single && b_single)
+    run(OneValue{*a}, OneValue{*b});
+  else if (a_single)
+    run(OneValue{*a}, Elements{b});
+  else if (b_single)
+    run(Elements{a}, OneValue{*b});
+  else
+    run(Elements{a}, Elements{b});
+}
+
+}  // namespace
+
+// A one-element branch (the zero of relu's and clamp's gradients, of where(keep, g, 0), and of
+// where's own gradient) is read as one value; any other is expanded to the output's shape.
 Tensor CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b,
                          const Shape& out_shape) {
   const Tensor c = cond.shape() == out_shape ? cond : expand(cond, out_shape);
-  const Tensor x = a.shape() == out_shape ? a : expand(a, out_shape);
-  const Tensor y = b.shape() == out_shape ? b : expand(b, out_shape);
   Tensor out = empty(out_shape, DType::Float32, Device::CPU);
-  const float* px = x.data<float>();
-  const float* py = y.data<float>();
-  float* po = out.data<float>();
-  if (c.dtype() == DType::Int32) {
-    const int32_t* pc = c.data<int32_t>();
-    parallel_map(out.numel(), [&](int64_t i) { po[i] = pc[i] != 0 ? px[i] : py[i]; });
-  } else {
-    const float* pc = c.data<float>();
-    parallel_map(out.numel(), [&](int64_t i) { po[i] = pc[i] != 0 ? px[i] : py[i]; });
-  }
+  const int64_t n = out.numel();
+  const bool a_single = a.numel() == 1 && n > 1, b_single = b.numel() == 1 && n > 1;
+  const Tensor x = a_single || a.shape() == out_shape ? a : expand(a, out_shape);
+  const Tensor y = b_single || b.shape() == out_shape ? b : expand(b, out_shape);
+  if (c.dtype() == DType::Int32)
+    select_branches(c.data<int32_t>(), x.data<float>(), a_single, y.data<float>(), b_single,
+                    out.data<float>(), n);
+  else
+    select_branches(c.data<float>(), x.data<float>(), a_single, y.data<float>(), b_single,
+                    out.data<float>(), n);
   return out;
 }
 
