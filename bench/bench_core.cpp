@@ -10,13 +10,14 @@
 // (c) a training step of a 784-256-256-10 ReLU MLP at batch 128 as a model writes it
 //     (tg::linear, tg::SGD): forward, cross-entropy, backward and a plain SGD update, the shape
 //     of an MNIST step. Its eight matrix products
-//     are also timed alone through cblas_sgemm: the step's matmul flops over the whole step's
-//     time, as a share of the raw sgemm rate, is how much of the machine the step uses.
+//     are also timed alone through cblas_sgemm, in alternation with the step (time_paired): the
+//     step's matmul flops over the whole step's time, as a share of the raw sgemm rate, is how much
+//     of the machine the step uses.
 // (d) small products: attention's per-head shapes (64 x 64 x 16 and 64 x 16 x 64, with the
 //     transposes its forward and backward use; heads of 8; and the G2P Transformer's 10 x 10
 //     x 32), 256 of them (batch 32 x 8 heads) per measurement, through the engine's small_gemm
-//     against cblas_sgemm on the same numbers. Above kSmallGemmLimit the engine calls OpenBLAS
-//     itself.
+//     against cblas_sgemm on the same numbers, the two in alternation. Above kSmallGemmLimit the
+//     engine calls OpenBLAS itself.
 // The header names the kernel OpenBLAS chose (openblas_get_corename) and OPENBLAS_CORETYPE.
 //
 // Every figure is the median of --repeats measurements after a warm-up, so one slow outlier
@@ -59,6 +60,26 @@ double time_per_iteration(int repeats, int iterations, const std::function<void(
     samples.push_back(seconds_since(start) / iterations);
   }
   return median(samples);
+}
+
+// Two bodies timed in alternation, one measurement of each per repeat, and the median of each:
+// for the figures that are a ratio of two timings, so that a burst of load on a shared machine
+// falls on both sides instead of on whichever happened to run then.
+struct PairedTimes {
+  double first, second;  // seconds per iteration
+};
+PairedTimes time_paired(int repeats, int iterations, const std::function<void()>& first,
+                        const std::function<void()>& second) {
+  for (int i = 0; i < iterations; ++i) first(), second();  // warm-up
+  std::vector<double> first_samples, second_samples;
+  for (int r = 0; r < repeats; ++r) {
+    for (auto [body, samples] : {std::pair{&first, &first_samples}, {&second, &second_samples}}) {
+      const double start = now_seconds();
+      for (int i = 0; i < iterations; ++i) (*body)();
+      samples->push_back(seconds_since(start) / iterations);
+    }
+  }
+  return {median(first_samples), median(second_samples)};
 }
 
 void bench_matmul(int repeats) {
@@ -127,8 +148,9 @@ void bench_small_products(int repeats) {
       }
     };
     const double flops = 2.0 * kProducts * s.m * s.n * s.k;
-    const double ours = time_per_iteration(repeats, 20, [&] { run(true); });
-    const double blas = time_per_iteration(repeats, 20, [&] { run(false); });
+    const PairedTimes times = time_paired(
+        repeats, 20, [&] { run(true); }, [&] { run(false); });
+    const double ours = times.first, blas = times.second;
     std::printf("  %-22s  %12.1f  %12.1f  %10.2f\n", s.name, flops / ours * 1e-9,
                 flops / blas * 1e-9, ours / blas);
   }
@@ -201,8 +223,6 @@ void bench_mlp_step(int repeats) {
     last_loss = loss.item();
     optimizer.step();
   };
-  const double seconds = time_per_iteration(repeats, 10, step);
-
   // The same products alone. Per layer x [B, in] W [out, in]: forward x W^T, the weight
   // gradient dy^T x, and (not for the first layer, whose input needs no gradient) the input
   // gradient dy W. Row-major sgemm: C [m, n] = op(A) [m, k] op(B) [k, n].
@@ -221,13 +241,15 @@ void bench_mlp_step(int repeats) {
   double flops = 0;
   std::vector<float> a(784 * 256, 0.5f), b(784 * 256, 0.25f), c(784 * 256);
   for (const Product& p : products) flops += 2.0 * p.m * p.n * p.k;
-  const double sgemm_seconds = time_per_iteration(repeats, 10, [&] {
+  const auto products_alone = [&] {
     for (const Product& p : products) {
       const int lda = p.a == CblasNoTrans ? p.k : p.m, ldb = p.b == CblasNoTrans ? p.n : p.k;
       cblas_sgemm(CblasRowMajor, p.a, p.b, p.m, p.n, p.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
                   c.data(), p.n);
     }
-  });
+  };
+  const PairedTimes times = time_paired(repeats, 10, step, products_alone);
+  const double seconds = times.first, sgemm_seconds = times.second;
   std::printf("  %-28s %8.3f ms/step  (loss %.3f)\n", "forward+backward+update", seconds * 1e3,
               last_loss);
   std::printf("  %-28s %8.3f ms       (%zu products, %.1f GFLOP/s)\n", "its products, raw sgemm",
