@@ -347,12 +347,22 @@ def ok(result):
     return result is not None and "error" not in result
 
 
+def median_round(results):
+    """The round whose median time is the median of the rounds' (the lower middle one for an
+    even count); a failed round is reported if no round succeeded."""
+    good = sorted((r for r in results if ok(r)), key=lambda r: r["median_ms"])
+    return good[(len(good) - 1) // 2] if good else results[0]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--binary", default="build/bench/bench_workloads")
     parser.add_argument("--threads", type=int, action="append",
                         help="thread count (repeatable; default: 1 and 2)")
     parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every cell this many times, interleaved, and report the "
+                             "round with the median time (for a shared, noisy machine)")
     parser.add_argument("--only", default="", help="comma-separated workload names")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="cpu: each process's CPU time, for a busy machine (1 thread only)")
@@ -365,6 +375,9 @@ def main():
     if args.worker:
         run_worker(args.worker, (args.threads or [1])[0], args.repeats)
         return
+    if args.rounds < 1 or args.repeats < 1:
+        sys.exit(f"compare_pytorch: --rounds and --repeats must be at least 1, got "
+                 f"{args.rounds} and {args.repeats}")
     names = [n for n in args.only.split(",") if n] or WORKLOADS
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
@@ -387,7 +400,9 @@ def main():
           + "; OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = the thread count")
     print(f"clock: {'process CPU time' if args.clock == 'cpu' else 'wall'}; "
           f"median of {args.repeats} measurements (min-max); '!' = spread still over "
-          f"{SPREAD:.0%} of the median after {MAX_ROUNDS} rounds")
+          f"{SPREAD:.0%} of the median after {MAX_ROUNDS} rounds"
+          + (f"; each cell the median of {args.rounds} interleaved rounds" if args.rounds > 1
+             else ""))
     if version is None:
         print("python3-torch not installed: apt-get install python3-torch "
               "(printing tapegrad's figures alone)")
@@ -403,16 +418,21 @@ def main():
     print("|---|" + "---|" * (3 * len(thread_counts) + 2))
     notes, baselines = [], []
     for name in names:
-        ours, theirs = {}, {}
-        for threads in thread_counts:
-            env = worker_environment(threads)
-            ours[threads] = json_line([args.binary, "--json", "--only", name, "--threads",
-                                       str(threads), "--repeats", str(args.repeats),
-                                       "--clock", args.clock], env)
-            if version is not None:
-                theirs[threads] = json_line(
-                    [sys.executable, os.path.abspath(__file__), "--worker", name, "--threads",
-                     str(threads), "--repeats", str(args.repeats), "--clock", args.clock], env)
+        our_rounds = {t: [] for t in thread_counts}
+        their_rounds = {t: [] for t in thread_counts}
+        for _ in range(args.rounds):
+            for threads in thread_counts:
+                env = worker_environment(threads)
+                our_rounds[threads].append(json_line(
+                    [args.binary, "--json", "--only", name, "--threads", str(threads),
+                     "--repeats", str(args.repeats), "--clock", args.clock], env))
+                if version is not None:
+                    their_rounds[threads].append(json_line(
+                        [sys.executable, os.path.abspath(__file__), "--worker", name,
+                         "--threads", str(threads), "--repeats", str(args.repeats), "--clock",
+                         args.clock], env))
+        ours = {t: median_round(r) for t, r in our_rounds.items()}
+        theirs = {t: median_round(r) for t, r in their_rounds.items() if r}
         good = [r for r in theirs.values() if ok(r)]
         best = min(good, key=lambda r: r["median_ms"]) if good else None
         ratios = [f"{ours[t]['median_ms'] / best['median_ms']:.2f}" if ok(ours[t]) and best
