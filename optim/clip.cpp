@@ -34,13 +34,20 @@ NamedTensors gradients(const char* who, const NamedTensors& named_params) {
 
 // sum of g^2 over one gradient. On the CPU in double, in a fixed order: the norm, and so the
 // clipped gradients, are the same however many threads run (a resumed run must reproduce them
-// bit for bit). Elsewhere a float32 reduction on the device, read back.
+// bit for bit). Four running sums, each element to sum i % 4, combined in a fixed order at the
+// end: four independent additions per step instead of one chain waiting on the last (perf: the
+// single chain was 3.4% of a G2P Transformer training step). Elsewhere a float32 reduction on
+// the device, read back.
 double squared_norm(const Tensor& g) {
   if (g.device() != Device::CPU) return sum(g * g).item();
   const float* values = g.data<float>();
-  double total = 0.0;
-  for (int64_t i = 0; i < g.numel(); ++i) total += static_cast<double>(values[i]) * values[i];
-  return total;
+  const int64_t n = g.numel();
+  double lanes[4] = {};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int64_t l = 0; l < 4; ++l) lanes[l] += static_cast<double>(values[i + l]) * values[i + l];
+  for (; i < n; ++i) lanes[i % 4] += static_cast<double>(values[i]) * values[i];
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
 // The sum of squared_norm over all gradients. Gradients on a GPU are summed there and read back
@@ -73,7 +80,8 @@ template <class Elementwise, class TensorOp>
 void update_in_place(const Tensor& g, Elementwise on_float, TensorOp on_tensor) {
   if (g.device() == Device::CPU) {
     float* values = g.data<float>();
-    for (int64_t i = 0; i < g.numel(); ++i) values[i] = on_float(values[i]);
+    const int64_t n = g.numel();  // numel() computes it from the shape: once, not per element
+    for (int64_t i = 0; i < n; ++i) values[i] = on_float(values[i]);
     return;
   }
   backend_of(g).copy(on_tensor(g), g);

@@ -78,7 +78,8 @@ void CpuBackend::copy_block(const Tensor& src, int64_t src_n, int64_t src_start,
 // The host already holds the values: a plain loop, no copy.
 void CpuBackend::check_range(const Tensor& values, const RangeCheck& range) {
   const int32_t* value = values.data<int32_t>();
-  for (int64_t i = 0; i < values.numel(); ++i)
+  const int64_t n = values.numel();
+  for (int64_t i = 0; i < n; ++i)
     if (!range.allows(value[i])) fail_out_of_range(range, value[i], i);
 }
 
