@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "framework/backend/cpu/cpu_backend.h"
-#include "framework/backend/cpu/cpu_vector.h"
 #include "framework/backend/host_copies.h"
 #include "framework/random.h"
 
@@ -67,23 +66,9 @@ void CpuBackend::arange(const Tensor& t, float start, float step) {
   }
 }
 
-namespace {
-
-// The Philox words of `count` consecutive counters from first_counter: a loop of independent
-// counters, which the compiler vectorises, 4 counters at a time with SSE2 and 8 or 16 with AVX2
-// or AVX-512 (a vector kernel, cpu_vector.h). Integer arithmetic only, so every copy gives the
-// same words; the floats are made from them outside it, where no copy may fuse a multiply and
-// an add into one rounding (FMA) that another CPU, or the GPU, would round twice.
-TG_VECTOR_KERNEL void philox_words(uint64_t seed, uint64_t first_counter, int64_t count,
-                                   PhiloxWords* words) {
-  for (int64_t j = 0; j < count; ++j)
-    words[j] = philox4x32(seed, first_counter + static_cast<uint64_t>(j));
-}
-
-}  // namespace
-
-// The draw is made a chunk of blocks at a time: first the Philox words of the whole chunk, then
-// the floats from the words. Block j of the tensor uses counter offset + j (framework/random.h).
+// The draw is made a chunk of blocks at a time: first the Philox words of the whole chunk (a
+// loop of independent counters, which the compiler vectorises four counters at a time), then the
+// floats from the words. Block j of the tensor uses counter offset + j (framework/random.h).
 void CpuBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
                         uint64_t offset) {
   constexpr int64_t kChunk = 64;  // blocks, i.e. 256 elements
@@ -94,7 +79,8 @@ void CpuBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint
   for (int64_t first_block = 0; first_block < blocks; first_block += kChunk) {
     const int64_t count = std::min(kChunk, blocks - first_block);
     PhiloxWords words[kChunk];
-    philox_words(seed, offset + static_cast<uint64_t>(first_block), count, words);
+    for (int64_t j = 0; j < count; ++j)
+      words[j] = philox4x32(seed, offset + static_cast<uint64_t>(first_block + j));
     float values[4 * kChunk];
     for (int64_t j = 0; j < count; ++j) {
       if (kind == RandomKind::Normal)

@@ -36,8 +36,7 @@ struct MatrixView {
 
 // One tile of C: Rows rows from row i, kTileColumns columns from column j, of which the first
 // `columns` are real (the rest fall in Bp's zero padding and are not written). Row p of Bp
-// starts at bp + p * b_step. The Rows x
-// kTileVectors sums are registers for the whole loop over p.
+// starts at bp + p * b_step. The Rows x kTileVectors sums are registers for the whole loop over p.
 template <int64_t Rows>
 [[gnu::always_inline]] inline void tile(const MatrixView& a, int64_t i, const float* bp,
                                         int64_t b_step, int64_t j, int64_t columns, int64_t k,
