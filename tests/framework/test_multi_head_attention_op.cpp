@@ -91,7 +91,7 @@ TEST_CASE("multi_head_attention equals split heads + attention + merge, without 
   check_equals_reference({}, Sizes{}, 10);
   check_equals_reference({}, Sizes{2, 1, 6, 4, 8, 8}, 20);    // one query (a decoding step)
   check_equals_reference({}, Sizes{2, 7, 7, 1, 16, 16}, 30);  // one head
-  // A key length over 32 and d = 32: the products that small_gemm takes (k >= 32).
+  // A key length over 32 and d = 32: tiles of whole and of partial columns in every product.
   check_equals_reference({}, Sizes{2, 40, 36, 2, 32, 32}, 40);
 }
 
