@@ -3,7 +3,6 @@
 #include <string>
 
 #include "framework/ops/checks.h"
-#include "framework/ops/elementwise.h"
 #include "framework/ops/matmul.h"
 #include "framework/ops/nn.h"
 #include "framework/ops/recurrent.h"
@@ -19,34 +18,19 @@ namespace {
 // Returns the outputs [T, B, H] and leaves the last state in `state`.
 //
 // The cell's one product [x, h] W^T splits into x W_x^T + h W_h^T. The x half does not depend
-// on the state, so it is one [T*B, F] x [F, 4H] product for all steps at once, before the loop;
-// each step then multiplies only h. Same numbers as LSTMCell, far fewer small gemms.
+// on the state, so it is one [T*B, F] x [F, 4H] product for all steps at once; the steps, which
+// multiply only h, run inside one op (lstm_sequence, framework/ops/recurrent.h) whose backward
+// makes W_h's gradient one product too. Same numbers as LSTMCell step by step.
 Tensor run_direction(const LSTMCell& cell, const Tensor& sequence,
                      const std::vector<Tensor>& step_masks, bool reverse, LSTMState& state) {
-  const int64_t steps = sequence.size(0), features = sequence.size(2);
+  const int64_t features = sequence.size(2);
   const Tensor w_input = narrow(cell.weight, 1, 0, features);                    // [4H, F]
   const Tensor w_hidden = narrow(cell.weight, 1, features, cell.hidden_size());  // [4H, H]
   const Tensor input_gates = linear(sequence, w_input, cell.bias);               // [T, B, 4H]
-  const std::vector<Tensor> gates_at = unbind(input_gates, 0);
-
-  const Tensor zero = zeros({}, DType::Float32, sequence.device());
-  std::vector<Tensor> outputs(static_cast<size_t>(steps));
-  for (int64_t k = 0; k < steps; ++k) {
-    const auto t = static_cast<size_t>(reverse ? steps - 1 - k : k);
-    const Tensor gates = linear(state.h, w_hidden, gates_at[t]);  // gates_at[t] + h W_h^T
-    const LSTMPointwise next = lstm_pointwise(gates, state.c);
-    if (step_masks.empty()) {
-      state = {next.h, next.c};
-      outputs[t] = next.h;
-      continue;
-    }
-    // Padded rows keep their state and output zero; where() routes no gradient to the branch
-    // it did not pick, so a padded input gets exactly zero gradient.
-    const Tensor& real = step_masks[t];
-    state = {where(real, next.h, state.h), where(real, next.c, state.c)};
-    outputs[t] = where(real, next.h, zero);
-  }
-  return stack(outputs, 0);
+  const LSTMSequence run =
+      lstm_sequence(input_gates, w_hidden, state.h, state.c, step_masks, reverse);
+  state = {run.h, run.c};
+  return run.outputs;
 }
 
 }  // namespace
