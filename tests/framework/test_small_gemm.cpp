@@ -60,12 +60,15 @@ void check_against_definition(const Case& c, float alpha, float beta) {
   }
 }
 
+// m runs through every way rows are left over below the tiles of 6: 64 = 6*10 + 4, 7 = 6 + 1,
+// 9 = 6 + 2 + 1, 11 = 6 + 4 + 1, 8 = 6 + 2, 5 = 4 + 1, 1.
 TEST_CASE("small_gemm equals the definition for every transpose and ragged sizes") {
   for (bool trans_a : {false, true})
     for (bool trans_b : {false, true})
       for (const Case sizes : {Case{false, false, 64, 64, 16}, Case{false, false, 64, 16, 64},
                                Case{false, false, 7, 19, 5}, Case{false, false, 1, 1, 1},
-                               Case{false, false, 5, 33, 0}, Case{false, false, 9, 16, 3}}) {
+                               Case{false, false, 5, 33, 0}, Case{false, false, 9, 16, 3},
+                               Case{false, false, 11, 16, 4}, Case{false, false, 8, 20, 6}}) {
         const Case c{trans_a, trans_b, sizes.m, sizes.n, sizes.k};
         check_against_definition(c, 1.0f, 0.0f);
         check_against_definition(c, 0.5f, -2.0f);

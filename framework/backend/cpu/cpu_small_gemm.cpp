@@ -23,7 +23,9 @@ const UnalignedVec8* vectors_at(const float* p) {
 }
 UnalignedVec8* vectors_at(float* p) { return reinterpret_cast<UnalignedVec8*>(p); }
 
-constexpr int64_t kTileRows = 4;
+// A tile of 6 rows x 16 columns keeps 12 vectors of sums, plus 2 of B's row and A's broadcast
+// value: 15 of AVX2's 16 registers; each step over p then does 12 multiply-adds for 8 loads.
+constexpr int64_t kTileRows = 6;
 constexpr int64_t kTileVectors = 2;
 constexpr int64_t kTileColumns = kTileVectors * 8;
 
@@ -78,7 +80,16 @@ TG_VECTOR_KERNEL void multiply_tiles(const MatrixView& a, const float* bp, int64
     int64_t i = 0;
     for (; i + kTileRows <= m; i += kTileRows)
       tile<kTileRows>(a, i, bp, b_step, j, columns, k, alpha, beta, c, ldc);
-    for (; i < m; ++i) tile<1>(a, i, bp, b_step, j, columns, k, alpha, beta, c, ldc);
+    // The last 0-5 rows in tiles of 4, 2 and 1 rows (at most one of each).
+    if (i + 4 <= m) {
+      tile<4>(a, i, bp, b_step, j, columns, k, alpha, beta, c, ldc);
+      i += 4;
+    }
+    if (i + 2 <= m) {
+      tile<2>(a, i, bp, b_step, j, columns, k, alpha, beta, c, ldc);
+      i += 2;
+    }
+    if (i < m) tile<1>(a, i, bp, b_step, j, columns, k, alpha, beta, c, ldc);
   }
 }
 

@@ -19,7 +19,7 @@
 //      each step one broadcast element of A times one row segment of Bp (the compiler turns the
 //      loop over c into vector multiply-adds); the tile is written to C once, scaled by alpha,
 //      with beta C added.
-// Rows left over at the bottom (m not a multiple of kTileRows) run tiles one row high.
+// Rows left over at the bottom (m not a multiple of kTileRows, 6) run tiles of 4, 2 and 1 rows.
 #pragma once
 
 #include <cstdint>
