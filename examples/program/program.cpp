@@ -22,12 +22,10 @@ int run_main(const std::string& name, CLI::App& app, int argc, char** argv,
   } catch (const CLI::ExtrasError&) {  // CLI11 says "The following argument was not expected"
     std::string extras;
     for (const std::string& extra : app.remaining()) extras += (extras.empty() ? "" : " ") + extra;
-    std::cerr << name << ": unknown flag or argument: " << extras << "\n"
-              << "Run with --help for the flags.\n";
+    std::cerr << name << ": unknown flag or argument: " << extras << " (--help lists the flags)\n";
     return kUsageError;
   } catch (const CLI::ParseError& error) {
-    std::cerr << name << ": " << error.what() << "\n"
-              << "Run with --help for the flags.\n";
+    std::cerr << name << ": " << error.what() << " (--help lists the flags)\n";
     return kUsageError;
   }
   try {

@@ -1,6 +1,6 @@
 # Runs a program and checks both its exit status and its output, which CTest's
 # PASS_REGULAR_EXPRESSION alone cannot (it ignores the status):
-#   cmake -DSTATUS=2 -DOUTPUT=<regex> -P expect_exit.cmake -- program args...
+#   cmake -DSTATUS=1 -DOUTPUT=<regex> -P expect_exit.cmake -- program args...
 set(command "")
 set(after_separator FALSE)
 foreach(i RANGE 1 ${CMAKE_ARGC})
@@ -18,6 +18,14 @@ execute_process(COMMAND ${command} RESULT_VARIABLE status OUTPUT_VARIABLE out ER
 set(all "${out}${err}")
 if(NOT status STREQUAL "${STATUS}")
   message(FATAL_ERROR "exit status ${status}, expected ${STATUS}; output:\n${all}")
+endif()
+# A failure says what went wrong in one line on stderr, nothing more.
+if(NOT status EQUAL 0)
+  string(REGEX MATCHALL "\n" newlines "${err}")
+  list(LENGTH newlines lines)
+  if(NOT lines EQUAL 1)
+    message(FATAL_ERROR "expected one line on stderr, got ${lines}:\n${err}")
+  endif()
 endif()
 if(NOT all MATCHES "${OUTPUT}")
   message(FATAL_ERROR "output does not match '${OUTPUT}':\n${all}")
