@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   spec.config.encoder_layers = 2;
   spec.config.dropout = 0.2f;
   spec.config.attention = "additive";
-  spec.train.epochs = 8;
+  spec.train.epochs = 20;
   spec.train.batch_size = 64;
   spec.train.lr = 2e-3;
   spec.train.schedule = "cosine";

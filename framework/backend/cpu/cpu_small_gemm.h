@@ -28,9 +28,9 @@ namespace tg {
 
 // Which products small_gemm takes: those of at most kSmallGemmLimit multiply-adds (64 x 64 x 64).
 // bench_core's table (d) measures both libraries on attention's shapes (2026-12-02, 1 thread,
-// CPU time, AMD EPYC, a build running beside it): small_gemm took 0.37-0.91 of OpenBLAS's time
-// for heads of 16 and 8 (k = 16 and 8 for the scores q k^T and their gradient, k = 64 for the
-// rest) and 0.44-1.14 on the G2P Transformer's 10 x 10 x 32. (Until then a tile zeroed its sums
+// AMD EPYC, tiles of 6 rows): small_gemm took 0.52-0.77 of OpenBLAS's time for heads of 16
+// and 8 (k = 16 and 8 for the scores q k^T and their gradient, k = 64 for the rest), 0.43 to
+// 1.01 on the G2P Transformer's 10 x 10 x 32 shapes. (Until then a tile zeroed its sums
 // in memory, `rep stos` in perf, which cost k = 16 products twice OpenBLAS's time, so they
 // went to OpenBLAS.)
 constexpr int64_t kSmallGemmLimit = 64 * 64 * 64;
