@@ -23,10 +23,10 @@ int run_main(const std::string& name, CLI::App& app, int argc, char** argv,
     std::string extras;
     for (const std::string& extra : app.remaining()) extras += (extras.empty() ? "" : " ") + extra;
     std::cerr << name << ": unknown flag or argument: " << extras << " (--help lists the flags)\n";
-    return kUsageError;
+    return kFailed;
   } catch (const CLI::ParseError& error) {
     std::cerr << name << ": " << error.what() << " (--help lists the flags)\n";
-    return kUsageError;
+    return kFailed;
   }
   try {
     return work();

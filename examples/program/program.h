@@ -19,10 +19,9 @@
 
 namespace tg::program {
 
-// Every failure exits 1, a wrong command line included: one status for "it did not run",
-// and the one line on stderr says which (the house rule; CLI11's own codes are 105-114).
+// The exit status of every failure, a wrong command line included: one status for "it did not
+// run", and the one line on stderr says why (the house rule; CLI11's own codes are 105-114).
 constexpr int kFailed = 1;
-constexpr int kUsageError = 1;
 
 // Parses argc/argv into app's options, then runs work. Returns the exit status above; --help
 // prints app's help on stdout and returns 0. Every error is one line "name: message" on stderr.
