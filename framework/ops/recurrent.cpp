@@ -69,25 +69,36 @@ LSTMSequence lstm_sequence(const Tensor& input_gates, const Tensor& w_hidden, co
   const Shape state_shape{batch, hidden}, gates_shape{batch, gate_width};
   const Tensor zero = zeros({}, DType::Float32, input_gates.device());
 
+  // What the backward needs is kept only when the op will be recorded: under NoGradGuard (in
+  // decoding, say) each step's activations are freed as soon as the next step has run.
+  const bool recorded =
+      grad_enabled() && (input_gates.requires_grad() || w_hidden.requires_grad() ||
+                         h0.requires_grad() || c0.requires_grad());
   const Tensor outputs = empty({steps, batch, hidden}, DType::Float32, input_gates.device());
-  const Tensor h_prev_all = empty({steps, batch, hidden}, DType::Float32, input_gates.device());
-  Saved saved(static_cast<size_t>(2 + 3 * steps));
-  saved[0] = w_hidden;
-  saved[1] = h_prev_all;
+  Tensor h_prev_all;
+  Saved saved;
+  if (recorded) {
+    h_prev_all = empty({steps, batch, hidden}, DType::Float32, input_gates.device());
+    saved.resize(static_cast<size_t>(2 + 3 * steps));
+    saved[0] = w_hidden;
+    saved[1] = h_prev_all;
+  }
   Tensor h = h0, c = c0;
   for (int64_t k = 0; k < steps; ++k) {
     const int64_t t = reverse ? steps - 1 - k : k;
-    backend.copy(h, make_view(h_prev_all, state_shape, t * batch * hidden));
+    if (recorded) backend.copy(h, make_view(h_prev_all, state_shape, t * batch * hidden));
     // gates = input_gates_t + h W_h^T: a copy of the step's row block, then gemm with beta = 1.
     const Tensor gates = empty(gates_shape, DType::Float32, input_gates.device());
     backend.copy(make_view(input_gates, gates_shape, t * batch * gate_width), gates);
     backend.gemm(false, true, batch, gate_width, hidden, 1.0f, h, 0, w_hidden, 0, 1.0f, gates, 0,
                  1);
     const LSTMCellResult step = backend.lstm_cell(gates, c);
-    const auto at = static_cast<size_t>(2 + 3 * t);
-    saved[at] = step.activations;
-    saved[at + 1] = c;
-    saved[at + 2] = step.c;
+    if (recorded) {
+      const auto at = static_cast<size_t>(2 + 3 * t);
+      saved[at] = step.activations;
+      saved[at + 1] = c;
+      saved[at + 2] = step.c;
+    }
     const Tensor output_t = make_view(outputs, state_shape, t * batch * hidden);
     if (masked) {  // a padded row keeps its state and outputs 0
       const Tensor& real = step_masks[static_cast<size_t>(t)];
@@ -100,6 +111,7 @@ LSTMSequence lstm_sequence(const Tensor& input_gates, const Tensor& w_hidden, co
       c = step.c;
     }
   }
+  if (!recorded) return {outputs, h, c};
   saved.insert(saved.end(), step_masks.begin(), step_masks.end());
 
   MultiBackwardFn backward = [steps, batch, hidden, reverse, masked](

@@ -148,6 +148,25 @@ TEST_CASE("lstm_sequence: padded steps output 0, keep the state and give their g
     }
 }
 
+TEST_CASE("lstm_sequence under NoGradGuard: the same values, nothing recorded") {
+  const Inputs in = make_inputs(41);
+  const std::vector<Tensor> masks = masks_for({3, 4, 2});
+  for (bool reverse : {false, true}) {
+    INFO("reverse ", reverse);
+    const LSTMSequence recorded =
+        lstm_sequence(in.input_gates, in.w_hidden, in.h0, in.c0, masks, reverse);
+    tape().clear();
+    NoGradGuard no_grad;
+    const LSTMSequence plain =
+        lstm_sequence(in.input_gates, in.w_hidden, in.h0, in.c0, masks, reverse);
+    CHECK(tape().size() == 0);
+    CHECK_FALSE(plain.outputs.requires_grad());
+    CHECK(plain.outputs.to_vector<float>() == recorded.outputs.to_vector<float>());
+    CHECK(plain.h.to_vector<float>() == recorded.h.to_vector<float>());
+    CHECK(plain.c.to_vector<float>() == recorded.c.to_vector<float>());
+  }
+}
+
 TEST_CASE("gradcheck: lstm_sequence wrt input_gates, w_hidden, h0 and c0") {
   for (bool reverse : {false, true}) {
     INFO("reverse ", reverse);
