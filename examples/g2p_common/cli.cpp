@@ -277,6 +277,12 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
                 ": --quantize needs --evaluate or --predict (it quantizes the model of "
                 "--checkpoint)");
 
+      // A shape the model refuses (--embed 30 --heads 4) is reported before seconds of data
+      // loading: the model is built once on a toy vocabulary, then the seed is set again.
+      constexpr int64_t kToyVocabulary = 8;
+      spec.make_model(flags.config, kToyVocabulary, kToyVocabulary);
+      tg::manual_seed(flags.train.seed);
+
       if (flags.distributed) start_distributed(spec.name);
       const bool main_rank = tg::distributed::is_main();  // the one that prints and draws
       if (main_rank) tg::program::create_output_directory("--out", flags.train.out_dir);

@@ -81,6 +81,10 @@ if(TARGET g2p_transformer)
   tapegrad_expect_exit(g2p_transformer/dev_words_negative_is_refused 1
     "g2p_transformer: --dev-words: expected a whole number from 0 to"
     $<TARGET_FILE:g2p_transformer> --dev-words -1)
+  # A shape the model refuses is named before the data is read (here: a file that is not there).
+  tapegrad_expect_exit(g2p_transformer/heads_must_divide_embed_before_loading 1
+    "g2p_transformer: MultiHeadAttention: embed_dim 30 is not divisible by num_heads 4"
+    $<TARGET_FILE:g2p_transformer> --embed 30 --heads 4 --data /nonexistent/cmudict.dict)
   tapegrad_expect_exit(g2p_transformer/beam_has_an_upper_bound 1
     "g2p_transformer: --beam: expected a whole number from 1 to 64"
     $<TARGET_FILE:g2p_transformer> --predict cat --beam 100000)
