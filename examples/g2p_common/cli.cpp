@@ -176,6 +176,17 @@ tg::Image with_title(const tg::Image& picture, const std::string& title) {
   return titled;
 }
 
+// "soft targets of 107153 training words: 38 s, 150 MB" (the teachers' one pass before training).
+void print_soft_target_table(const SoftTargetTable& table,
+                             std::chrono::steady_clock::time_point started) {
+  double floats = 0;
+  for (const std::vector<float>& rows : table.rows) floats += static_cast<double>(rows.size());
+  std::printf("soft targets of %zu training words: %.0f s, %.0f MB\n", table.rows.size(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+              floats * sizeof(float) / 1e6);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std::string& word,
@@ -294,12 +305,17 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
             spec.name.c_str(), data.train.size(), data.dev.size(), data.test.size(),
             static_cast<long long>(data.letters.size()),
             static_cast<long long>(data.phonemes.size()));
-      std::vector<Teacher> teachers;  // each teacher's model, used by the batch loss
       if (!flags.distill.teacher_paths.empty()) {
-        teachers = load_teachers(flags.distill.teacher_paths, data, device, "--teacher");
-        flags.train.batch_loss =
-            distillation_batch_loss(teachers, flags.distill, flags.train.label_smoothing);
+        std::vector<Teacher> teachers =
+            load_teachers(flags.distill.teacher_paths, data, device, "--teacher");
         if (main_rank) print_distillation(teachers, flags.distill);
+        const auto started = std::chrono::steady_clock::now();
+        SoftTargetTable table = precompute_soft_targets(
+            teachers, tg::data::encode_for_training(data.train, data.letters, data.phonemes),
+            flags.distill.temperature);
+        if (main_rank) print_soft_target_table(table, started);
+        flags.train.batch_loss = distillation_batch_loss(std::move(table), flags.distill.alpha,
+                                                         flags.train.label_smoothing);
       }
       auto model = spec.make_model(flags.config, data.letters.size(), data.phonemes.size());
       model->to(device);

@@ -1,6 +1,8 @@
 #include "examples/g2p_common/distillation.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 
 #include "examples/g2p_common/model_kinds.h"
 #include "framework/serialize.h"
@@ -82,14 +84,58 @@ tg::SoftTargets teachers_soft_targets(std::vector<Teacher>& teachers, const Seq2
   return tg::soft_targets(logits, temperature);
 }
 
+SoftTargetTable precompute_soft_targets(std::vector<Teacher>& teachers,
+                                        const std::vector<tg::data::EncodedPair>& pairs,
+                                        float temperature) {
+  tg::check(!teachers.empty(), "precompute_soft_targets: no teacher given");
+  constexpr int64_t kBatch = 256;  // words per teacher forward pass
+  const tg::Device device = teachers.front().model->device();
+  SoftTargetTable table;
+  table.temperature = temperature;
+  table.rows.resize(pairs.size());
+  for (const Seq2SeqBatch& cpu_batch : tg::data::bucketed_batches(pairs, kBatch, false, 0, 0)) {
+    const tg::Tensor probabilities =
+        teachers_soft_targets(teachers, cpu_batch.to(device), temperature).probabilities;
+    const int64_t steps = probabilities.size(1);
+    table.classes = probabilities.size(2);
+    const std::vector<float> values = probabilities.to_vector<float>();
+    const std::vector<int32_t> lengths = cpu_batch.target_lengths.to_vector<int32_t>();
+    for (int64_t b = 0; b < cpu_batch.size(); ++b) {  // the real positions of row b only
+      const float* first = values.data() + b * steps * table.classes;
+      table.rows[static_cast<size_t>(cpu_batch.entry_indices[static_cast<size_t>(b)])].assign(
+          first, first + lengths[static_cast<size_t>(b)] * table.classes);
+    }
+  }
+  return table;
+}
+
+tg::SoftTargets soft_targets_of_batch(const SoftTargetTable& table, const Seq2SeqBatch& batch,
+                                      tg::Device device) {
+  const int64_t rows = batch.size(), steps = batch.target_out.size(1), classes = table.classes;
+  const int64_t row_size = steps * classes;
+  std::vector<float> values(static_cast<size_t>(rows * row_size),
+                            1.0f / static_cast<float>(classes));
+  for (int64_t b = 0; b < rows; ++b) {
+    const int64_t pair = batch.entry_indices[static_cast<size_t>(b)];
+    tg::check(pair >= 0 && pair < static_cast<int64_t>(table.rows.size()) &&
+                  static_cast<int64_t>(table.rows[static_cast<size_t>(pair)].size()) <= row_size,
+              "distillation: batch row ", b, " is pair ", pair, ", which the soft-target table (",
+              table.rows.size(), " pairs) does not hold with at most ", steps,
+              " steps: the table was made from other pairs than the batches");
+    const std::vector<float>& mine = table.rows[static_cast<size_t>(pair)];
+    std::copy(mine.begin(), mine.end(), values.begin() + b * row_size);
+  }
+  return {tg::from_vector(values, {rows, steps, classes}).to(device), table.temperature};
+}
+
 std::function<tg::Tensor(const Seq2SeqBatch&, const tg::Tensor&)> distillation_batch_loss(
-    std::vector<Teacher>& teachers, const DistillationSettings& settings, float label_smoothing) {
-  const tg::DistillationOptions options{.alpha = settings.alpha,
-                                        .ignore_index = tg::data::kPadId,
-                                        .label_smoothing = label_smoothing};
-  const float temperature = settings.temperature;
-  return [&teachers, options, temperature](const Seq2SeqBatch& batch, const tg::Tensor& logits) {
-    return tg::distillation_loss(logits, teachers_soft_targets(teachers, batch, temperature),
+    SoftTargetTable table, float alpha, float label_smoothing) {
+  const tg::DistillationOptions options{
+      .alpha = alpha, .ignore_index = tg::data::kPadId, .label_smoothing = label_smoothing};
+  // Shared, not copied: std::function copies its target, and the table is large.
+  auto shared = std::make_shared<const SoftTargetTable>(std::move(table));
+  return [shared, options](const Seq2SeqBatch& batch, const tg::Tensor& logits) {
+    return tg::distillation_loss(logits, soft_targets_of_batch(*shared, batch, logits.device()),
                                  batch.target_out, options);
   };
 }

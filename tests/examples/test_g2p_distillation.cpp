@@ -1,5 +1,6 @@
 // Distillation of the G2P programs (g2p_common/distillation.h): a student trained from a
 // teacher's soft targets moves toward that teacher, farther than the same student trained alone;
+// the soft targets computed once per word before training are the teachers' on any batch;
 // teachers of either architecture are rebuilt from their checkpoints; a teacher that does not fit
 // the data is refused with a message that says why.
 #include <doctest/doctest.h>
@@ -93,9 +94,10 @@ TEST_CASE("a distilled student comes closer to its teacher than the same student
   const double untrained = kl(distilled);
   g2p::train_model(alone, student_config, data, epochs_of(4));
   g2p::TrainOptions distilling = epochs_of(4);
-  distilling.batch_loss = g2p::distillation_batch_loss(
-      teachers, {.teacher_paths = {}, .temperature = temperature, .alpha = 1.0f},
-      /*label_smoothing=*/0.0f);
+  const auto pairs = tg::data::encode_for_training(data.train, data.letters, data.phonemes);
+  distilling.batch_loss =
+      g2p::distillation_batch_loss(g2p::precompute_soft_targets(teachers, pairs, temperature),
+                                   /*alpha=*/1.0f, /*label_smoothing=*/0.0f);
   g2p::train_model(distilled, student_config, data, distilling);
   const double after_alone = kl(alone), after_distilled = kl(distilled);
   tg::set_num_threads(threads);
@@ -106,6 +108,44 @@ TEST_CASE("a distilled student comes closer to its teacher than the same student
   // loss that ignored the teacher would train the same student as alone: ratio 1.
   CHECK(after_distilled < untrained / 2);
   CHECK(after_distilled < 0.9 * after_alone);
+}
+
+TEST_CASE("soft targets computed once per word equal the teachers' on any batch") {
+  if (!have_cmudict()) return;
+  const TinySavedModel saved;
+  const std::string path = temp_path("test_g2p_distillation_table.tg");
+  g2p::save_model(path, saved.model, saved.config, saved.data);
+  std::vector<g2p::Teacher> teachers =
+      g2p::load_teachers({path, path}, saved.data, tg::Device::CPU, "--teacher");
+  std::filesystem::remove(path);
+  const auto pairs =
+      tg::data::encode_for_training(saved.data.train, saved.data.letters, saved.data.phonemes);
+  const float temperature = 3.0f;
+  const g2p::SoftTargetTable table = g2p::precompute_soft_targets(teachers, pairs, temperature);
+  REQUIRE(table.rows.size() == pairs.size());
+  CHECK(table.classes == static_cast<int64_t>(saved.data.phonemes.size()));
+  // A shuffled training batch (other rows, other padding than the table's batches of 256).
+  const tg::data::Seq2SeqBatch batch = tg::data::bucketed_batches(pairs, 16, true, 7, 2)[3];
+  const tg::SoftTargets looked_up = g2p::soft_targets_of_batch(table, batch, tg::Device::CPU);
+  const tg::SoftTargets computed = g2p::teachers_soft_targets(teachers, batch, temperature);
+  CHECK(looked_up.temperature == temperature);
+  REQUIRE(looked_up.probabilities.shape() == computed.probabilities.shape());
+  const std::vector<float> got = looked_up.probabilities.to_vector<float>();
+  const std::vector<float> want = computed.probabilities.to_vector<float>();
+  const std::vector<int32_t> lengths = batch.target_lengths.to_vector<int32_t>();
+  const int64_t steps = batch.target_out.size(1), classes = table.classes;
+  for (int64_t b = 0; b < batch.size(); ++b)
+    for (int64_t t = 0; t < lengths[static_cast<size_t>(b)]; ++t)
+      for (int64_t c = 0; c < classes; ++c) {
+        const auto i = static_cast<size_t>((b * steps + t) * classes + c);
+        CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-5));
+      }
+  // A batch of pairs the table was not made from is refused.
+  g2p::SoftTargetTable smaller = table;
+  smaller.rows.resize(2);
+  CHECK_THROWS_WITH_AS(g2p::soft_targets_of_batch(smaller, batch, tg::Device::CPU),
+                       doctest::Contains("the table was made from other pairs than the batches"),
+                       tg::Error);
 }
 
 TEST_CASE("an LSTM teacher is rebuilt from its checkpoint and teaches a Transformer") {
