@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   spec.config.heads = 4;
   spec.config.ff_hidden = 512;
   spec.config.dropout = 0.1f;
-  spec.train.epochs = 16;
+  spec.train.epochs = 19;
   spec.train.batch_size = 64;
   spec.train.lr = 2e-3;
   spec.train.schedule = "cosine";
