@@ -3,9 +3,8 @@
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011) turns a
 // 64-bit key (the seed) and a 128-bit counter into four random 32-bit words with ten rounds of
 // multiply-xor. A random tensor is filled in blocks of four elements: block j (elements 4j to
-// 4j + 3) takes the four words of counter offset + j (a Bernoulli tensor: elements 8j to 8j + 7,
-// below). Any block can be computed on its own, so a CPU loop and one CUDA thread per block give
-// identical numbers.
+// 4j + 3) takes the four words of counter offset + j. Any block can be computed on its own, so a
+// CPU loop and one CUDA thread per block give identical numbers.
 //
 // A Generator is just (seed, offset). Each random tensor advances the offset by its numel (more
 // counters than its numel / 4 blocks use), so consecutive draws do not overlap, and saving
@@ -54,19 +53,6 @@ TG_HOST_DEVICE inline float uniform_from_bits(uint32_t bits) {
 // One block of a draw as four uniforms in [0, 1).
 TG_HOST_DEVICE inline void uniform4_from_words(const PhiloxWords& words, float out[4]) {
   for (int j = 0; j < 4; ++j) out[j] = uniform_from_bits(words.w[j]);
-}
-
-// A Bernoulli draw needs fewer bits than a uniform float: it only asks whether a random number
-// falls below p. Sixteen bits resolve p to 1/65536 (p = 0.1 is drawn with probability
-// 6554/65536 = 0.100006), so one block of four words gives eight draws, and a dropout mask costs
-// half the Philox rounds of a uniform tensor of its size. Draw i of a block is half i % 2 of word
-// i / 2 (the low half first); it is 1 when that half is below the threshold.
-TG_HOST_DEVICE inline uint32_t bernoulli_threshold(float p) {  // p in [0, 1]
-  return static_cast<uint32_t>(p * 65536.0f + 0.5f);           // p = 1: 65536, above every half
-}
-TG_HOST_DEVICE inline bool bernoulli_draw(const PhiloxWords& words, int i, uint32_t threshold) {
-  const uint32_t half = (words.w[i / 2] >> (16 * (i % 2))) & 0xFFFFu;
-  return half < threshold;
 }
 
 // One block of a draw as four standard normals, by Box-Muller: two uniforms u1 in (0, 1] and u2

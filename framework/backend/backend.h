@@ -101,9 +101,8 @@ class Backend : public DeviceAllocator {
   // ---- filling ----
   virtual void fill(const Tensor& t, float value) = 0;
   virtual void arange(const Tensor& t, float start, float step) = 0;
-  // Blocks of elements draw from Philox(seed, counter = offset + block), the same numbers on
-  // every device (framework/random.h). Uniform in [a, b); Normal with mean a and stddev b;
-  // Bernoulli: b with probability a (to 1/65536), else 0.
+  // Element i draws from Philox(seed, counter = offset + i): the same numbers on every device.
+  // Uniform in [a, b); Normal with mean a and stddev b; Bernoulli: b with probability a, else 0.
   virtual void random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
                       uint64_t offset) = 0;
 

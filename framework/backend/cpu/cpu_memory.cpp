@@ -1,5 +1,4 @@
 // CPU memory, filling, random numbers and casts.
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -69,53 +68,40 @@ void CpuBackend::arange(const Tensor& t, float start, float step) {
 
 // The draw is made a chunk of blocks at a time: first the Philox words of the whole chunk (a
 // loop of independent counters, which the compiler vectorises four counters at a time), then the
-// values from the words. Block j of the tensor uses counter offset + j (framework/random.h).
-constexpr int64_t kRandomChunk = 64;  // blocks
-
-// Calls fill(words, count, first_block) for each chunk of blocks, chunks in parallel.
-template <class Fill>
-static void for_each_chunk(int64_t blocks, int64_t n, uint64_t seed, uint64_t offset,
-                           const Fill& fill) {
-#pragma omp parallel for if (n >= kParallelThreshold / 2)
-  for (int64_t first_block = 0; first_block < blocks; first_block += kRandomChunk) {
-    const int64_t count = std::min(kRandomChunk, blocks - first_block);
-    PhiloxWords words[kRandomChunk];
-    for (int64_t j = 0; j < count; ++j)
-      words[j] = philox4x32(seed, offset + static_cast<uint64_t>(first_block + j));
-    fill(words, count, first_block);
-  }
-}
-
+// floats from the words. Block j of the tensor uses counter offset + j (framework/random.h).
 void CpuBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
                         uint64_t offset) {
+  constexpr int64_t kChunk = 64;  // blocks, i.e. 256 elements
   const int64_t n = t.numel();
+  const int64_t blocks = (n + 3) / 4;
   float* out = t.data<float>();
-  if (kind == RandomKind::Bernoulli) {  // eight draws per block: b with probability a
-    const uint32_t threshold = bernoulli_threshold(a);
-    for_each_chunk((n + 7) / 8, n, seed, offset,
-                   [&](const PhiloxWords* words, int64_t count, int64_t first_block) {
-                     const int64_t first = 8 * first_block, length = std::min(8 * count, n - first);
-                     for (int64_t k = 0; k < length; ++k)
-                       out[first + k] =
-                           bernoulli_draw(words[k / 8], static_cast<int>(k % 8), threshold) ? b
-                                                                                            : 0.0f;
-                   });
-    return;
+#pragma omp parallel for if (n >= kParallelThreshold / 2)
+  for (int64_t first_block = 0; first_block < blocks; first_block += kChunk) {
+    const int64_t count = std::min(kChunk, blocks - first_block);
+    PhiloxWords words[kChunk];
+    for (int64_t j = 0; j < count; ++j)
+      words[j] = philox4x32(seed, offset + static_cast<uint64_t>(first_block + j));
+    float values[4 * kChunk];
+    for (int64_t j = 0; j < count; ++j) {
+      if (kind == RandomKind::Normal)
+        normal4_from_words(words[j], values + 4 * j);
+      else
+        uniform4_from_words(words[j], values + 4 * j);
+    }
+    const int64_t first = 4 * first_block, length = std::min(4 * count, n - first);
+    float* chunk_out = out + first;
+    switch (kind) {
+      case RandomKind::Uniform:
+        for (int64_t k = 0; k < length; ++k) chunk_out[k] = a + (b - a) * values[k];
+        break;
+      case RandomKind::Normal:
+        for (int64_t k = 0; k < length; ++k) chunk_out[k] = a + b * values[k];
+        break;
+      case RandomKind::Bernoulli:
+        for (int64_t k = 0; k < length; ++k) chunk_out[k] = values[k] < a ? b : 0.0f;
+        break;
+    }
   }
-  for_each_chunk((n + 3) / 4, n, seed, offset,
-                 [&](const PhiloxWords* words, int64_t count, int64_t first_block) {
-                   float values[4 * kRandomChunk];
-                   for (int64_t j = 0; j < count; ++j) {
-                     if (kind == RandomKind::Normal)
-                       normal4_from_words(words[j], values + 4 * j);
-                     else
-                       uniform4_from_words(words[j], values + 4 * j);
-                   }
-                   const int64_t first = 4 * first_block, length = std::min(4 * count, n - first);
-                   for (int64_t k = 0; k < length; ++k)
-                     out[first + k] =
-                         kind == RandomKind::Normal ? a + b * values[k] : a + (b - a) * values[k];
-                 });
 }
 
 Tensor CpuBackend::cast(const Tensor& x, DType dtype) {

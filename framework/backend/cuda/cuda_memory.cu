@@ -76,7 +76,7 @@ __global__ void arange_int_kernel(int64_t n, int32_t* out, float start, float st
 
 // One thread per block of four elements, block j from Philox counter offset + j, exactly like
 // the CPU loop. The affine maps use explicitly rounded operations so that no fused multiply-add
-// makes a uniform or a normal differ from the CPU's in the last bit.
+// makes a uniform or a dropout mask differ from the CPU's in the last bit.
 __global__ void random_kernel(int64_t blocks, int64_t n, float* out, RandomKind kind, float a,
                               float b, uint64_t seed, uint64_t offset) {
   for (int64_t block = cuda::first_index(); block < blocks; block += cuda::index_stride()) {
@@ -88,20 +88,18 @@ __global__ void random_kernel(int64_t blocks, int64_t n, float* out, RandomKind 
       uniform4_from_words(words, values);
     const int64_t first = 4 * block, count = n - first < 4 ? n - first : 4;
     for (int64_t j = 0; j < count; ++j) {
-      out[first + j] = kind == RandomKind::Normal ? __fadd_rn(a, __fmul_rn(b, values[j]))
-                                                  : __fadd_rn(a, __fmul_rn(b - a, values[j]));
+      switch (kind) {
+        case RandomKind::Uniform:
+          out[first + j] = __fadd_rn(a, __fmul_rn(b - a, values[j]));
+          break;
+        case RandomKind::Normal:
+          out[first + j] = __fadd_rn(a, __fmul_rn(b, values[j]));
+          break;
+        case RandomKind::Bernoulli:
+          out[first + j] = values[j] < a ? b : 0.0f;
+          break;
+      }
     }
-  }
-}
-
-// One thread per block of eight Bernoulli draws (framework/random.h), as the CPU makes them.
-__global__ void bernoulli_kernel(int64_t blocks, int64_t n, float* out, uint32_t threshold,
-                                 float value, uint64_t seed, uint64_t offset) {
-  for (int64_t block = cuda::first_index(); block < blocks; block += cuda::index_stride()) {
-    const PhiloxWords words = philox4x32(seed, offset + static_cast<uint64_t>(block));
-    const int64_t first = 8 * block, count = n - first < 8 ? n - first : 8;
-    for (int64_t j = 0; j < count; ++j)
-      out[first + j] = bernoulli_draw(words, static_cast<int>(j), threshold) ? value : 0.0f;
   }
 }
 
@@ -168,12 +166,8 @@ void CudaBackend::synchronize() {
 void CudaBackend::random(const Tensor& t, RandomKind kind, float a, float b, uint64_t seed,
                          uint64_t offset) {
   const int64_t n = t.numel();
-  if (kind == RandomKind::Bernoulli)
-    cuda::launch("bernoulli", (n + 7) / 8, bernoulli_kernel, n, t.device_data<float>(),
-                 bernoulli_threshold(a), b, seed, offset);
-  else
-    cuda::launch("random", (n + 3) / 4, random_kernel, n, t.device_data<float>(), kind, a, b, seed,
-                 offset);
+  cuda::launch("random", (n + 3) / 4, random_kernel, n, t.device_data<float>(), kind, a, b, seed,
+               offset);
 }
 
 Tensor CudaBackend::cast(const Tensor& x, DType dtype) {
