@@ -310,9 +310,7 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
             load_teachers(flags.distill.teacher_paths, data, device, "--teacher");
         if (main_rank) print_distillation(teachers, flags.distill);
         const auto started = std::chrono::steady_clock::now();
-        SoftTargetTable table = precompute_soft_targets(
-            teachers, tg::data::encode_for_training(data.train, data.letters, data.phonemes),
-            flags.distill.temperature);
+        SoftTargetTable table = precompute_soft_targets(teachers, data, flags.distill.temperature);
         if (main_rank) print_soft_target_table(table, started);
         flags.train.batch_loss = distillation_batch_loss(std::move(table), flags.distill.alpha,
                                                          flags.train.label_smoothing);

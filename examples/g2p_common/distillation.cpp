@@ -84,10 +84,10 @@ tg::SoftTargets teachers_soft_targets(std::vector<Teacher>& teachers, const Seq2
   return tg::soft_targets(logits, temperature);
 }
 
-SoftTargetTable precompute_soft_targets(std::vector<Teacher>& teachers,
-                                        const std::vector<tg::data::EncodedPair>& pairs,
+SoftTargetTable precompute_soft_targets(std::vector<Teacher>& teachers, const G2PData& data,
                                         float temperature) {
   tg::check(!teachers.empty(), "precompute_soft_targets: no teacher given");
+  const auto pairs = tg::data::encode_for_training(data.train, data.letters, data.phonemes);
   constexpr int64_t kBatch = 256;  // words per teacher forward pass
   const tg::Device device = teachers.front().model->device();
   SoftTargetTable table;

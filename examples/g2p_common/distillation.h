@@ -56,17 +56,16 @@ struct SoftTargetTable {
   float temperature = 1.0f;
   std::vector<std::vector<float>> rows;  // per pair: [target length + 1, classes], row-major
 };
-SoftTargetTable precompute_soft_targets(std::vector<Teacher>& teachers,
-                                        const std::vector<tg::data::EncodedPair>& pairs,
+// The table of data.train's pairs, encoded and numbered as train_model encodes them.
+SoftTargetTable precompute_soft_targets(std::vector<Teacher>& teachers, const G2PData& data,
                                         float temperature);
 // The soft targets [B, T, classes] of a batch of those pairs (its entry_indices), on device;
 // padded positions get the uniform distribution, which the loss ignores.
 tg::SoftTargets soft_targets_of_batch(const SoftTargetTable& table,
                                       const tg::data::Seq2SeqBatch& batch, tg::Device device);
 
-// TrainOptions::batch_loss for distillation from the table of the pairs train_model trains on
-// (encode_for_training of data.train).
-// alpha weighs the soft part (layers/distillation_loss.h); the temperature is the table's.
+// TrainOptions::batch_loss for distillation from that table; alpha weighs the soft part
+// (layers/distillation_loss.h); the temperature is the table's.
 std::function<tg::Tensor(const tg::data::Seq2SeqBatch&, const tg::Tensor&)> distillation_batch_loss(
     SoftTargetTable table, float alpha, float label_smoothing);
 

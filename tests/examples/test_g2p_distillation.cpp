@@ -94,9 +94,8 @@ TEST_CASE("a distilled student comes closer to its teacher than the same student
   const double untrained = kl(distilled);
   g2p::train_model(alone, student_config, data, epochs_of(4));
   g2p::TrainOptions distilling = epochs_of(4);
-  const auto pairs = tg::data::encode_for_training(data.train, data.letters, data.phonemes);
   distilling.batch_loss =
-      g2p::distillation_batch_loss(g2p::precompute_soft_targets(teachers, pairs, temperature),
+      g2p::distillation_batch_loss(g2p::precompute_soft_targets(teachers, data, temperature),
                                    /*alpha=*/1.0f, /*label_smoothing=*/0.0f);
   g2p::train_model(distilled, student_config, data, distilling);
   const double after_alone = kl(alone), after_distilled = kl(distilled);
@@ -121,7 +120,8 @@ TEST_CASE("soft targets computed once per word equal the teachers' on any batch"
   const auto pairs =
       tg::data::encode_for_training(saved.data.train, saved.data.letters, saved.data.phonemes);
   const float temperature = 3.0f;
-  const g2p::SoftTargetTable table = g2p::precompute_soft_targets(teachers, pairs, temperature);
+  const g2p::SoftTargetTable table =
+      g2p::precompute_soft_targets(teachers, saved.data, temperature);
   REQUIRE(table.rows.size() == pairs.size());
   CHECK(table.classes == static_cast<int64_t>(saved.data.phonemes.size()));
   // A shuffled training batch (other rows, other padding than the table's batches of 256).
