@@ -37,6 +37,14 @@ class AdditiveAttention : public Module {
     return forward(queries, keys, values, mask);
   }
 
+  // forward in two halves. W_k k does not depend on the query, so a decoder that attends to
+  // the same keys at every step projects them once (project_keys, [..., Lk, hidden]) and
+  // passes the result to each step's forward_projected: the same values and gradients as
+  // forward, without a [Lk, key_dim] x [key_dim, hidden] product (and its backward) per step.
+  Tensor project_keys(const Tensor& keys) const;
+  AttentionResult forward_projected(const Tensor& queries, const Tensor& projected_keys,
+                                    const Tensor& values, const AttentionMask& mask = {}) const;
+
   Linear w_q, w_k, w_v;
 
  private:

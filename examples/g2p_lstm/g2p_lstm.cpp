@@ -20,11 +20,11 @@ tg::LSTMOptions encoder_options(const ModelConfig& config) {
 // Everything on the model's device, so that a decoding step copies nothing to the host but
 // the log-probabilities it returns.
 struct LSTMDecodeState : DecodeState {
-  tg::Tensor memory, mask;  // mask: the source lengths as a keep-mask [N, S]
+  tg::Tensor memory, keys, mask;  // mask: the source lengths as a keep-mask [N, S]
   tg::Tensor h, c, attentional;
   void reorder(const tg::Tensor& rows) override {
     const tg::Tensor on_device = rows.to(memory.device());
-    for (tg::Tensor* kept : {&memory, &mask, &h, &c, &attentional})
+    for (tg::Tensor* kept : {&memory, &keys, &mask, &h, &c, &attentional})
       *kept = tg::index_select(*kept, 0, on_device);
   }
 };
@@ -70,8 +70,10 @@ LSTMG2P::Encoded LSTMG2P::encode(const tg::Tensor& source, const tg::Tensor& sou
   const tg::Tensor final_states =
       tg::concat({tg::select(encoded.h, 0, top), tg::select(encoded.h, 0, top + 1)}, 1);
   Encoded result;
-  result.memory = encoded.output;
-  result.mask = tg::key_padding_mask(source_lengths, source.size(1)).squeeze(1);
+  result.attended.memory = encoded.output;
+  result.attended.keys =
+      additive_attention ? additive_attention->project_keys(encoded.output) : encoded.output;
+  result.attended.mask = tg::key_padding_mask(source_lengths, source.size(1)).squeeze(1);
   const int64_t batch = source.size(0);
   result.start.h = tg::tanh(bridge(final_states));
   result.start.c = tg::zeros({batch, hidden_}, tg::DType::Float32, source.device());
@@ -79,16 +81,17 @@ LSTMG2P::Encoded LSTMG2P::encode(const tg::Tensor& source, const tg::Tensor& sou
   return result;
 }
 
-void LSTMG2P::step(const tg::Tensor& embedded, Recurrent& state, const tg::Tensor& memory,
-                   const tg::Tensor& mask, tg::Tensor* weights) const {
+void LSTMG2P::step(const tg::Tensor& embedded, Recurrent& state, const Attended& attended_to,
+                   tg::Tensor* weights) const {
   const tg::LSTMState next =
       decoder(tg::concat({embedded, state.attentional}, 1), {state.h, state.c});
   const tg::Tensor query = next.h.unsqueeze(1);  // [N, 1, hidden]
+  const auto& [memory, keys, mask] = attended_to;
   const tg::AttentionMask keep = tg::AttentionMask::keep(mask);
   const tg::AttentionResult attended =
       additive_attention
-          ? (*additive_attention)(query, memory, memory, keep)
-          : tg::scaled_dot_product_attention((*query_projection)(query), memory, memory, keep);
+          ? additive_attention->forward_projected(query, keys, memory, keep)
+          : tg::scaled_dot_product_attention((*query_projection)(query), keys, memory, keep);
   const tg::Tensor context = attended.output.squeeze(1);  // [N, hidden]
   state.h = next.h;
   state.c = next.c;
@@ -105,7 +108,7 @@ tg::Tensor LSTMG2P::forward(const tg::Tensor& source, const tg::Tensor& source_l
   const tg::Tensor embedded = dropout(target_embedding(target_in));  // [B, T, E]
   std::vector<tg::Tensor> attentional;
   for (int64_t t = 0; t < target_in.size(1); ++t) {
-    step(tg::select(embedded, 1, t), encoded.start, encoded.memory, encoded.mask, nullptr);
+    step(tg::select(embedded, 1, t), encoded.start, encoded.attended, nullptr);
     attentional.push_back(encoded.start.attentional);
   }
   return output(tg::stack(attentional, 1));  // [B, T, phonemes]: one gemm for every step
@@ -115,8 +118,9 @@ std::unique_ptr<DecodeState> LSTMG2P::start_decoding(const tg::Tensor& source,
                                                      const tg::Tensor& source_lengths) {
   Encoded encoded = encode(source, source_lengths);
   auto state = std::make_unique<LSTMDecodeState>();
-  state->memory = encoded.memory;
-  state->mask = encoded.mask;
+  state->memory = encoded.attended.memory;
+  state->keys = encoded.attended.keys;
+  state->mask = encoded.attended.mask;
   state->h = encoded.start.h;
   state->c = encoded.start.c;
   state->attentional = encoded.start.attentional;
@@ -126,7 +130,7 @@ std::unique_ptr<DecodeState> LSTMG2P::start_decoding(const tg::Tensor& source,
 tg::Tensor LSTMG2P::decode_step(DecodeState& base, const tg::Tensor& previous) {
   auto& state = dynamic_cast<LSTMDecodeState&>(base);
   Recurrent recurrent{state.h, state.c, state.attentional};
-  step(target_embedding(previous), recurrent, state.memory, state.mask, nullptr);
+  step(target_embedding(previous), recurrent, {state.memory, state.keys, state.mask}, nullptr);
   state.h = recurrent.h;
   state.c = recurrent.c;
   state.attentional = recurrent.attentional;
@@ -143,7 +147,7 @@ std::vector<AttentionMap> LSTMG2P::attention(const tg::Tensor& source,
   AttentionMap map{"attention", {}};
   for (int64_t t = 0; t < target_in.size(1); ++t) {
     tg::Tensor weights;
-    step(tg::select(embedded, 1, t), encoded.start, encoded.memory, encoded.mask, &weights);
+    step(tg::select(embedded, 1, t), encoded.start, encoded.attended, &weights);
     map.weights.push_back(weights.to_vector<float>());
   }
   return {map};

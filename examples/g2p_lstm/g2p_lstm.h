@@ -9,7 +9,8 @@
 //             context  = sum_j alpha_tj m_j
 //             a_t      = dropout(tanh(W_c [h_t, context]))                  "attentional state"
 //             p(y_t)   = softmax(W_o a_t)
-// score is additive, w^T tanh(W_q h + W_k m) (config.attention = "additive"), or the scaled
+// score is additive, w^T tanh(W_q h + W_k m) (config.attention = "additive"; W_k m is computed
+// once per word, since it does not change between steps), or the scaled
 // dot product (W_q h) . m / sqrt(hidden) ("dot"). Feeding a_{t-1} back in lets the decoder know
 // where it looked last: G2P attention moves left to right through the letters, and this is what
 // lets it keep its place. The decoder is one LSTMCell (config.decoder_layers is not used).
@@ -48,14 +49,19 @@ class LSTMG2P : public Seq2SeqModel {
   struct Recurrent {
     tg::Tensor h, c, attentional;
   };
+  // What every decoder step attends to: the memory, the keys its scores read (additive: W_k m,
+  // projected once here rather than at every step; dot: the memory itself) and the padding.
+  struct Attended {
+    tg::Tensor memory, keys, mask;  // [B, S, hidden], [B, S, hidden], keep-mask [B, S]
+  };
   struct Encoded {
-    tg::Tensor memory, mask;  // [B, S, hidden], keep-mask [B, 1, S]
+    Attended attended;
     Recurrent start;
   };
   Encoded encode(const tg::Tensor& source, const tg::Tensor& source_lengths) const;
   // One decoder step; weights (if given) receives alpha_t [N, 1, S].
-  void step(const tg::Tensor& embedded, Recurrent& state, const tg::Tensor& memory,
-            const tg::Tensor& mask, tg::Tensor* weights) const;
+  void step(const tg::Tensor& embedded, Recurrent& state, const Attended& attended,
+            tg::Tensor* weights) const;
   int64_t hidden_;
 };
 

@@ -319,6 +319,40 @@ TEST_CASE("AdditiveAttention: names, every parameter gets a gradient, fully mask
   for (int i = 0; i < 6; ++i) CHECK(gq[i] == 0.0f);  // batch 0 saw no key
 }
 
+TEST_CASE("AdditiveAttention: keys projected once give forward's values and gradients") {
+  // A decoder attends to the same keys at every step: project_keys once, forward_projected
+  // per step. Two steps here, against two calls of forward, values and every gradient.
+  Generator gen(55);
+  AdditiveAttention attention(3, 2, 4, 0.0f, gen);
+  const Tensor keep = key_padding_mask(from_vector(std::vector<int32_t>{2, 3}, {2}), 3).squeeze(1);
+  auto run = [&](bool projected_once) {
+    attention.zero_grad();
+    const Tensor q = random_tensor({2, 1, 3}, 56, true), k = random_tensor({2, 3, 2}, 57, true);
+    const Tensor v = random_tensor({2, 3, 2}, 58, true);
+    const Tensor keys = projected_once ? attention.project_keys(k) : Tensor();
+    Tensor total = zeros({2, 1, 2});
+    for (int step = 0; step < 2; ++step) {
+      const Tensor query = q * static_cast<float>(step + 1);
+      const AttentionMask mask = AttentionMask::keep(keep);
+      const Tensor out = projected_once ? attention.forward_projected(query, keys, v, mask).output
+                                        : attention(query, k, v, mask).output;
+      total = total + out * static_cast<float>(step + 2);
+    }
+    (total * random_tensor({2, 1, 2}, 59)).sum().backward();
+    std::vector<std::vector<float>> got{total.to_vector<float>(), q.grad().to_vector<float>(),
+                                        k.grad().to_vector<float>(), v.grad().to_vector<float>()};
+    for (const auto& [name, p] : attention.named_parameters())
+      got.push_back(p.grad().to_vector<float>());
+    return got;
+  };
+  const auto once = run(true), every_step = run(false);
+  REQUIRE(once.size() == every_step.size());
+  for (size_t i = 0; i < once.size(); ++i) {
+    INFO("tensor ", i, " (output, dq, dk, dv, then the parameters' gradients)");
+    check_close(once[i], every_step[i], 1e-6f);
+  }
+}
+
 TEST_CASE("AdditiveAttention rejects bad input with its path in the message") {
   Generator gen(60);
   CHECK_THROWS_WITH_AS(AdditiveAttention(3, 2, 4, 1.5f, gen),
@@ -341,4 +375,10 @@ TEST_CASE("AdditiveAttention rejects bad input with its path in the message") {
                        doctest::Contains("AdditiveAttention: mask of shape [2,2,4] does not "
                                          "broadcast to the scores' shape [2,2,3]"),
                        Error);
+  CHECK_THROWS_WITH_AS(attention.forward_projected(q, k, v),
+                       doctest::Contains("AdditiveAttention: expected projected keys [..., Lk, 4] "
+                                         "(project_keys), got [2,3,2]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(attention.project_keys(random_tensor({3}, 1)),
+                       doctest::Contains("expected keys [..., Lk, 2], got [3]"), Error);
 }
