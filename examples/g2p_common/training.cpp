@@ -18,6 +18,7 @@
 #include "examples/reporting/progress.h"
 #include "framework/serialize.h"
 #include "framework/tapegrad.h"
+#include "layers/head_pruning.h"
 #include "layers/loss.h"
 #include "layers/model_checkpoint.h"
 #include "optim/optim.h"
@@ -271,6 +272,17 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
   const int64_t batches_per_epoch =
       (static_cast<int64_t>(pairs.size()) + global_batch - 1) / global_batch;
   const bool talk = !options.quiet && tg::distributed::is_main();  // rank 0 prints and writes
+  const std::string checkpoint_path =
+      options.checkpoint_path.empty() ? options.out_dir + "/model.tg" : options.checkpoint_path;
+  // A run to resume is read first: a model whose heads were pruned (g2p_heads) takes the
+  // checkpoint's shapes before the optimizer is given its parameters.
+  tg::Checkpoint resumed;
+  if (options.resume) {
+    resumed = tg::load_checkpoint(checkpoint_path);
+    tg::check(read_header(resumed).letters == data.letters, "g2p: ", checkpoint_path,
+              " was trained on other letters than this data has");
+    tg::apply_head_layout(resumed, model);
+  }
   tg::AdamWOptions adam;
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
@@ -278,18 +290,13 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
                       adam);
   auto schedule = make_schedule(optimizer, options, config, options.epochs * batches_per_epoch);
   const tg::TrainingState state{&model, &optimizer, schedule.get()};
-  const std::string checkpoint_path =
-      options.checkpoint_path.empty() ? options.out_dir + "/model.tg" : options.checkpoint_path;
 
   TrainResult result;
   int64_t first_epoch = 1;
   if (options.resume) {
-    const tg::Checkpoint checkpoint = tg::load_checkpoint(checkpoint_path);
-    tg::check(read_header(checkpoint).letters == data.letters, "g2p: ", checkpoint_path,
-              " was trained on other letters than this data has");
-    tg::restore(checkpoint, state);
-    first_epoch = checkpoint.get_int("epoch") + 1;
-    result.history = history_from_text(checkpoint.get_string("history"));
+    tg::restore(resumed, state);
+    first_epoch = resumed.get_int("epoch") + 1;
+    result.history = history_from_text(resumed.get_string("history"));
     if (talk)
       std::printf("resumed from %s after epoch %lld\n", checkpoint_path.c_str(),
                   static_cast<long long>(first_epoch - 1));
@@ -384,6 +391,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
     }
     if (writes) {
       tg::Checkpoint checkpoint = tg::capture(state);
+      tg::save_head_layout(model, checkpoint);  // a pruned model's heads, as save_model records
       write_header(checkpoint, config, data);
       checkpoint.set_int("epoch", epoch);
       checkpoint.set_string("history", history_to_text(result.history));

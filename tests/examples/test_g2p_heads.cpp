@@ -1,6 +1,7 @@
 // g2p_heads' pieces on a tiny untrained G2P Transformer: every head measured and ranked, the
 // ranked heads pruned (the pruned model's logits equal the gated model's), the pruned model saved
-// and read back as g2p_transformer --evaluate reads it, the heatmaps, the curve's CSV and PNGs.
+// and read back as g2p_transformer --evaluate reads it, the heatmaps, the curve's CSV and PNGs;
+// a pruned model trained on (g2p_heads' fine-tune): its checkpoint evaluated and resumed.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -139,4 +140,59 @@ TEST_CASE("g2p_heads measures, ranks and prunes every head, as the gated model c
   CHECK(std::filesystem::file_size(dir + "/pruning_curve.png") > 1000);
   CHECK(std::filesystem::file_size(dir + "/pruning_step_time.png") > 1000);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "a pruned model's training checkpoint keeps its heads: --evaluate reads it, --resume "
+    "continues it") {
+  const int threads = tg::num_threads();
+  tg::set_num_threads(1);
+  const g2p::G2PData data = toy_data();
+  tg::Generator gen(80);
+  g2p::TransformerG2P model(tiny_config(), data.letters.size(), data.phonemes.size(), gen);
+  const auto layers = tg::attention_layers(model);
+  REQUIRE(layers.size() == 5);  // encoder self; decoder self and cross, two layers
+  tg::prune_heads(*layers[4].second, {0, 2});
+  const int64_t pruned_parameters = model.parameter_count();
+
+  const std::string dir =
+      std::filesystem::temp_directory_path() / "tapegrad_g2p_heads_pruned_training";
+  std::filesystem::remove_all(dir);
+  g2p::TrainOptions options;
+  options.epochs = 1;
+  options.batch_size = 3;
+  options.lr = 1e-3;
+  options.schedule = "constant";
+  options.dev_words = 0;
+  options.quiet = true;
+  options.out_dir = dir;
+  g2p::train_model(model, tiny_config(), data, options);
+
+  // As --evaluate reads it: a model built from the config, loaded from the epoch checkpoint.
+  const tg::Checkpoint checkpoint = tg::load_checkpoint(dir + "/model.tg");
+  CHECK(checkpoint.get_string("heads." + layers[4].first) == "1,3");
+  tg::Generator other(81);
+  g2p::TransformerG2P evaluated(g2p::read_header(checkpoint).config, data.letters.size(),
+                                data.phonemes.size(), other);
+  g2p::load_weights(checkpoint, evaluated);
+  CHECK(evaluated.parameter_count() == pruned_parameters);
+  model.eval();
+  evaluated.eval();
+  const tg::data::Seq2SeqBatch batch = all_words(data);
+  const std::vector<float> trained = logits(model, batch), loaded = logits(evaluated, batch);
+  REQUIRE(loaded.size() == trained.size());
+  for (size_t i = 0; i < trained.size(); ++i) CHECK(loaded[i] == trained[i]);
+
+  // As --resume continues it: a freshly built model takes the pruned shapes and the optimizer's
+  // state, and trains its second epoch.
+  tg::Generator third(82);
+  g2p::TransformerG2P resumed(tiny_config(), data.letters.size(), data.phonemes.size(), third);
+  options.epochs = 2;
+  options.resume = true;
+  const g2p::TrainResult result = g2p::train_model(resumed, tiny_config(), data, options);
+  CHECK(result.history.size() == 2);
+  CHECK(result.steps == 2);  // 6 words in batches of 3: the second epoch only
+  CHECK(resumed.parameter_count() == pruned_parameters);
+  std::filesystem::remove_all(dir);
+  tg::set_num_threads(threads);
 }
