@@ -38,14 +38,19 @@ void Tape::append(Record record) {
                kGrowthWarningRecords, records_.back().op);
 }
 
+static bool will_record(const Tensor* inputs, size_t count) {
+  if (!recording) return false;
+  return std::any_of(inputs, inputs + count, [](const Tensor& t) { return t.requires_grad(); });
+}
+bool will_record(std::initializer_list<Tensor> inputs) {
+  return will_record(inputs.begin(), inputs.size());
+}
+
 // Appends a record for output (and more_outputs) if recording is on and an input requires grad.
 static bool append_record(const char* op, const Tensor* inputs, size_t count, const Tensor* outputs,
                           size_t output_count, Saved& saved, BackwardFn backward,
                           MultiBackwardFn multi_backward) {
-  if (!recording) return false;
-  bool any_requires_grad = false;
-  for (size_t i = 0; i < count; ++i) any_requires_grad |= inputs[i].requires_grad();
-  if (!any_requires_grad) return false;
+  if (!will_record(inputs, count)) return false;
 
   Tape& the_tape = tape();
   Tape::Record rec{op,

@@ -46,6 +46,11 @@ std::vector<Tensor> record_multi(const char* op, const std::vector<Tensor>& inpu
 
 bool grad_enabled();
 
+// Whether record() would append a record for these inputs: recording is on and one of them
+// requires grad. An op that keeps extra state for its backward (lstm_sequence keeps every
+// step's activations) asks first, so that under NoGradGuard it keeps nothing.
+bool will_record(std::initializer_list<Tensor> inputs);
+
 // Sums x down to shape, undoing NumPy broadcasting: what the engine applies to every gradient
 // before adding it to its input's. Runs kernels only, so it is not recorded.
 Tensor sum_to(const Tensor& x, const Shape& shape);

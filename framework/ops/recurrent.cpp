@@ -71,9 +71,7 @@ LSTMSequence lstm_sequence(const Tensor& input_gates, const Tensor& w_hidden, co
 
   // What the backward needs is kept only when the op will be recorded: under NoGradGuard (in
   // decoding, say) each step's activations are freed as soon as the next step has run.
-  const bool recorded =
-      grad_enabled() && (input_gates.requires_grad() || w_hidden.requires_grad() ||
-                         h0.requires_grad() || c0.requires_grad());
+  const bool recorded = will_record({input_gates, w_hidden, h0, c0});
   const Tensor outputs = empty({steps, batch, hidden}, DType::Float32, input_gates.device());
   Tensor h_prev_all;
   Saved saved;
