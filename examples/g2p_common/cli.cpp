@@ -43,10 +43,22 @@ struct Flags {
       show_words = {"phoenix", "knight", "thought", "xylophone"};
 };
 
+// The other model family's flags, refused by name: unknown to CLI11, `--heads 8` would leave
+// "8" to be read as a word to pronounce, and the user would be told about words instead.
+// Hidden from --help (the empty group).
+void refuse_flags(CLI::App& app, const std::vector<std::string>& flags, const std::string& owner) {
+  for (const std::string& flag : flags) {
+    const CLI::callback_t refuse = [flag, owner](const CLI::results_t&) -> bool {
+      throw CLI::ValidationError(flag, "this model has no such setting (a flag of " + owner + ")");
+    };
+    app.add_option(flag, refuse)->group("")->expected(0, 1);
+  }
+}
+
 // Every flag, one line each: its type, range and help; CLI11 writes --help from them and refuses
 // what does not fit (an unknown flag, "5abc" for a number, a value out of range). A new flag is
-// one more line here.
-void add_flags(CLI::App& app, Flags& f) {
+// one more line here. The model flags are those of the program's model family only.
+void add_flags(CLI::App& app, Flags& f, ModelFamily family) {
   using tg::program::kFiniteNonNegative;
   using tg::program::kFinitePositive;
   using tg::program::kMaxSeed;
@@ -68,16 +80,21 @@ void add_flags(CLI::App& app, Flags& f) {
   auto* resume = app.add_flag("--resume", f.train.resume, "continue training from the checkpoint");
   // model
   app.add_option("--embed", f.config.embed_dim, "embedding size / d_model")->check(positive);
-  app.add_option("--hidden", f.config.hidden, "LSTM hidden size, both directions together")
-      ->check(positive);
   app.add_option("--layers", f.config.encoder_layers, "encoder layers")->check(whole_number(1, 64));
-  app.add_option("--decoder-layers", f.config.decoder_layers, "Transformer decoder layers")
-      ->check(whole_number(1, 64));
-  app.add_option("--heads", f.config.heads, "Transformer attention heads")->check(whole_number(1, 1024));
-  app.add_option("--ff", f.config.ff_hidden, "Transformer feed-forward width")->check(positive);
+  if (family == ModelFamily::LSTM) {
+    app.add_option("--hidden", f.config.hidden, "hidden size, both directions together")
+        ->check(positive);
+    app.add_option("--attention", f.config.attention, "the decoder's attention over the letters")
+        ->check(CLI::IsMember({"additive", "dot"}));
+    refuse_flags(app, {"--decoder-layers", "--heads", "--ff"}, "g2p_transformer");
+  } else {
+    app.add_option("--decoder-layers", f.config.decoder_layers, "decoder layers")
+        ->check(whole_number(1, 64));
+    app.add_option("--heads", f.config.heads, "attention heads")->check(whole_number(1, 1024));
+    app.add_option("--ff", f.config.ff_hidden, "feed-forward width")->check(positive);
+    refuse_flags(app, {"--hidden", "--attention"}, "g2p_lstm");
+  }
   app.add_option("--dropout", f.config.dropout, "dropout probability")->check(number_between(0, 0.99));
-  app.add_option("--attention", f.config.attention, "LSTM attention")
-      ->check(CLI::IsMember({"additive", "dot"}));
   // training
   app.add_option("--epochs", f.train.epochs, "training epochs")->check(whole_number(1, 1000000));
   app.add_option("--batch", f.train.batch_size, "words per batch")->check(positive);
@@ -235,12 +252,12 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
   flags.train = spec.train;
   flags.train.out_dir = spec.out_dir;
   CLI::App app(spec.description, spec.name);
-  add_flags(app, flags);
+  add_flags(app, flags, spec.family);
   return tg::program::run_main(spec.name, app, argc, argv, [&] {
     return ending_job_on_error(spec.name, [&] {
       if (flags.threads > 0) tg::set_num_threads(static_cast<int>(flags.threads));
       tg::manual_seed(flags.train.seed);
-      const int64_t grid_columns = spec.name == "g2p_transformer" ? flags.config.heads : 1;
+      const int64_t grid_columns = spec.family == ModelFamily::Transformer ? flags.config.heads : 1;
       const tg::Device device = *tg::device_named(flags.device);
 
       if (flags.predict || flags.evaluate_only) {

@@ -16,12 +16,20 @@
 
 namespace g2p {
 
+// Which model a program trains: it decides which model flags the program offers (each family
+// has its own; the other family's flags, which the model would ignore, are refused by name).
+enum class ModelFamily {
+  LSTM,         // --hidden, --attention
+  Transformer,  // --decoder-layers, --heads, --ff
+};
+
 struct ProgramSpec {
-  std::string name;         // "g2p_lstm"
-  std::string description;  // one line for --help
-  ModelConfig config;       // defaults
-  TrainOptions train;       // defaults
-  std::string out_dir;      // default output folder
+  std::string name;                        // "g2p_lstm"
+  ModelFamily family = ModelFamily::LSTM;  // which model flags it offers
+  std::string description;                 // one line for --help
+  ModelConfig config;                      // defaults
+  TrainOptions train;                      // defaults
+  std::string out_dir;                     // default output folder
   std::function<std::unique_ptr<Seq2SeqModel>(const ModelConfig&, int64_t letters,
                                               int64_t phonemes)>
       make_model;

@@ -6,6 +6,7 @@
 int main(int argc, char** argv) {
   g2p::ProgramSpec spec;
   spec.name = "g2p_lstm";
+  spec.family = g2p::ModelFamily::LSTM;
   spec.description = "Bidirectional LSTM encoder, LSTM decoder with attention, on CMUdict.";
   spec.out_dir = "out/g2p_lstm";
   spec.config.embed_dim = 64;

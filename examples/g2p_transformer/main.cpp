@@ -6,6 +6,7 @@
 int main(int argc, char** argv) {
   g2p::ProgramSpec spec;
   spec.name = "g2p_transformer";
+  spec.family = g2p::ModelFamily::Transformer;
   spec.description = "Transformer encoder-decoder (pre-norm) with label smoothing, on CMUdict.";
   spec.out_dir = "out/g2p_transformer";
   spec.config.embed_dim = 128;

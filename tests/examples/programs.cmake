@@ -62,6 +62,11 @@ if(TARGET g2p_lstm)
     $<TARGET_FILE:g2p_lstm> --limit 1e9)
   tapegrad_expect_exit(g2p_lstm/unknown_flag_is_named 1
     "g2p_lstm: unknown flag or argument: --bogus" $<TARGET_FILE:g2p_lstm> --bogus)
+  # Each program offers its own model's flags: the Transformer's would be ignored, so they are
+  # refused by name.
+  tapegrad_expect_exit(g2p_lstm/transformer_flags_are_refused 1
+    "g2p_lstm: --heads: this model has no such setting .a flag of g2p_transformer."
+    $<TARGET_FILE:g2p_lstm> --heads 8)
   tapegrad_expect_exit(g2p_lstm/words_need_predict 1 "g2p_lstm: words requires --predict"
     $<TARGET_FILE:g2p_lstm> cat)
   tapegrad_expect_exit(g2p_lstm/empty_dictionary_names_the_data 1
@@ -85,6 +90,9 @@ if(TARGET g2p_transformer)
   tapegrad_expect_exit(g2p_transformer/heads_must_divide_embed_before_loading 1
     "g2p_transformer: MultiHeadAttention: embed_dim 30 is not divisible by num_heads 4"
     $<TARGET_FILE:g2p_transformer> --embed 30 --heads 4 --data /nonexistent/cmudict.dict)
+  tapegrad_expect_exit(g2p_transformer/lstm_flags_are_refused 1
+    "g2p_transformer: --hidden: this model has no such setting .a flag of g2p_lstm."
+    $<TARGET_FILE:g2p_transformer> --hidden 512)
   tapegrad_expect_exit(g2p_transformer/beam_has_an_upper_bound 1
     "g2p_transformer: --beam: expected a whole number from 1 to 64"
     $<TARGET_FILE:g2p_transformer> --predict cat --beam 100000)
