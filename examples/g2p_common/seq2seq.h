@@ -27,6 +27,7 @@ struct ModelConfig {
   int64_t ff_hidden = 512;  // Transformer only
   float dropout = 0.2f;
   std::string attention = "additive";  // LSTM only: "additive" or "dot"
+  std::string norm = "pre";            // Transformer only: LayerNorm "pre" or "post" sublayer
 
   void save(tg::Checkpoint& checkpoint) const;
   static ModelConfig load(const tg::Checkpoint& checkpoint);

@@ -127,6 +127,7 @@ void ModelConfig::save(tg::Checkpoint& checkpoint) const {
   checkpoint.set_int("config.ff_hidden", ff_hidden);
   checkpoint.set_double("config.dropout", dropout);
   checkpoint.set_string("config.attention", attention);
+  checkpoint.set_string("config.norm", norm);
 }
 
 ModelConfig ModelConfig::load(const tg::Checkpoint& checkpoint) {
@@ -139,6 +140,8 @@ ModelConfig ModelConfig::load(const tg::Checkpoint& checkpoint) {
   config.ff_hidden = checkpoint.get_int("config.ff_hidden");
   config.dropout = static_cast<float>(checkpoint.get_double("config.dropout"));
   config.attention = checkpoint.get_string("config.attention");
+  // Checkpoints written before --norm existed hold pre-norm models.
+  if (checkpoint.has("config.norm")) config.norm = checkpoint.get_string("config.norm");
   return config;
 }
 

@@ -33,9 +33,14 @@ struct TransformerDecodeState : DecodeState {
   }
 };
 
-// Pre-norm, GELU in the feed-forward networks.
+// Pre-norm (LayerNorm inside each residual branch) unless --norm post; GELU in the feed-forward
+// networks.
 tg::TransformerOptions transformer_options(const ModelConfig& config) {
-  return {.dropout = config.dropout, .norm_first = true, .activation = tg::Activation::Gelu};
+  tg::check(config.norm == "pre" || config.norm == "post",
+            "TransformerG2P: norm must be \"pre\" or \"post\", got \"", config.norm, "\"");
+  return {.dropout = config.dropout,
+          .norm_first = config.norm == "pre",
+          .activation = tg::Activation::Gelu};
 }
 
 }  // namespace

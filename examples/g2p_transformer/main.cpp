@@ -7,7 +7,7 @@ int main(int argc, char** argv) {
   g2p::ProgramSpec spec;
   spec.name = "g2p_transformer";
   spec.family = g2p::ModelFamily::Transformer;
-  spec.description = "Transformer encoder-decoder (pre-norm) with label smoothing, on CMUdict.";
+  spec.description = "Transformer encoder-decoder with label smoothing, on CMUdict.";
   spec.out_dir = "out/g2p_transformer";
   spec.config.embed_dim = 128;
   spec.config.encoder_layers = 3;
@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   spec.config.heads = 4;
   spec.config.ff_hidden = 512;
   spec.config.dropout = 0.1f;
+  spec.config.norm = "pre";
   spec.train.epochs = 19;
   spec.train.batch_size = 64;
   spec.train.lr = 2e-3;

@@ -67,6 +67,9 @@ if(TARGET g2p_lstm)
   tapegrad_expect_exit(g2p_lstm/transformer_flags_are_refused 1
     "g2p_lstm: --heads: this model has no such setting .a flag of g2p_transformer."
     $<TARGET_FILE:g2p_lstm> --heads 8)
+  tapegrad_expect_exit(g2p_lstm/norm_is_a_transformer_flag 1
+    "g2p_lstm: --norm: this model has no such setting .a flag of g2p_transformer."
+    $<TARGET_FILE:g2p_lstm> --norm post)
   tapegrad_expect_exit(g2p_lstm/words_need_predict 1 "g2p_lstm: words requires --predict"
     $<TARGET_FILE:g2p_lstm> cat)
   tapegrad_expect_exit(g2p_lstm/empty_dictionary_names_the_data 1
@@ -93,6 +96,9 @@ if(TARGET g2p_transformer)
   tapegrad_expect_exit(g2p_transformer/lstm_flags_are_refused 1
     "g2p_transformer: --hidden: this model has no such setting .a flag of g2p_lstm."
     $<TARGET_FILE:g2p_transformer> --hidden 512)
+  tapegrad_expect_exit(g2p_transformer/norm_is_pre_or_post 1
+    "g2p_transformer: --norm: middle not in {pre,post}"
+    $<TARGET_FILE:g2p_transformer> --norm middle)
   tapegrad_expect_exit(g2p_transformer/beam_has_an_upper_bound 1
     "g2p_transformer: --beam: expected a whole number from 1 to 64"
     $<TARGET_FILE:g2p_transformer> --predict cat --beam 100000)

@@ -267,6 +267,49 @@ TEST_CASE("a saved model predicts what the trained one predicts") {
   }
 }
 
+TEST_CASE("a post-norm Transformer is saved and loaded as post-norm") {
+  const g2p::G2PData data = toy_data();
+  g2p::ModelConfig config = small_config();
+  config.norm = "post";
+  tg::Generator gen(12);
+  auto model = make_model("transformer", config, data, gen);
+  // Post-norm normalises inside each layer, so the stacks have no final LayerNorm of their own.
+  for (const auto& [name, parameter] : model->named_parameters()) {
+    CHECK(name.find("encoder.norm.") == std::string::npos);
+  }
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "test_g2p_post_norm.tg").string();
+  g2p::save_model(path, *model, config, data);
+
+  const tg::Checkpoint checkpoint = tg::load_checkpoint(path);
+  const g2p::ModelConfig loaded_config = g2p::read_header(checkpoint).config;
+  CHECK(loaded_config.norm == "post");
+  tg::Generator other(99);
+  auto loaded = make_model("transformer", loaded_config, data, other);
+  g2p::load_weights(checkpoint, *loaded);
+  const std::vector<std::string> words{"cat", "tomato", "toad"};
+  CHECK(g2p::predict_words(*loaded, data, words, 2) == g2p::predict_words(*model, data, words, 2));
+  std::filesystem::remove(path);
+
+  config.norm = "sideways";
+  CHECK_THROWS_WITH_AS(make_model("transformer", config, data, gen),
+                       doctest::Contains("norm must be \"pre\" or \"post\", got \"sideways\""),
+                       tg::Error);
+}
+
+TEST_CASE("a checkpoint from before --norm holds a pre-norm Transformer") {
+  g2p::ModelConfig config = small_config();
+  config.norm = "post";
+  tg::Checkpoint current;
+  config.save(current);
+  tg::Checkpoint older;  // the same keys but config.norm, as written before the flag existed
+  for (const auto& [key, value] : current.metadata()) {
+    if (key != "config.norm") older.set_string(key, value);
+  }
+  CHECK(g2p::ModelConfig::load(current).norm == "post");
+  CHECK(g2p::ModelConfig::load(older).norm == "pre");
+}
+
 TEST_CASE("an unknown character is named with its word") {
   const g2p::G2PData data = toy_data();
   CHECK(g2p::encode_word("CAT", data.letters) == g2p::encode_word("cat", data.letters));
