@@ -209,8 +209,29 @@ void print_soft_target_table(const SoftTargetTable& table,
 
 }  // namespace
 
+AttentionGridLayout attention_grid_layout(const std::vector<AttentionMap>& maps) {
+  tg::check(!maps.empty(), "attention_grid_layout: no attention maps");
+  std::vector<std::vector<int64_t>> by_layer;
+  for (size_t k = 0; k < maps.size(); ++k) {
+    const int64_t layer = maps[k].layer;
+    tg::check(layer >= 0, "attention_grid_layout: map ", k, " has layer ", layer);
+    if (by_layer.size() <= static_cast<size_t>(layer)) by_layer.resize(layer + 1);
+    by_layer[layer].push_back(static_cast<int64_t>(k));
+  }
+  AttentionGridLayout layout;
+  for (const auto& heads : by_layer) {
+    layout.columns = std::max(layout.columns, static_cast<int64_t>(heads.size()));
+  }
+  for (const auto& heads : by_layer) {
+    for (int64_t c = 0; c < layout.columns; ++c) {
+      layout.slots.push_back(c < static_cast<int64_t>(heads.size()) ? heads[c] : -1);
+    }
+  }
+  return layout;
+}
+
 void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std::string& word,
-                             int64_t beam, int64_t columns, const std::string& out_dir) {
+                             int64_t beam, const std::string& out_dir) {
   const Phonemes predicted = predict_words(model, data, {word}, beam)[0];
   std::vector<int32_t> target{tg::data::kBosId};
   for (int32_t id : data.phonemes.encode(predicted)) target.push_back(id);
@@ -229,11 +250,17 @@ void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std
     tg::attention_heatmap(maps[0].weights, rows, letters, title).save_png(path);
     return;
   }
+  const AttentionGridLayout layout = attention_grid_layout(maps);
   std::vector<tg::Image> tiles;
-  for (const AttentionMap& map : maps) {
-    tiles.push_back(tg::attention_heatmap(map.weights, rows, letters, map.name));
+  for (int64_t slot : layout.slots) {
+    if (slot < 0) {
+      tiles.emplace_back(1, 1);  // blank: this layer has fewer heads than the widest
+    } else {
+      const AttentionMap& map = maps[static_cast<size_t>(slot)];
+      tiles.push_back(tg::attention_heatmap(map.weights, rows, letters, map.name));
+    }
   }
-  with_title(tg::image_grid(tiles, static_cast<int>(columns), 16),
+  with_title(tg::image_grid(tiles, static_cast<int>(layout.columns), 16),
              "cross-attention of every layer and head: " + title)
       .save_png(path);
 }
@@ -260,7 +287,6 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
     return ending_job_on_error(spec.name, [&] {
       if (flags.threads > 0) tg::set_num_threads(static_cast<int>(flags.threads));
       tg::manual_seed(flags.train.seed);
-      const int64_t grid_columns = spec.family == ModelFamily::Transformer ? flags.config.heads : 1;
       const tg::Device device = *tg::device_named(flags.device);
 
       if (flags.predict || flags.evaluate_only) {
@@ -289,8 +315,7 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
         if (flags.show_given) {
           tg::program::create_output_directory("--out", flags.train.out_dir);
           for (const std::string& word : flags.show_words) {
-            save_attention_pictures(*model, data, word, flags.beam, grid_columns,
-                                    flags.train.out_dir);
+            save_attention_pictures(*model, data, word, flags.beam, flags.train.out_dir);
             std::printf("wrote %s/attention_%s.png\n", flags.train.out_dir.c_str(), word.c_str());
           }
         }
@@ -355,8 +380,7 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
       if (flags.beam > 1) print_scores("test", beam, flags.beam);
       for (const std::string& word : flags.show_words) {
         try {
-          save_attention_pictures(*model, data, word, flags.beam, grid_columns,
-                                  flags.train.out_dir);
+          save_attention_pictures(*model, data, word, flags.beam, flags.train.out_dir);
         } catch (const tg::Error& error) {
           std::fprintf(stderr, "%s\n", error.what());
         }

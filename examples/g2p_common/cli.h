@@ -37,9 +37,18 @@ struct ProgramSpec {
 
 int run_program(int argc, char** argv, const ProgramSpec& spec);
 
+// The grid of attention pictures: a row per layer, as many columns as the layer with the most
+// heads has (a pruned layer may have fewer). slots lists the maps row by row, each map's index
+// or -1 for a blank slot at the end of a shorter row. Throws tg::Error for no maps.
+struct AttentionGridLayout {
+  int64_t columns = 1;
+  std::vector<int64_t> slots;
+};
+AttentionGridLayout attention_grid_layout(const std::vector<AttentionMap>& maps);
+
 // Draws the attention of the model's prediction for word into <out_dir>/attention_<word>.png:
-// one heatmap (phonemes down, letters across), or a grid of them, columns to a row.
+// one heatmap (phonemes down, letters across), or a grid of them, a row per layer.
 void save_attention_pictures(Seq2SeqModel& model, const G2PData& data, const std::string& word,
-                             int64_t beam, int64_t columns, const std::string& out_dir);
+                             int64_t beam, const std::string& out_dir);
 
 }  // namespace g2p

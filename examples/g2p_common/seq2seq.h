@@ -44,6 +44,7 @@ struct DecodeState {
 struct AttentionMap {
   std::string name;  // "layer 1 head 2", or "attention"
   std::vector<std::vector<float>> weights;
+  int64_t layer = 0;  // the picture puts each layer's heads in one row
 };
 
 class Seq2SeqModel : public tg::Module {

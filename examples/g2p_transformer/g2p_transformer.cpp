@@ -129,7 +129,9 @@ std::vector<AttentionMap> TransformerG2P::attention(const tg::Tensor& source,
     const int64_t heads = weights.size(1), steps = weights.size(2), letters = weights.size(3);
     const std::vector<float> values = weights.to_vector<float>();
     for (int64_t h = 0; h < heads; ++h) {
-      AttentionMap map{"layer " + std::to_string(l + 1) + " head " + std::to_string(h + 1), {}};
+      AttentionMap map{"layer " + std::to_string(l + 1) + " head " + std::to_string(h + 1),
+                       {},
+                       static_cast<int64_t>(l)};
       for (int64_t t = 0; t < steps; ++t) {
         const float* row = values.data() + (h * steps + t) * letters;
         map.weights.emplace_back(row, row + letters);

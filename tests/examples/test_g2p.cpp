@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 
+#include "examples/g2p_common/cli.h"
 #include "examples/g2p_common/decoding.h"
 #include "examples/g2p_common/g2p_metrics.h"
 #include "examples/g2p_common/seq_batches.h"
@@ -295,6 +296,37 @@ TEST_CASE("a post-norm Transformer is saved and loaded as post-norm") {
   CHECK_THROWS_WITH_AS(make_model("transformer", config, data, gen),
                        doctest::Contains("norm must be \"pre\" or \"post\", got \"sideways\""),
                        tg::Error);
+}
+
+TEST_CASE("the attention picture has a row per layer and a column per head of the model") {
+  auto maps_of_layers = [](const std::vector<int64_t>& layers) {
+    std::vector<g2p::AttentionMap> maps;
+    for (int64_t layer : layers) maps.push_back({"map", {{1.0f}}, layer});
+    return maps;
+  };
+  const g2p::AttentionGridLayout full = g2p::attention_grid_layout(maps_of_layers({0, 0, 1, 1}));
+  CHECK(full.columns == 2);
+  CHECK(full.slots == std::vector<int64_t>{0, 1, 2, 3});
+  // A pruned second layer with one head: its row ends in two blanks.
+  const g2p::AttentionGridLayout pruned = g2p::attention_grid_layout(maps_of_layers({0, 0, 0, 1}));
+  CHECK(pruned.columns == 3);
+  CHECK(pruned.slots == std::vector<int64_t>{0, 1, 2, 3, -1, -1});
+  CHECK(g2p::attention_grid_layout(maps_of_layers({0})).slots == std::vector<int64_t>{0});
+  CHECK_THROWS_WITH_AS(g2p::attention_grid_layout({}), "attention_grid_layout: no attention maps",
+                       tg::Error);
+
+  // The columns come from the model (2 heads here), not from the program's --heads (default 4),
+  // which a loaded checkpoint does not follow.
+  const g2p::G2PData data = toy_data();
+  tg::Generator gen(5);
+  auto model = make_model("transformer", small_config(), data, gen);
+  model->eval();
+  const tg::Tensor source = tg::from_vector(std::vector<int32_t>{4, 5, 6}, {1, 3});
+  const tg::Tensor target = tg::from_vector(std::vector<int32_t>{tg::data::kBosId, 4}, {1, 2});
+  const g2p::AttentionGridLayout layout =
+      g2p::attention_grid_layout(model->attention(source, target));
+  CHECK(layout.columns == 2);
+  CHECK(layout.slots == std::vector<int64_t>{0, 1, 2, 3});
 }
 
 TEST_CASE("a checkpoint from before --norm holds a pre-norm Transformer") {
