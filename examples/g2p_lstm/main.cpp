@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   spec.config.encoder_layers = 2;
   spec.config.dropout = 0.2f;
   spec.config.attention = "additive";
-  spec.train.epochs = 20;
+  spec.train.epochs = 26;
   spec.train.batch_size = 64;
   spec.train.lr = 2e-3;
   spec.train.schedule = "cosine";
