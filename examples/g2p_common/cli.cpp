@@ -211,16 +211,14 @@ void print_soft_target_table(const SoftTargetTable& table,
 
 AttentionGridLayout attention_grid_layout(const std::vector<AttentionMap>& maps) {
   tg::check(!maps.empty(), "attention_grid_layout: no attention maps");
-  std::vector<std::vector<int64_t>> by_layer;
+  AttentionGridLayout layout;
+  std::vector<std::vector<int64_t>> by_layer;  // the maps' indices, per layer
   for (size_t k = 0; k < maps.size(); ++k) {
     const int64_t layer = maps[k].layer;
     tg::check(layer >= 0, "attention_grid_layout: map ", k, " has layer ", layer);
     if (by_layer.size() <= static_cast<size_t>(layer)) by_layer.resize(layer + 1);
     by_layer[layer].push_back(static_cast<int64_t>(k));
-  }
-  AttentionGridLayout layout;
-  for (const auto& heads : by_layer) {
-    layout.columns = std::max(layout.columns, static_cast<int64_t>(heads.size()));
+    layout.columns = std::max(layout.columns, static_cast<int64_t>(by_layer[layer].size()));
   }
   for (const auto& heads : by_layer) {
     for (int64_t c = 0; c < layout.columns; ++c) {
