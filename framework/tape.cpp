@@ -134,11 +134,21 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 // A leaf's gradient is updated in place later (optimizers, clipping), so it must own its
 // storage: a backward may return gy itself for several inputs (add does), or a view of it. The
 // first gradient is therefore copied; later ones are added into it in place.
+// A gradient put there by set_grad is checked first: set_grad takes any tensor (an optimizer
+// names a wrong one when it steps), and adding into one of another shape would run off its end.
 static void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
-  if (leaf.grad)
-    backend_of(grad).accumulate(Tensor(leaf.grad), grad);
-  else
+  if (!leaf.grad) {
     leaf.grad = copy_of(grad).impl();
+    return;
+  }
+  const Tensor existing(leaf.grad);
+  check(existing.shape() == leaf.shape && existing.dtype() == DType::Float32 &&
+            existing.device() == grad.device(),
+        "backward: a leaf of shape ", leaf.shape, " holds a gradient of ",
+        to_string(existing.dtype()), " ", existing.shape(), " on ", to_string(existing.device()),
+        " (set with set_grad?); expected float32 ", leaf.shape, " on ", to_string(grad.device()),
+        ": call zero_grad() first");
+  backend_of(grad).accumulate(existing, grad);
 }
 
 void Tensor::backward() const {

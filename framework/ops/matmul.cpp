@@ -106,6 +106,26 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
                 });
 }
 
+// dW = G^T X for a weight that is a leaf (a parameter), added by the gemm itself into
+// weight.grad (beta = 1), or stored there as the first gradient. Handing dW back to the engine
+// instead costs two more passes over a matrix the size of W: OpenBLAS zeroes C before a
+// beta = 0 product, and the engine then adds the fresh tensor into .grad (an LSTM decoder
+// stepped by hand makes one dW per step). Returns false, touching nothing, where .grad is not
+// a plain buffer of W's shape (set_grad put something else there): the engine's path then.
+static bool add_into_weight_grad(const Tensor& weight, const Tensor& g_rows, const Tensor& x_rows) {
+  const Tensor grad = weight.grad();
+  if (!grad.defined()) {
+    weight.set_grad(matmul_forward(g_rows, x_rows, true, false));
+    return true;
+  }
+  if (grad.shape() != weight.shape() || grad.dtype() != DType::Float32 ||
+      grad.device() != weight.device())
+    return false;
+  backend_of(grad).gemm(true, false, weight.size(0), weight.size(1), g_rows.size(0), 1.0f, g_rows,
+                        0, x_rows, 0, 1.0f, grad, 0, 1);
+  return true;
+}
+
 // y = x W^T + bias. With G = dL/dy and X, G the rows of x and y (all leading dims flattened):
 //   dx = G W,   dW = G^T X,   dbias = G summed over the rows ([out]) or G itself ([..., out]).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
@@ -134,18 +154,25 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     backend.gemm(false, true, rows, out, in, 1.0f, x, 0, weight, 0, bias.defined() ? 1.0f : 0.0f, y,
                  0, 1);
   }
-  Saved saved{weight.requires_grad() ? x : Tensor(), x.requires_grad() ? weight : Tensor()};
+  const bool weight_is_parameter = weight.requires_grad() && weight.is_leaf();
+  Saved saved{weight.requires_grad() ? x : Tensor(), x.requires_grad() ? weight : Tensor(),
+              weight_is_parameter ? weight : Tensor()};
   const bool has_bias = bias.defined(), bias_needs_grad = bias.requires_grad();
   BackwardFn backward = [x_shape = x.shape(), bias_shape = has_bias ? bias.shape() : Shape{},
                          has_bias, bias_needs_grad, rows, in,
                          out](const Saved& s, const Tensor& g) -> Grads {
-    const Tensor& x = s[0];       // defined when the weight needs a gradient
-    const Tensor& weight = s[1];  // defined when x needs a gradient
+    const Tensor& x = s[0];          // defined when the weight needs a gradient
+    const Tensor& weight = s[1];     // defined when x needs a gradient
+    const Tensor& parameter = s[2];  // the weight, when it is a leaf: dW goes into its .grad
     const Tensor g_rows = make_view(g, {rows, out});
     Grads grads(has_bias ? 3 : 2);
     if (weight.defined())
       grads[0] = make_view(matmul_forward(g_rows, weight, false, false), x_shape);
-    if (x.defined()) grads[1] = matmul_forward(g_rows, make_view(x, {rows, in}), true, false);
+    if (x.defined()) {
+      const Tensor x_rows = make_view(x, {rows, in});
+      if (!parameter.defined() || !add_into_weight_grad(parameter, g_rows, x_rows))
+        grads[1] = matmul_forward(g_rows, x_rows, true, false);
+    }
     if (bias_needs_grad) grads[2] = sum_to(g, bias_shape);
     return grads;
   };

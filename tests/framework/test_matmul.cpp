@@ -100,6 +100,50 @@ TEST_CASE("linear equals matmul plus bias, values and gradients") {
   tg::testing::check_close(gb, b2.grad().to_vector<float>());
 }
 
+// linear adds a parameter's dW into its .grad itself (a gemm with beta = 1) rather than through
+// the engine: the sum must be the same over several uses in one graph (an RNN's steps), over
+// backward calls, into a gradient set by hand, and a wrong one must still be refused.
+TEST_CASE("linear adds a parameter's gradient into .grad as the engine would") {
+  Generator gen(6);
+  const Tensor w = randn({5, 4}, gen).set_requires_grad();
+  const Tensor reference_w = w.detach().set_requires_grad();
+  const Tensor x1 = randn({3, 4}, gen), x2 = randn({2, 3, 4}, gen).set_requires_grad();
+  const Tensor g1 = randn({3, 5}, gen), g2 = randn({2, 3, 5}, gen);
+  auto loss = [&](const Tensor& weight, bool through_linear) {
+    auto product = [&](const Tensor& x) {
+      return through_linear ? linear(x, weight) : matmul(x, weight, false, true);
+    };
+    return sum(product(x1) * g1) + sum(product(x2) * g2);  // the weight used twice
+  };
+  loss(w, true).backward();
+  const std::vector<float> x2_grad = x2.grad().to_vector<float>();
+  x2.zero_grad();
+  loss(reference_w, false).backward();
+  tg::testing::check_close(w.grad().to_vector<float>(), reference_w.grad().to_vector<float>());
+  tg::testing::check_close(x2_grad, x2.grad().to_vector<float>());
+  // dW = sum over both uses of G^T X, by hand for one element: row 0 of G against column 0 of X.
+  float by_hand = 0;
+  for (int64_t r = 0; r < 3; ++r)
+    by_hand += g1.to_vector<float>()[r * 5] * x1.to_vector<float>()[r * 4];
+  for (int64_t r = 0; r < 6; ++r)
+    by_hand += g2.to_vector<float>()[r * 5] * x2.to_vector<float>()[r * 4];
+  CHECK(w.grad().to_vector<float>()[0] == doctest::Approx(by_hand).epsilon(1e-5));
+
+  // A second backward adds to the first; a gradient set by hand is added to as well.
+  loss(w, true).backward();
+  tg::testing::check_close(w.grad().to_vector<float>(),
+                           (reference_w.grad() * 2.0f).to_vector<float>());
+  w.set_grad(ones({5, 4}));
+  loss(w, true).backward();
+  tg::testing::check_close(w.grad().to_vector<float>(),
+                           (reference_w.grad() + 1.0f).to_vector<float>());
+  w.set_grad(zeros({4, 5}));  // the transpose's shape: refused by the engine, nothing overrun
+  CHECK_THROWS_WITH_AS(loss(w, true).backward(),
+                       doctest::Contains("a leaf of shape [5,4] holds a gradient of float32 [4,5]"),
+                       Error);
+  tape().clear();
+}
+
 TEST_CASE("linear errors name the shapes") {
   CHECK_THROWS_WITH_AS(linear(ones({2, 3}), ones({4, 5})),
                        doctest::Contains("linear: expected x [..., 5] for weight [4,5], got [2,3]"),

@@ -27,6 +27,21 @@ TEST_CASE("gradients accumulate across backward calls until zero_grad") {
   check_values(x.grad(), {3});
 }
 
+TEST_CASE("a gradient of the wrong shape put there by set_grad is refused, not overrun") {
+  Tensor x = from_vector({1, 2, 3}, {3}).set_requires_grad();
+  x.set_grad(zeros({2}));
+  CHECK_THROWS_WITH_AS(
+      sum(x * 2.0f).backward(),
+      doctest::Contains(
+          "backward: a leaf of shape [3] holds a gradient of float32 [2] on cpu "
+          "(set with set_grad?); expected float32 [3] on cpu: call zero_grad() first"),
+      Error);
+  tape().clear();
+  x.zero_grad();
+  sum(x * 2.0f).backward();
+  check_values(x.grad(), {2, 2, 2});
+}
+
 TEST_CASE("a leaf's gradient does not alias another's (add returns gy for both inputs)") {
   Tensor a = from_vector({1, 1}, {2}).set_requires_grad();
   Tensor b = from_vector({1, 1}, {2}).set_requires_grad();
