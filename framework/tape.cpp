@@ -151,6 +151,17 @@ static void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
   backend_of(grad).accumulate(existing, grad);
 }
 
+// A second gradient for an intermediate tensor (one used by several ops: an RNN's memory read
+// at every decoding step) is added in place when the sum so far is the engine's alone: nothing
+// else holds its TensorImpl or its storage (a backward may return its own gy, or a view of it,
+// for several inputs, and those must not change). Otherwise the sum is a fresh tensor.
+static void add_to_intermediate(Tensor& sum, const Tensor& grad) {
+  if (sum.impl().use_count() == 1 && sum.storage().use_count() == 1)
+    backend_of(grad).accumulate(sum, grad);
+  else
+    sum = backend_of(grad).binary(BinaryOp::Add, sum, grad);
+}
+
 void Tensor::backward() const {
   check(numel() == 1, "backward: called on a tensor of shape ", shape(),
         "; only a one-element tensor (a loss) can start backward without a seed gradient");
@@ -213,7 +224,7 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
         accumulate_into_leaf(*input.leaf, grad);
       } else {
         auto [slot, inserted] = grads.try_emplace(input.id, grad);
-        if (!inserted) slot->second = backend_of(grad).binary(BinaryOp::Add, slot->second, grad);
+        if (!inserted) add_to_intermediate(slot->second, grad);
       }
     }
     rec.saved.clear();  // free what this record kept alive as soon as it is used

@@ -68,7 +68,13 @@ TEST_CASE("small_gemm equals the definition for every transpose and ragged sizes
       for (const Case sizes : {Case{false, false, 64, 64, 16}, Case{false, false, 64, 16, 64},
                                Case{false, false, 7, 19, 5}, Case{false, false, 1, 1, 1},
                                Case{false, false, 5, 33, 0}, Case{false, false, 9, 16, 3},
-                               Case{false, false, 11, 16, 4}, Case{false, false, 8, 20, 6}}) {
+                               Case{false, false, 11, 16, 4}, Case{false, false, 8, 20, 6},
+                               // one column or one row of C (matrix times vector): attention
+                               // over LSTM states, k past and short of the 32 of a vector loop
+                               Case{false, false, 10, 1, 256}, Case{false, false, 1, 10, 256},
+                               Case{false, false, 256, 1, 10}, Case{false, false, 1, 256, 10},
+                               Case{false, false, 3, 1, 45}, Case{false, false, 1, 1, 7},
+                               Case{false, false, 4, 1, 0}}) {
         const Case c{trans_a, trans_b, sizes.m, sizes.n, sizes.k};
         check_against_definition(c, 1.0f, 0.0f);
         check_against_definition(c, 0.5f, -2.0f);

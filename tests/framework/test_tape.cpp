@@ -111,6 +111,25 @@ TEST_CASE("a tensor used twice gets both gradients summed, unused branches cost 
   CHECK(unused.requires_grad());
 }
 
+// The engine adds an intermediate's later gradients into its first in place when that sum is
+// its own. add's backward hands the same gy to both inputs, so here h's first gradient is also
+// u's (in one order; in the other h has one already): adding into it in place would change u's.
+TEST_CASE("an intermediate used by several ops sums its gradients, shared ones left unchanged") {
+  for (bool add_last : {false, true}) {
+    Tensor x = from_vector({1, 2}, {2}).set_requires_grad();
+    Tensor w = from_vector({5, 6}, {2}).set_requires_grad();
+    const Tensor k1 = from_vector({1, 10}, {2}), k2 = from_vector({100, 1000}, {2}),
+                 k3 = from_vector({3, 7}, {2});
+    const Tensor h = x * 2.0f, u = w * 3.0f;
+    // d/dh = k1 (through h + u) + k2 + k3; d/du = k1, so d/dw = 3 k1; d/dx = 2 d/dh.
+    const Tensor loss = add_last ? sum(h * k2) + sum(h * k3) + sum((h + u) * k1)
+                                 : sum((h + u) * k1) + sum(h * k2) + sum(h * k3);
+    loss.backward();
+    check_values(w.grad(), {3, 30});
+    check_values(x.grad(), {2 * (1 + 100 + 3), 2 * (10 + 1000 + 7)});
+  }
+}
+
 TEST_CASE("gradcheck reports a wrong backward") {
   // An op with a deliberately wrong derivative: y = x^2 with backward gy * x (should be 2x).
   auto wrong_square = [](const std::vector<Tensor>& in) {

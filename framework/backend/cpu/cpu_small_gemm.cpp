@@ -93,11 +93,83 @@ TG_VECTOR_KERNEL void multiply_tiles(const MatrixView& a, const float* bp, int64
   }
 }
 
+// ---- products with one row or one column of C: matrix times vector ----
+// Attention over an LSTM's states multiplies, per batch item, memory [S, 2H] by h [2H, 1] for
+// the scores and weights [1, S] by memory for the context, and their gradients likewise: C has
+// one column or one row. A tile of 16 columns would compute 15 padded zeros for each real sum
+// (and pack a B of one column into 16), so these run as one of two loops that read the matrix M
+// once along its rows, x being the vector:
+//   dot form:  y_i = sum_p M[i, p] x_p        (each output a dot product of a row of M with x)
+//   row form:  y_j = sum_p x_p M[p, j]        (the output a combination of the rows of M)
+
+// The dot form, one output per row of M: four vectors of partial sums in flight, then one.
+TG_VECTOR_KERNEL void dot_rows(const float* m, int64_t ldm, int64_t rows, int64_t k, const float* x,
+                               float* sums) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = m + i * ldm;
+    Vec8 acc[4] = {};
+    int64_t p = 0;
+    for (; p + 32 <= k; p += 32)
+      for (int64_t v = 0; v < 4; ++v) acc[v] += vectors_at(row + p)[v] * vectors_at(x + p)[v];
+    for (; p + 8 <= k; p += 8) acc[0] += vectors_at(row + p)[0] * vectors_at(x + p)[0];
+    const Vec8 total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    float sum = 0.0f;
+    for (int64_t lane = 0; lane < 8; ++lane) sum += total[lane];
+    for (; p < k; ++p) sum += row[p] * x[p];
+    sums[i] = sum;
+  }
+}
+
+// The row form: sums = x_0 M[0, :] + x_1 M[1, :] + ..., a loop the compiler vectorises.
+TG_VECTOR_KERNEL void combine_rows(const float* m, int64_t ldm, int64_t k, int64_t width,
+                                   const float* x, float* sums) {
+  std::fill(sums, sums + width, 0.0f);
+  for (int64_t p = 0; p < k; ++p) {
+    const float* row = m + p * ldm;
+    const float x_p = x[p];
+    for (int64_t j = 0; j < width; ++j) sums[j] += x_p * row[j];
+  }
+}
+
+// C's one row or column from its sums: y = alpha sums + beta y, y_i at y[i * step]; C is not
+// read when beta is 0.
+void write_vector(const float* sums, int64_t count, float alpha, float beta, float* y,
+                  int64_t step) {
+  for (int64_t i = 0; i < count; ++i)
+    y[i * step] = beta == 0.0f ? alpha * sums[i] : alpha * sums[i] + beta * y[i * step];
+}
+
+// C [m, n] with m == 1 or n == 1. x is op(B)'s column (n == 1) or op(A)'s row (m == 1), copied
+// to consecutive floats where it lies strided; M is then A (n == 1) or B (m == 1) as stored, its
+// rows the dot form's or the row form's according to the transpose flag.
+void matrix_vector(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                   int64_t ldc) {
+  const bool one_column = n == 1;
+  const float* vector = one_column ? b : a;
+  const int64_t vector_step = one_column ? (trans_b ? 1 : ldb) : (trans_a ? lda : 1);
+  const float* matrix = one_column ? a : b;
+  const int64_t ldm = one_column ? lda : ldb;
+  const bool dot_form = one_column ? !trans_a : trans_b;
+  const int64_t count = one_column ? m : n;
+  thread_local std::vector<float> x, sums;
+  x.resize(static_cast<size_t>(k));
+  sums.resize(static_cast<size_t>(count));
+  for (int64_t p = 0; p < k; ++p) x[p] = vector[p * vector_step];
+  if (dot_form)
+    dot_rows(matrix, ldm, count, k, x.data(), sums.data());
+  else
+    combine_rows(matrix, ldm, k, count, x.data(), sums.data());
+  write_vector(sums.data(), count, alpha, beta, c, one_column ? ldc : 1);
+}
+
 }  // namespace
 
 void small_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                 int64_t ldc) {
+  if (m == 1 || n == 1)
+    return matrix_vector(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   const MatrixView view{a, trans_a ? 1 : lda, trans_a ? lda : 1};
   // 1. Bp = op(B) with rows of a multiple of kTileColumns. B itself when it is that already (not
   //    transposed, n a multiple of kTileColumns: attention's heads of 16 or 32 columns read in

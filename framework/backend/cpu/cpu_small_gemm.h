@@ -20,6 +20,9 @@
 //      loop over c into vector multiply-adds); the tile is written to C once, scaled by alpha,
 //      with beta C added.
 // Rows left over at the bottom (m not a multiple of kTileRows, 6) run tiles of 4, 2 and 1 rows.
+// A C of one row or one column (attention over an LSTM's states: memory times h) is a matrix
+// times a vector and skips the tiles: one dot product per row of the matrix, or a sum of its
+// rows (cpu_small_gemm.cpp, "matrix times vector").
 #pragma once
 
 #include <cstdint>
