@@ -384,9 +384,9 @@ int run_program(int argc, char** argv, const ProgramSpec& spec) {
         }
       }
       std::printf(
-          "wrote %s/model.tg, metrics.csv, g2p_metrics.csv, loss.png, accuracy.png, "
-          "error_rates.png, attention_<word>.png\n",
-          flags.train.out_dir.c_str());
+          "wrote %s/model.tg, metrics.csv, g2p_metrics.csv, loss.png, accuracy.png, %s"
+          "attention_<word>.png\n",
+          flags.train.out_dir.c_str(), flags.train.dev_words > 0 ? "error_rates.png, " : "");
       return 0;
     });
   });

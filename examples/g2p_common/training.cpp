@@ -240,25 +240,32 @@ void load_weights(const tg::Checkpoint& checkpoint, Seq2SeqModel& model) {
   tg::program::load_model(checkpoint, model);  // float or int8, as the checkpoint holds
 }
 
-void write_curves(const std::string& out_dir, const std::vector<EpochRecord>& history) {
+void write_curves(const std::string& out_dir, const std::vector<EpochRecord>& history,
+                  bool dev_scored) {
   if (history.empty()) return;
+  constexpr double not_measured = std::numeric_limits<double>::quiet_NaN();
   std::vector<tg::EpochMetrics> metrics;
   tg::Series wer{"WER (words)", {}, {}, tg::categorical_color(0)};
   tg::Series per{"PER (phonemes)", {}, {}, tg::categorical_color(1)};
   std::ofstream csv(out_dir + "/g2p_metrics.csv");
   csv << "epoch,train_loss,dev_loss,dev_wer,dev_per,seconds\n";
   for (const EpochRecord& r : history) {
-    metrics.push_back({static_cast<int>(r.epoch), r.train_loss,
-                       std::numeric_limits<double>::quiet_NaN(), r.dev_loss, 1.0 - r.dev_wer,
-                       r.seconds});
+    metrics.push_back({static_cast<int>(r.epoch), r.train_loss, not_measured,
+                       dev_scored ? r.dev_loss : not_measured,
+                       dev_scored ? 1.0 - r.dev_wer : not_measured, r.seconds});
     wer.x.push_back(static_cast<double>(r.epoch));
     wer.y.push_back(100.0 * r.dev_wer);
     per.x.push_back(static_cast<double>(r.epoch));
     per.y.push_back(100.0 * r.dev_per);
-    csv << r.epoch << ',' << r.train_loss << ',' << r.dev_loss << ',' << r.dev_wer << ','
-        << r.dev_per << ',' << r.seconds << '\n';
+    csv << r.epoch << ',' << r.train_loss << ',';
+    if (dev_scored)
+      csv << r.dev_loss << ',' << r.dev_wer << ',' << r.dev_per;
+    else
+      csv << ",,";  // empty cells: not measured
+    csv << ',' << r.seconds << '\n';
   }
   tg::save_training_curves(out_dir, metrics);
+  if (!dev_scored) return;  // no error rates to draw
   tg::line_plot({wer, per}, {.title = "dev error rates (greedy)",
                              .x_label = "epoch",
                              .y_label = "error %",
@@ -384,12 +391,14 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
     }
     result.history.push_back(record);
     if (talk) {
-      std::printf(
-          "epoch %lld: train loss %.4f, dev loss %.4f, dev WER %.2f%%, PER %.2f%% "
-          "(%lld words), %.0f s%s\n",
-          static_cast<long long>(epoch), record.train_loss, record.dev_loss, 100 * record.dev_wer,
-          100 * record.dev_per, static_cast<long long>(dev_subset.size()), record.seconds,
-          result.stopped_by_time_limit ? " (stopped by the time limit)" : "");
+      char dev[128] = "no dev words scored (--dev-words 0)";
+      if (!dev_subset.empty())
+        std::snprintf(dev, sizeof dev, "dev loss %.4f, dev WER %.2f%%, PER %.2f%% (%lld words)",
+                      record.dev_loss, 100 * record.dev_wer, 100 * record.dev_per,
+                      static_cast<long long>(dev_subset.size()));
+      std::printf("epoch %lld: train loss %.4f, %s, %.0f s%s\n", static_cast<long long>(epoch),
+                  record.train_loss, dev, record.seconds,
+                  result.stopped_by_time_limit ? " (stopped by the time limit)" : "");
       std::fflush(stdout);
     }
     if (writes) {
@@ -399,7 +408,7 @@ TrainResult train_model(Seq2SeqModel& model, const ModelConfig& config, const G2
       checkpoint.set_int("epoch", epoch);
       checkpoint.set_string("history", history_to_text(result.history));
       tg::save_checkpoint(checkpoint, checkpoint_path);
-      write_curves(options.out_dir, result.history);
+      write_curves(options.out_dir, result.history, !dev_subset.empty());
     }
     if (result.stopped_by_time_limit) break;
   }

@@ -101,7 +101,10 @@ void check_same_split(const LoadedHeader& header, const G2PData& data, const std
 void load_weights(const tg::Checkpoint& checkpoint, Seq2SeqModel& model);
 
 // metrics.csv, loss.png and accuracy.png (word accuracy = 1 - WER) via save_training_curves,
-// and g2p_metrics.csv with WER and PER per epoch.
-void write_curves(const std::string& out_dir, const std::vector<EpochRecord>& history);
+// and g2p_metrics.csv and error_rates.png with WER and PER per epoch. Without dev scoring
+// (dev_scored false: --dev-words 0) the dev columns are empty, the dev curves absent and
+// error_rates.png not written: nothing shows a 0% error that was never measured.
+void write_curves(const std::string& out_dir, const std::vector<EpochRecord>& history,
+                  bool dev_scored);
 
 }  // namespace g2p

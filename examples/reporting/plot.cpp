@@ -40,6 +40,8 @@ Range axis_range(const std::vector<double>& values, bool include_zero) {
   if (include_zero) lo = std::min(lo, 0.0), hi = std::max(hi, 0.0);
   if (hi - lo <= 1e-12 * std::max(std::abs(lo), std::abs(hi))) {
     const double half = lo == 0.0 ? 1.0 : 0.1 * std::abs(lo);
+    // From zero, a constant 0 stays the bottom of the axis (no negative ticks under it).
+    if (include_zero && lo == 0.0) return {0.0, 2 * half};
     return {lo - half, hi + half};
   }
   const double pad = 0.04 * (hi - lo);
@@ -154,11 +156,14 @@ Image line_plot(const std::vector<Series>& series, const LinePlotOptions& option
     }
   }
 
-  // The legend: one row per named series, a short line with a dot, then the name.
+  // The legend: one row per named series that has a point to draw (a series never measured,
+  // all NaN, would name a curve that is not there), a short line with a dot, then the name.
   constexpr int sample_length = 24;
+  auto in_legend = [&](size_t c) { return !series[c].name.empty() && !curves[c].empty(); };
   int legend_w = 0, legend_rows = 0;
-  for (const Series& s : series) {
-    if (s.name.empty()) continue;
+  for (size_t c = 0; c < series.size(); ++c) {
+    if (!in_legend(c)) continue;
+    const Series& s = series[c];
     legend_w = std::max(legend_w, sample_length + gap + font::text_width(s.name, text_scale));
     ++legend_rows;
   }
@@ -191,8 +196,9 @@ Image line_plot(const std::vector<Series>& series, const LinePlotOptions& option
   image.fill_rect(legend.x, legend.y, legend.w, legend.h, colors::white);
   image.draw_rect(legend.x, legend.y, legend.w, legend.h, colors::light_gray);
   int row_y = legend.y + gap + line_height / 2;
-  for (const Series& s : series) {
-    if (s.name.empty()) continue;
+  for (size_t c = 0; c < series.size(); ++c) {
+    if (!in_legend(c)) continue;
+    const Series& s = series[c];
     const int x = legend.x + gap;
     image.draw_line(x, row_y, x + sample_length - 1, row_y, s.color, 2);
     image.draw_circle(x + sample_length / 2, row_y, 3, s.color);
@@ -233,6 +239,7 @@ void save_training_curves(const std::string& out_dir, const std::vector<EpochMet
       .save_png((dir / "loss.png").string());
   options.title = "accuracy";
   options.y_label = "accuracy (%)";
+  options.y_from_zero = true;  // a percentage: no negative ticks around a flat 0
   line_plot({{"train", epochs, train_accuracy, categorical_color(0)},
              {"validation", epochs, valid_accuracy, categorical_color(1)}},
             options)

@@ -379,6 +379,36 @@ TEST_CASE("a run shorter than --warmup warms up over its first fifth instead of 
   CHECK(std::isfinite(result.history.back().train_loss));
 }
 
+// With --dev-words 0 nothing was measured on dev: the files must not show a 0% error.
+TEST_CASE("curves without dev scoring leave the dev cells empty and draw no error rates") {
+  const g2p::G2PData data = toy_data();
+  const g2p::ModelConfig config = small_config();
+  for (const int64_t dev_words : {0, 2}) {
+    CAPTURE(dev_words);
+    g2p::G2PData with_dev = data;
+    with_dev.dev = data.train;
+    tg::Generator gen(3);
+    auto model = make_model("lstm", config, with_dev, gen);
+    g2p::TrainOptions options = toy_training(1);
+    options.dev_words = dev_words;
+    options.out_dir =
+        (std::filesystem::temp_directory_path() / ("test_g2p_curves_" + std::to_string(dev_words)))
+            .string();
+    std::filesystem::remove_all(options.out_dir);
+    g2p::train_model(*model, config, with_dev, options);
+    std::ifstream csv(options.out_dir + "/g2p_metrics.csv");
+    std::string header, row;
+    std::getline(csv, header);
+    std::getline(csv, row);
+    CHECK(header == "epoch,train_loss,dev_loss,dev_wer,dev_per,seconds");
+    const bool empty_cells = row.find(",,,,") != std::string::npos;
+    CHECK(empty_cells == (dev_words == 0));
+    CHECK(std::filesystem::exists(options.out_dir + "/error_rates.png") == (dev_words > 0));
+    CHECK(std::filesystem::exists(options.out_dir + "/loss.png"));
+    std::filesystem::remove_all(options.out_dir);
+  }
+}
+
 TEST_CASE("a dictionary with no entries, or too few for a training word, names the flag") {
   const auto dir =
       std::filesystem::temp_directory_path() / ("tapegrad_g2p_small_" + std::to_string(::getpid()));

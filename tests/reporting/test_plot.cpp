@@ -133,6 +133,20 @@ TEST_CASE("line_plot handles a single point, a constant series, NaN points and n
   // Only (2, 2) is finite: one dot, no line, and no legend entry for an unnamed series.
   tg::Image gaps = round_trip(tg::line_plot({gappy}, {}), dir.path / "g.png");
   CHECK(count_color(gaps, tg::categorical_color(2)) == 37);
+  // A named series never measured (all NaN, as G2P's train accuracy) draws nothing and has no
+  // legend entry: beside a measured one, only that one's colour is in the picture.
+  tg::Series unmeasured{"train", {1, 2, 3}, {missing, missing, missing}, blue};
+  tg::Image beside = round_trip(tg::line_plot({unmeasured, constant}, {}), dir.path / "u.png");
+  CHECK(count_color(beside, blue) == 0);
+  CHECK(count_color(beside, orange) > 100);
+  // A constant 0 drawn from zero lies on the frame's bottom edge, not mid-axis above negative
+  // ticks (an accuracy of 0% in the first epochs of a G2P run).
+  tg::Series zeros{"zero", {1, 2}, {0, 0}, orange};
+  tg::Image at_zero = round_trip(tg::line_plot({zeros}, {.y_from_zero = true}), dir.path / "z.png");
+  // (the bottom edge of the frame, at row 382 of 420, is under the line: look below 85%)
+  const int bottom_band = at_zero.height() * 85 / 100;
+  CHECK(count_color(at_zero, orange, 0, bottom_band, at_zero.width(), at_zero.height()) >
+        2 * 400);  // two rows of a line some 500 pixels long
   tg::Image empty =
       round_trip(tg::line_plot({}, {.width = 300, .height = 200}), dir.path / "e.png");
   CHECK(empty.width() == 300);
