@@ -134,21 +134,46 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 // A leaf's gradient is updated in place later (optimizers, clipping), so it must own its
 // storage: a backward may return gy itself for several inputs (add does), or a view of it. The
 // first gradient is therefore copied; later ones are added into it in place.
-// A gradient put there by set_grad is checked first: set_grad takes any tensor (an optimizer
-// names a wrong one when it steps), and adding into one of another shape would run off its end.
-static void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
-  if (!leaf.grad) {
-    leaf.grad = copy_of(grad).impl();
-    return;
-  }
+// The leaf's gradient so far, to add into. One put there by set_grad is checked first: set_grad
+// takes any tensor (an optimizer names a wrong one when it steps), and adding into one of
+// another shape would run off its end.
+static Tensor existing_gradient(const TensorImpl& leaf, Device device) {
   const Tensor existing(leaf.grad);
   check(existing.shape() == leaf.shape && existing.dtype() == DType::Float32 &&
-            existing.device() == grad.device(),
+            existing.device() == device,
         "backward: a leaf of shape ", leaf.shape, " holds a gradient of ",
         to_string(existing.dtype()), " ", existing.shape(), " on ", to_string(existing.device()),
-        " (set with set_grad?); expected float32 ", leaf.shape, " on ", to_string(grad.device()),
+        " (set with set_grad?); expected float32 ", leaf.shape, " on ", to_string(device),
         ": call zero_grad() first");
-  backend_of(grad).accumulate(existing, grad);
+  return existing;
+}
+
+static void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
+  if (leaf.grad)
+    backend_of(grad).accumulate(existing_gradient(leaf, grad.device()), grad);
+  else
+    leaf.grad = copy_of(grad).impl();
+}
+
+// grad (+)= op(A) op(B): a beta = 1 gemm into the gradient so far, or beta = 0 into a new one.
+void accumulate_product_into_leaf(const Tensor& leaf, const Tensor& a, const Tensor& b,
+                                  bool trans_a, bool trans_b) {
+  const int64_t m = trans_a ? a.size(1) : a.size(0), k = trans_a ? a.size(0) : a.size(1);
+  const int64_t n = trans_b ? b.size(0) : b.size(1);
+  TensorImpl& impl = *leaf.impl();
+  check(a.dim() == 2 && b.dim() == 2 && (trans_b ? b.size(1) : b.size(0)) == k &&
+            impl.shape == Shape{m, n},
+        "accumulate_product_into_leaf: ", a.shape(), trans_a ? "^T" : "", " x ", b.shape(),
+        trans_b ? "^T" : "", " does not make the leaf's shape ", impl.shape);
+  Backend& backend = backend_of(a);
+  if (impl.grad) {
+    backend.gemm(trans_a, trans_b, m, n, k, 1.0f, a, 0, b, 0, 1.0f,
+                 existing_gradient(impl, a.device()), 0, 1);
+    return;
+  }
+  const Tensor grad = empty({m, n}, DType::Float32, a.device());
+  if (grad.numel() > 0) backend.gemm(trans_a, trans_b, m, n, k, 1.0f, a, 0, b, 0, 0.0f, grad, 0, 1);
+  impl.grad = grad.impl();
 }
 
 // A second gradient for an intermediate tensor (one used by several ops: an RNN's memory read

@@ -51,6 +51,15 @@ bool grad_enabled();
 // step's activations) asks first, so that under NoGradGuard it keeps nothing.
 bool will_record(std::initializer_list<Tensor> inputs);
 
+// For a backward whose gradient for a leaf is a product of two matrices (linear's dW = G^T X):
+// instead of returning it (and the engine adding a fresh [m, n] tensor into .grad), the backward
+// hands the factors to the engine, which adds op(A) op(B) into leaf.grad with one gemm
+// (C += A B, beta = 1), or stores it as the leaf's first gradient; the backward then returns an
+// undefined gradient for that input. A and B are 2-D, on the leaf's device; the product must
+// have the leaf's shape. Still the engine alone writes gradients.
+void accumulate_product_into_leaf(const Tensor& leaf, const Tensor& a, const Tensor& b,
+                                  bool trans_a, bool trans_b);
+
 // Sums x down to shape, undoing NumPy broadcasting: what the engine applies to every gradient
 // before adding it to its input's. Runs kernels only, so it is not recorded.
 Tensor sum_to(const Tensor& x, const Shape& shape);

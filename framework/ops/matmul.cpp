@@ -106,28 +106,12 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
                 });
 }
 
-// dW = G^T X for a weight that is a leaf (a parameter), added by the gemm itself into
-// weight.grad (beta = 1), or stored there as the first gradient. Handing dW back to the engine
-// instead costs two more passes over a matrix the size of W: OpenBLAS zeroes C before a
-// beta = 0 product, and the engine then adds the fresh tensor into .grad (an LSTM decoder
-// stepped by hand makes one dW per step). Returns false, touching nothing, where .grad is not
-// a plain buffer of W's shape (set_grad put something else there): the engine's path then.
-static bool add_into_weight_grad(const Tensor& weight, const Tensor& g_rows, const Tensor& x_rows) {
-  const Tensor grad = weight.grad();
-  if (!grad.defined()) {
-    weight.set_grad(matmul_forward(g_rows, x_rows, true, false));
-    return true;
-  }
-  if (grad.shape() != weight.shape() || grad.dtype() != DType::Float32 ||
-      grad.device() != weight.device())
-    return false;
-  backend_of(grad).gemm(true, false, weight.size(0), weight.size(1), g_rows.size(0), 1.0f, g_rows,
-                        0, x_rows, 0, 1.0f, grad, 0, 1);
-  return true;
-}
-
 // y = x W^T + bias. With G = dL/dy and X, G the rows of x and y (all leading dims flattened):
 //   dx = G W,   dW = G^T X,   dbias = G summed over the rows ([out]) or G itself ([..., out]).
+// When W is a leaf (a parameter), dW is not returned but handed to the engine as the product
+// G^T X, which it adds into W's .grad with one gemm (tape.h, accumulate_product_into_leaf): an
+// LSTM decoder stepped by hand makes one dW per step, and a fresh dW would cost two more passes
+// over a matrix the size of W.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_float(x, "linear");
   check_float(weight, "linear");
@@ -163,14 +147,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                          out](const Saved& s, const Tensor& g) -> Grads {
     const Tensor& x = s[0];          // defined when the weight needs a gradient
     const Tensor& weight = s[1];     // defined when x needs a gradient
-    const Tensor& parameter = s[2];  // the weight, when it is a leaf: dW goes into its .grad
+    const Tensor& parameter = s[2];  // the weight, when it is a leaf
     const Tensor g_rows = make_view(g, {rows, out});
     Grads grads(has_bias ? 3 : 2);
     if (weight.defined())
       grads[0] = make_view(matmul_forward(g_rows, weight, false, false), x_shape);
     if (x.defined()) {
       const Tensor x_rows = make_view(x, {rows, in});
-      if (!parameter.defined() || !add_into_weight_grad(parameter, g_rows, x_rows))
+      if (parameter.defined())
+        accumulate_product_into_leaf(parameter, g_rows, x_rows, /*trans_a=*/true, false);
+      else
         grads[1] = matmul_forward(g_rows, x_rows, true, false);
     }
     if (bias_needs_grad) grads[2] = sum_to(g, bias_shape);

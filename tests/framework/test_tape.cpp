@@ -42,6 +42,20 @@ TEST_CASE("a gradient of the wrong shape put there by set_grad is refused, not o
   check_values(x.grad(), {2, 2, 2});
 }
 
+TEST_CASE("accumulate_product_into_leaf stores, then adds, op(A) op(B) into a leaf's gradient") {
+  Tensor w = zeros({2, 3}).set_requires_grad();
+  const Tensor a = from_vector({1, 2, 3, 4}, {2, 2});        // rows [1 2], [3 4]
+  const Tensor b = from_vector({1, 0, 1, 0, 1, 1}, {2, 3});  // rows [1 0 1], [0 1 1]
+  accumulate_product_into_leaf(w, a, b, false, false);       // the first gradient: A B
+  check_values(w.grad(), {1, 2, 3, 3, 4, 7});
+  accumulate_product_into_leaf(w, a, b, /*trans_a=*/true, false);  // + A^T B
+  check_values(w.grad(), {1 + 1, 2 + 3, 3 + 4, 3 + 2, 4 + 4, 7 + 6});
+  CHECK_THROWS_WITH_AS(accumulate_product_into_leaf(w, a, a, false, false),
+                       doctest::Contains("accumulate_product_into_leaf: [2,2] x [2,2] does not "
+                                         "make the leaf's shape [2,3]"),
+                       Error);
+}
+
 TEST_CASE("a leaf's gradient does not alias another's (add returns gy for both inputs)") {
   Tensor a = from_vector({1, 1}, {2}).set_requires_grad();
   Tensor b = from_vector({1, 1}, {2}).set_requires_grad();
