@@ -131,9 +131,6 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   return make_view(reduced, shape);
 }
 
-// A leaf's gradient is updated in place later (optimizers, clipping), so it must own its
-// storage: a backward may return gy itself for several inputs (add does), or a view of it. The
-// first gradient is therefore copied; later ones are added into it in place.
 // The leaf's gradient so far, to add into. One put there by set_grad is checked first: set_grad
 // takes any tensor (an optimizer names a wrong one when it steps), and adding into one of
 // another shape would run off its end.
@@ -148,6 +145,9 @@ static Tensor existing_gradient(const TensorImpl& leaf, Device device) {
   return existing;
 }
 
+// A leaf's gradient is updated in place later (optimizers, clipping), so it must own its
+// storage: a backward may return gy itself for several inputs (add does), or a view of it. The
+// first gradient is therefore copied; later ones are added into it in place.
 static void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
   if (leaf.grad)
     backend_of(grad).accumulate(existing_gradient(leaf, grad.device()), grad);
@@ -158,11 +158,12 @@ static void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
 // grad (+)= op(A) op(B): a beta = 1 gemm into the gradient so far, or beta = 0 into a new one.
 void accumulate_product_into_leaf(const Tensor& leaf, const Tensor& a, const Tensor& b,
                                   bool trans_a, bool trans_b) {
+  TensorImpl& impl = *leaf.impl();
+  check(a.dim() == 2 && b.dim() == 2, "accumulate_product_into_leaf: expected two matrices, got ",
+        a.shape(), " and ", b.shape());
   const int64_t m = trans_a ? a.size(1) : a.size(0), k = trans_a ? a.size(0) : a.size(1);
   const int64_t n = trans_b ? b.size(0) : b.size(1);
-  TensorImpl& impl = *leaf.impl();
-  check(a.dim() == 2 && b.dim() == 2 && (trans_b ? b.size(1) : b.size(0)) == k &&
-            impl.shape == Shape{m, n},
+  check((trans_b ? b.size(1) : b.size(0)) == k && impl.shape == Shape{m, n},
         "accumulate_product_into_leaf: ", a.shape(), trans_a ? "^T" : "", " x ", b.shape(),
         trans_b ? "^T" : "", " does not make the leaf's shape ", impl.shape);
   Backend& backend = backend_of(a);

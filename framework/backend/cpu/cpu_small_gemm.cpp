@@ -152,14 +152,18 @@ void matrix_vector(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
   const int64_t ldm = one_column ? lda : ldb;
   const bool dot_form = one_column ? !trans_a : trans_b;
   const int64_t count = one_column ? m : n;
-  thread_local std::vector<float> x, sums;
-  x.resize(static_cast<size_t>(k));
+  thread_local std::vector<float> gathered, sums;
+  const float* x = vector;  // read in place where its elements are consecutive
+  if (vector_step != 1) {
+    gathered.resize(static_cast<size_t>(k));
+    for (int64_t p = 0; p < k; ++p) gathered[p] = vector[p * vector_step];
+    x = gathered.data();
+  }
   sums.resize(static_cast<size_t>(count));
-  for (int64_t p = 0; p < k; ++p) x[p] = vector[p * vector_step];
   if (dot_form)
-    dot_rows(matrix, ldm, count, k, x.data(), sums.data());
+    dot_rows(matrix, ldm, count, k, x, sums.data());
   else
-    combine_rows(matrix, ldm, k, count, x.data(), sums.data());
+    combine_rows(matrix, ldm, k, count, x, sums.data());
   write_vector(sums.data(), count, alpha, beta, c, one_column ? ldc : 1);
 }
 
