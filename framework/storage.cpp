@@ -81,6 +81,7 @@ struct BySizeThenAddress {
   }
 };
 using FreeBlocks = std::set<Block*, BySizeThenAddress>;
+using InUse = std::unordered_map<void*, Block*>;
 
 }  // namespace
 
@@ -89,12 +90,71 @@ struct CachingAllocator::State {
   RawFree raw_free;
   std::mutex mutex;
   FreeBlocks small_free, large_free;
-  std::unordered_map<void*, Block*> in_use;
+  InUse in_use;
   size_t cache_limit = size_t{1} << 30;
   Stats stats;
+  // Recycled bookkeeping. Once a step is warm it splits and merges as many blocks as the step
+  // before, and each block record, free-set node and in-use node would otherwise cost a malloc
+  // and a free: a tiny op spent a tenth of its time there. Records are kept for reuse and the
+  // containers' nodes are taken out whole (extract) and put back (insert of a node handle).
+  std::vector<Block*> spare_blocks;
+  std::vector<FreeBlocks::node_type> spare_free_nodes;
+  std::vector<InUse::node_type> spare_in_use_nodes;
+
+  ~State() {
+    for (Block* b : spare_blocks) delete b;
+  }
 
   size_t cached() const { return stats.reserved_bytes - stats.in_use_bytes; }
   FreeBlocks& free_set(const Block* b) { return b->small ? small_free : large_free; }
+
+  Block* new_block(const Block& fields) {
+    if (spare_blocks.empty()) return new Block(fields);
+    Block* b = spare_blocks.back();
+    spare_blocks.pop_back();
+    *b = fields;
+    return b;
+  }
+  void retire_block(Block* b) { spare_blocks.push_back(b); }
+
+  void add_free(Block* b) {
+    FreeBlocks& set = free_set(b);
+    if (spare_free_nodes.empty()) {
+      set.insert(b);
+      return;
+    }
+    FreeBlocks::node_type node = std::move(spare_free_nodes.back());
+    spare_free_nodes.pop_back();
+    node.value() = b;
+    set.insert(std::move(node));
+  }
+  void remove_free(FreeBlocks& set, FreeBlocks::const_iterator at) {
+    spare_free_nodes.push_back(set.extract(at));
+  }
+  void remove_free(Block* b) {
+    FreeBlocks& set = free_set(b);
+    remove_free(set, set.find(b));
+  }
+
+  void add_in_use(Block* b) {
+    if (spare_in_use_nodes.empty()) {
+      in_use.emplace(b->address, b);
+      return;
+    }
+    InUse::node_type node = std::move(spare_in_use_nodes.back());
+    spare_in_use_nodes.pop_back();
+    node.key() = b->address;
+    node.mapped() = b;
+    in_use.insert(std::move(node));
+  }
+  // The block at `address`, taken out of the in-use map; nullptr when it is not ours.
+  Block* remove_in_use(void* address) {
+    const auto found = in_use.find(address);
+    if (found == in_use.end()) return nullptr;
+    Block* b = found->second;
+    spare_in_use_nodes.push_back(in_use.extract(found));
+    return b;
+  }
 
   // The smallest free block of the right kind that holds `size`, taken out of its set.
   Block* take_best_fit(size_t size) {
@@ -103,7 +163,7 @@ struct CachingAllocator::State {
     auto found = set.lower_bound(&key);
     if (found == set.end()) return nullptr;
     Block* block = *found;
-    set.erase(found);
+    remove_free(set, found);
     return block;
   }
 
@@ -123,7 +183,7 @@ struct CachingAllocator::State {
     stats.raw_allocations++;
     stats.reserved_bytes += bytes;
     stats.peak_reserved_bytes = std::max(stats.peak_reserved_bytes, stats.reserved_bytes);
-    return new Block{static_cast<char*>(pointer), bytes, size <= kSmallRequest};
+    return new_block({static_cast<char*>(pointer), bytes, size <= kSmallRequest});
   }
 
   void* try_raw(size_t bytes) {
@@ -138,20 +198,20 @@ struct CachingAllocator::State {
   void split(Block* block, size_t size) {
     const size_t rest = block->size - size;
     if (rest < (block->small ? kGranule : kLargeSplitMinimum)) return;
-    auto* remainder =
-        new Block{block->address + size, rest, block->small, true, block, block->next};
+    Block* remainder =
+        new_block({block->address + size, rest, block->small, true, block, block->next});
     if (block->next != nullptr) block->next->previous = remainder;
     block->next = remainder;
     block->size = size;
-    free_set(remainder).insert(remainder);
+    add_free(remainder);
   }
 
-  // Merges free neighbour `b` into `a` (a directly before b); b is deleted.
+  // Merges free neighbour `b` into `a` (a directly before b); b's record is retired.
   void merge(Block* a, Block* b) {
     a->size += b->size;
     a->next = b->next;
     if (b->next != nullptr) b->next->previous = a;
-    delete b;
+    retire_block(b);
   }
 
   // Gives wholly free segments back, largest first, until at most `keep` bytes stay cached.
@@ -163,11 +223,11 @@ struct CachingAllocator::State {
     std::sort(whole.begin(), whole.end(), [](Block* a, Block* b) { return a->size > b->size; });
     for (Block* b : whole) {
       if (cached() <= keep) break;
-      free_set(b).erase(b);
+      remove_free(b);
       raw_free(b->address);
       stats.raw_frees++;
       stats.reserved_bytes -= b->size;
-      delete b;
+      retire_block(b);
     }
   }
 };
@@ -191,7 +251,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     block = s.new_segment(size);
   s.split(block, size);
   block->free = false;
-  s.in_use.emplace(block->address, block);
+  s.add_in_use(block);
   s.stats.in_use_bytes += block->size;
   s.stats.peak_in_use_bytes = std::max(s.stats.peak_in_use_bytes, s.stats.in_use_bytes);
   return block->address;
@@ -200,22 +260,20 @@ void* CachingAllocator::allocate(size_t bytes) {
 void CachingAllocator::deallocate(void* pointer, size_t /*bytes*/) {
   State& s = *state_;
   std::lock_guard lock(s.mutex);
-  const auto found = s.in_use.find(pointer);
-  if (found == s.in_use.end()) return;  // not ours: nothing to do (never happens in tapegrad)
-  Block* block = found->second;
-  s.in_use.erase(found);
+  Block* block = s.remove_in_use(pointer);
+  if (block == nullptr) return;  // not ours: nothing to do (never happens in tapegrad)
   s.stats.in_use_bytes -= block->size;
   block->free = true;
   if (Block* next = block->next; next != nullptr && next->free) {
-    s.free_set(next).erase(next);
+    s.remove_free(next);
     s.merge(block, next);
   }
   if (Block* previous = block->previous; previous != nullptr && previous->free) {
-    s.free_set(previous).erase(previous);
+    s.remove_free(previous);
     s.merge(previous, block);
     block = previous;
   }
-  s.free_set(block).insert(block);
+  s.add_free(block);
   if (s.cached() > s.cache_limit) s.release_free_segments(s.cache_limit);
 }
 

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cstdio>
 #include <sstream>
-#include <unordered_map>
 
 #include "framework/backend/backend.h"
 
@@ -25,17 +24,21 @@ Tape& tape() {
 // differentiates (evaluation without NoGradGuard): it would grow until memory runs out. It warns
 // rather than throws because a legitimate graph may be this large (a very long unrolled RNN),
 // and once per process so that a log is not flooded.
-void Tape::append(Record record) {
+size_t Tape::append(Record record) {
+  const size_t first_slot = slots_;
+  record.output.slot = slots_++;
+  for (Output& more : record.more_outputs) more.slot = slots_++;
   records_.push_back(std::move(record));
-  if (records_.size() != kGrowthWarningRecords) return;
+  if (records_.size() != kGrowthWarningRecords) return first_slot;
   ++growth_warnings_;
   static std::atomic<bool> warned{false};
-  if (warned.exchange(true)) return;
+  if (warned.exchange(true)) return first_slot;
   std::fprintf(stderr,
                "tapegrad: warning: the tape holds %zu records (the latest: %s) that no "
                "backward() has consumed; run code that needs no gradient under NoGradGuard, or "
                "call backward(). Printed once.\n",
                kGrowthWarningRecords, records_.back().op);
+  return first_slot;
 }
 
 static bool will_record(const Tensor* inputs, size_t count) {
@@ -55,7 +58,7 @@ static bool append_record(const char* op, const Tensor* inputs, size_t count, co
   Tape& the_tape = tape();
   Tape::Record rec{op,
                    {},
-                   {outputs[0].id(), outputs[0].shape()},
+                   {0, outputs[0].shape()},
                    std::move(saved),
                    std::move(backward),
                    {},
@@ -72,15 +75,17 @@ static bool append_record(const char* op, const Tensor* inputs, size_t count, co
            "which consumed the tape that recorded it (backward through the graph a second "
            "time); call .detach() on it to use it as a constant (an RNN state carried across "
            "batches), or compute it again");
-    rec.inputs.push_back({input.id(), input.shape(), needs_grad,
+    std::optional<Shape> own_shape;
+    if (input.shape() != rec.output.shape) own_shape = input.shape();
+    rec.inputs.push_back({input.impl()->tape_slot, std::move(own_shape), needs_grad,
                           needs_grad && input.is_leaf() ? input.impl() : nullptr});
   }
-  for (size_t o = 1; o < output_count; ++o)
-    rec.more_outputs.push_back({outputs[o].id(), outputs[o].shape()});
-  the_tape.append(std::move(rec));
+  for (size_t o = 1; o < output_count; ++o) rec.more_outputs.push_back({0, outputs[o].shape()});
+  const size_t first_slot = the_tape.append(std::move(rec));
   for (size_t o = 0; o < output_count; ++o) {
     outputs[o].impl()->requires_grad = true;
     outputs[o].impl()->tape_generation = the_tape.generation();
+    outputs[o].impl()->tape_slot = first_slot + o;
   }
   return true;
 }
@@ -214,27 +219,21 @@ void Tensor::backward(const Tensor& seed) const {
 
 void Tape::backward(const Tensor& root, const Tensor& seed) {
   NoGradGuard no_recording_inside_backward;
-  std::unordered_map<uint64_t, Tensor> grads;  // intermediate gradients, by tensor id
-  grads.emplace(root.id(), seed);
+  std::vector<Tensor> grads(slots_);  // the gradients flowing into outputs, by slot
+  grads[root.impl()->tape_slot] = seed;
 
   for (size_t i = records_.size(); i-- > 0;) {
     Record& rec = records_[i];
-    // Takes the gradient that flowed into an output, if any, out of the map.
-    auto take = [&grads](uint64_t id) {
-      auto found = grads.find(id);
-      if (found == grads.end()) return Tensor();
-      Tensor grad = std::move(found->second);
-      grads.erase(found);
-      return grad;
-    };
+    // Takes the gradient that flowed into an output (undefined if none did) out of the list.
+    auto take = [&grads](size_t slot) { return std::move(grads[slot]); };
     Grads input_grads;
     if (!rec.multi_backward) {
-      const Tensor grad_output = take(rec.output.id);
+      const Tensor grad_output = take(rec.output.slot);
       if (!grad_output.defined()) continue;  // nothing flowed into this output
       input_grads = rec.backward(rec.saved, grad_output);
     } else {
-      std::vector<Tensor> grad_outputs{take(rec.output.id)};
-      for (const Output& output : rec.more_outputs) grad_outputs.push_back(take(output.id));
+      std::vector<Tensor> grad_outputs{take(rec.output.slot)};
+      for (const Output& output : rec.more_outputs) grad_outputs.push_back(take(output.slot));
       if (std::none_of(grad_outputs.begin(), grad_outputs.end(),
                        [](const Tensor& g) { return g.defined(); }))
         continue;
@@ -245,12 +244,15 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
     for (size_t j = 0; j < rec.inputs.size(); ++j) {
       const Input& input = rec.inputs[j];
       if (!input.needs_grad || !input_grads[j].defined()) continue;
-      const Tensor grad = sum_to(input_grads[j], input.shape);
+      const Tensor grad = sum_to(input_grads[j], rec.input_shape(j));
       if (input.leaf) {
         accumulate_into_leaf(*input.leaf, grad);
       } else {
-        auto [slot, inserted] = grads.try_emplace(input.id, grad);
-        if (!inserted) add_to_intermediate(slot->second, grad);
+        Tensor& sum = grads[input.slot];
+        if (sum.defined())
+          add_to_intermediate(sum, grad);
+        else
+          sum = grad;
       }
     }
     rec.saved.clear();  // free what this record kept alive as soon as it is used
@@ -260,6 +262,7 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
 
 void Tape::clear() {
   records_.clear();
+  slots_ = 0;
   ++generation_;
 }
 
@@ -274,7 +277,7 @@ std::string Tape::dump() const {
     total += saved_bytes;
     out << "#" << i << " " << rec.op << "(";
     for (size_t j = 0; j < rec.inputs.size(); ++j)
-      out << (j ? ", " : "") << to_string(rec.inputs[j].shape);
+      out << (j ? ", " : "") << to_string(rec.input_shape(j));
     out << ") -> " << to_string(rec.output.shape);
     for (const Output& more : rec.more_outputs) out << ", " << to_string(more.shape);
     out << "  saves " << saved_bytes << " bytes\n";

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,14 +79,20 @@ class NoGradGuard {
 
 class Tape {
  public:
+  // A recorded op's output gets a slot, a number counted from 0 in each tape generation; an input
+  // names the slot of the output it was (when it is not a leaf). Backward keeps the gradients
+  // flowing into outputs in a list indexed by slot: no lookup by tensor, no allocation per op.
   struct Input {
-    uint64_t id;
-    Shape shape;
+    size_t slot;  // of the record output this input is; unused for leaves
+    // The input's shape, which backward sums the input's gradient down to, kept only where it
+    // differs from the output's (the op broadcast it, or reshaped it): most inputs have the
+    // output's shape, and a copy of it for each would cost a heap allocation per input per op.
+    std::optional<Shape> own_shape;
     bool needs_grad;
     std::shared_ptr<TensorImpl> leaf;  // set for leaves that require grad: where .grad lives
   };
   struct Output {
-    uint64_t id;
+    size_t slot;
     Shape shape;
   };
   struct Record {
@@ -97,12 +104,18 @@ class Tape {
     // Multi-output ops only: the other outputs, and the backward that takes every gradient.
     std::vector<Output> more_outputs;
     MultiBackwardFn multi_backward;
+
+    const Shape& input_shape(size_t j) const {
+      return inputs[j].own_shape ? *inputs[j].own_shape : output.shape;
+    }
   };
 
   // Past this many records without a backward(), append() warns on stderr (once per process):
   // such a tape is almost surely a loop that forgot NoGradGuard, growing until memory runs out.
   static constexpr size_t kGrowthWarningRecords = 1'000'000;
-  void append(Record record);
+  // Appends the record, giving its outputs their slots; returns the first output's slot (the
+  // others follow it).
+  size_t append(Record record);
   size_t growth_warnings() const { return growth_warnings_; }  // times it passed the limit
   void backward(const Tensor& root, const Tensor& seed);
   void clear();
@@ -113,6 +126,7 @@ class Tape {
 
  private:
   std::vector<Record> records_;
+  size_t slots_ = 0;  // outputs recorded in this generation
   uint64_t generation_ = 1;
   size_t growth_warnings_ = 0;
 };

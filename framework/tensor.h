@@ -40,8 +40,9 @@ struct TensorImpl {
   Shape shape;
   DType dtype = DType::Float32;
   bool requires_grad = false;
-  uint64_t id = 0;               // unique per TensorImpl: how the tape finds a tensor's gradient
+  uint64_t id = 0;               // unique per TensorImpl
   uint64_t tape_generation = 0;  // nonzero: produced by a recorded op in that tape generation
+  size_t tape_slot = 0;          // and then: where backward keeps its gradient (Tape::Output)
   std::shared_ptr<TensorImpl> grad;
 };
 

@@ -15,7 +15,7 @@ static Tensor binary_forward(const char* name, BinaryOp op, const Tensor& a, con
   check_same_device(a, b, name);
   check(a.dtype() == b.dtype(), name, ": dtypes differ (", to_string(a.dtype()), " ", a.shape(),
         " and ", to_string(b.dtype()), " ", b.shape(), "); convert one with .to(DType)");
-  broadcast_shapes(a.shape(), b.shape(), name);
+  if (a.shape() != b.shape()) broadcast_shapes(a.shape(), b.shape(), name);  // throws if not
   return backend_of(a).binary(op, a, b);
 }
 

@@ -170,8 +170,11 @@ static void binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const T
 static bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 
 Tensor CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "binary");
-  Tensor out = empty(shape, is_comparison(op) ? DType::Int32 : a.dtype(), Device::CPU);
+  // Equal shapes (the common case) build no broadcast shape: one heap allocation less per op.
+  const DType dtype = is_comparison(op) ? DType::Int32 : a.dtype();
+  Tensor out = a.shape() == b.shape()
+                   ? empty(a.shape(), dtype, Device::CPU)
+                   : empty(broadcast_shapes(a.shape(), b.shape(), "binary"), dtype, Device::CPU);
   if (out.numel() == 0) return out;
   if (a.dtype() == DType::Float32)
     binary_kernel<float>(op, a, b, out);

@@ -151,8 +151,11 @@ Tensor CudaBackend::unary(UnaryOp op, const Tensor& x, float a, float b) {
 }
 
 Tensor CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "binary");
-  Tensor out = empty(shape, is_comparison(op) ? DType::Int32 : a.dtype(), Device::CUDA);
+  // Equal shapes (the common case) build no broadcast shape: one heap allocation less per op.
+  const DType dtype = is_comparison(op) ? DType::Int32 : a.dtype();
+  Tensor out = a.shape() == b.shape()
+                   ? empty(a.shape(), dtype, Device::CUDA)
+                   : empty(broadcast_shapes(a.shape(), b.shape(), "binary"), dtype, Device::CUDA);
   if (out.numel() == 0) return out;
   if (a.dtype() == DType::Float32)
     run_binary<float>(op, a, b, out);
