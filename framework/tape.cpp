@@ -24,12 +24,20 @@ Tape& tape() {
 // differentiates (evaluation without NoGradGuard): it would grow until memory runs out. It warns
 // rather than throws because a legitimate graph may be this large (a very long unrolled RNN),
 // and once per process so that a log is not flooded.
-size_t Tape::append(Record record) {
+Tape::Record& Tape::next_record() {
+  if (used_ == records_.size()) records_.emplace_back();
+  Record& rec = records_[used_];
+  rec.inputs.clear();  // an earlier fill that threw before commit() may have left some
+  rec.more_outputs.clear();
+  return rec;
+}
+
+size_t Tape::commit() {
+  Record& rec = records_[used_++];
   const size_t first_slot = slots_;
-  record.output.slot = slots_++;
-  for (Output& more : record.more_outputs) more.slot = slots_++;
-  records_.push_back(std::move(record));
-  if (records_.size() != kGrowthWarningRecords) return first_slot;
+  rec.output.slot = slots_++;
+  for (Output& more : rec.more_outputs) more.slot = slots_++;
+  if (used_ != kGrowthWarningRecords) return first_slot;
   ++growth_warnings_;
   static std::atomic<bool> warned{false};
   if (warned.exchange(true)) return first_slot;
@@ -37,7 +45,7 @@ size_t Tape::append(Record record) {
                "tapegrad: warning: the tape holds %zu records (the latest: %s) that no "
                "backward() has consumed; run code that needs no gradient under NoGradGuard, or "
                "call backward(). Printed once.\n",
-               kGrowthWarningRecords, records_.back().op);
+               kGrowthWarningRecords, rec.op);
   return first_slot;
 }
 
@@ -56,14 +64,9 @@ static bool append_record(const char* op, const Tensor* inputs, size_t count, co
   if (!will_record(inputs, count)) return false;
 
   Tape& the_tape = tape();
-  Tape::Record rec{op,
-                   {},
-                   {0, outputs[0].shape()},
-                   std::move(saved),
-                   std::move(backward),
-                   {},
-                   std::move(multi_backward)};
-  rec.inputs.reserve(count);
+  Tape::Record& rec = the_tape.next_record();
+  rec.op = op;
+  rec.output.shape = outputs[0].shape();  // assigned into the recycled shape: no allocation
   for (size_t i = 0; i < count; ++i) {
     const Tensor& input = inputs[i];
     const bool needs_grad = input.requires_grad();
@@ -81,7 +84,10 @@ static bool append_record(const char* op, const Tensor* inputs, size_t count, co
                           needs_grad && input.is_leaf() ? input.impl() : nullptr});
   }
   for (size_t o = 1; o < output_count; ++o) rec.more_outputs.push_back({0, outputs[o].shape()});
-  const size_t first_slot = the_tape.append(std::move(rec));
+  rec.saved = std::move(saved);
+  rec.backward = std::move(backward);
+  rec.multi_backward = std::move(multi_backward);
+  const size_t first_slot = the_tape.commit();
   for (size_t o = 0; o < output_count; ++o) {
     outputs[o].impl()->requires_grad = true;
     outputs[o].impl()->tape_generation = the_tape.generation();
@@ -222,7 +228,7 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
   std::vector<Tensor> grads(slots_);  // the gradients flowing into outputs, by slot
   grads[root.impl()->tape_slot] = seed;
 
-  for (size_t i = records_.size(); i-- > 0;) {
+  for (size_t i = used_; i-- > 0;) {
     Record& rec = records_[i];
     // Takes the gradient that flowed into an output (undefined if none did) out of the list.
     auto take = [&grads](size_t slot) { return std::move(grads[slot]); };
@@ -261,7 +267,17 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
 }
 
 void Tape::clear() {
-  records_.clear();
+  // Each record lets go of what it holds (saved tensors, leaves, tensors a backward captured)
+  // and keeps its vectors' capacity for the next generation's records.
+  for (size_t i = 0; i < used_; ++i) {
+    Record& rec = records_[i];
+    rec.inputs.clear();
+    rec.saved.clear();
+    rec.backward = nullptr;
+    rec.more_outputs.clear();
+    rec.multi_backward = nullptr;
+  }
+  used_ = 0;
   slots_ = 0;
   ++generation_;
 }
@@ -269,7 +285,7 @@ void Tape::clear() {
 std::string Tape::dump() const {
   std::ostringstream out;
   size_t total = 0;
-  for (size_t i = 0; i < records_.size(); ++i) {
+  for (size_t i = 0; i < used_; ++i) {
     const Record& rec = records_[i];
     size_t saved_bytes = 0;
     for (const Tensor& t : rec.saved)
@@ -282,7 +298,7 @@ std::string Tape::dump() const {
     for (const Output& more : rec.more_outputs) out << ", " << to_string(more.shape);
     out << "  saves " << saved_bytes << " bytes\n";
   }
-  out << records_.size() << " records, " << total << " bytes saved for backward\n";
+  out << used_ << " records, " << total << " bytes saved for backward\n";
   return out.str();
 }
 

@@ -92,11 +92,11 @@ class Tape {
     std::shared_ptr<TensorImpl> leaf;  // set for leaves that require grad: where .grad lives
   };
   struct Output {
-    size_t slot;
+    size_t slot = 0;
     Shape shape;
   };
   struct Record {
-    const char* op;
+    const char* op = nullptr;
     std::vector<Input> inputs;
     Output output;
     Saved saved;
@@ -113,19 +113,23 @@ class Tape {
   // Past this many records without a backward(), append() warns on stderr (once per process):
   // such a tape is almost surely a loop that forgot NoGradGuard, growing until memory runs out.
   static constexpr size_t kGrowthWarningRecords = 1'000'000;
-  // Appends the record, giving its outputs their slots; returns the first output's slot (the
-  // others follow it).
-  size_t append(Record record);
+  // Recording an op fills next_record() and then commit()s it, which gives its outputs their
+  // slots and returns the first one's (the others follow it). Records are recycled: clear()
+  // empties them but keeps them, with their vectors' capacity, so that once a training step is
+  // warm its records cost no allocation (an arena of records, reused every step).
+  Record& next_record();
+  size_t commit();
   size_t growth_warnings() const { return growth_warnings_; }  // times it passed the limit
   void backward(const Tensor& root, const Tensor& seed);
   void clear();
-  size_t size() const { return records_.size(); }
+  size_t size() const { return used_; }
   uint64_t generation() const { return generation_; }
   // One line per record: op, input shapes -> output shape, bytes kept alive for backward.
   std::string dump() const;
 
  private:
-  std::vector<Record> records_;
+  std::vector<Record> records_;  // [0, used_) hold this generation's records
+  size_t used_ = 0;
   size_t slots_ = 0;  // outputs recorded in this generation
   uint64_t generation_ = 1;
   size_t growth_warnings_ = 0;

@@ -107,6 +107,30 @@ TEST_CASE("the tape is cleared after backward and frees what it saved") {
   CHECK(tape().size() == 0);
 }
 
+TEST_CASE("a record kept for reuse by clear() lets go of the tensors it held") {
+  // The tape recycles its records (no allocation per op once warm): clear() must still drop
+  // every tensor they held, or a dropped model's memory would live on in the tape.
+  Tensor x = from_vector({1, 2}, {2}).set_requires_grad();
+  std::weak_ptr<TensorImpl> saved, leaf;
+  {
+    const Tensor y = tanh(x);  // tanh saves y
+    saved = y.impl();
+    Tensor w = from_vector({3}, {1}).set_requires_grad();
+    leaf = w.impl();
+    (void)sum(y * w);
+  }
+  CHECK_FALSE(saved.expired());
+  CHECK_FALSE(leaf.expired());
+  tape().clear();
+  CHECK(saved.expired());
+  CHECK(leaf.expired());
+  // The same records serve the next generation, with its own inputs and shapes.
+  const Tensor f = sum(x * from_vector({5}, {1}));
+  CHECK(tape().dump().find("mul([2], [1]) -> [2]") != std::string::npos);
+  f.backward();
+  check_values(x.grad(), {5, 5});
+}
+
 TEST_CASE("set_requires_grad is for float leaves") {
   CHECK_THROWS_WITH_AS(arange(3).set_requires_grad(),
                        doctest::Contains("only float32 tensors can require gradients"), Error);
