@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <mutex>
+#include <ostream>
 #include <set>
 #include <unordered_map>
 #include <vector>
@@ -12,6 +13,7 @@
 namespace tg {
 
 const char* to_string(Device device) { return device == Device::CPU ? "cpu" : "cuda"; }
+std::ostream& operator<<(std::ostream& out, Device device) { return out << to_string(device); }
 
 std::optional<Device> device_named(const std::string& name) {
   if (name == "cpu") return Device::CPU;

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,8 @@ namespace tg {
 
 enum class Device { CPU, CUDA };
 const char* to_string(Device device);
+// Prints to_string(device): a check takes the device itself and formats it only on failure.
+std::ostream& operator<<(std::ostream& out, Device device);
 // The device a name stands for ("cpu", "cuda": to_string's inverse); nullopt for any other name.
 std::optional<Device> device_named(const std::string& name);
 

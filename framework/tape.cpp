@@ -149,10 +149,9 @@ static Tensor existing_gradient(const TensorImpl& leaf, Device device) {
   const Tensor existing(leaf.grad);
   check(existing.shape() == leaf.shape && existing.dtype() == DType::Float32 &&
             existing.device() == device,
-        "backward: a leaf of shape ", leaf.shape, " holds a gradient of ",
-        to_string(existing.dtype()), " ", existing.shape(), " on ", to_string(existing.device()),
-        " (set with set_grad?); expected float32 ", leaf.shape, " on ", to_string(device),
-        ": call zero_grad() first");
+        "backward: a leaf of shape ", leaf.shape, " holds a gradient of ", existing.dtype(), " ",
+        existing.shape(), " on ", existing.device(), " (set with set_grad?); expected float32 ",
+        leaf.shape, " on ", device, ": call zero_grad() first");
   return existing;
 }
 

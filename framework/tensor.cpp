@@ -6,6 +6,7 @@
 namespace tg {
 
 const char* to_string(DType dtype) { return dtype == DType::Float32 ? "float32" : "int32"; }
+std::ostream& operator<<(std::ostream& out, DType dtype) { return out << to_string(dtype); }
 
 size_t dtype_size(DType) { return 4; }  // float32 and int32
 
@@ -19,8 +20,6 @@ static uint64_t next_tensor_id() {
 void Tensor::fail_undefined() { fail("tensor: use of an undefined tensor"); }
 
 int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
-int64_t Tensor::numel() const { return numel_of(shape()); }
-
 void* Tensor::raw_data() const {
   const TensorImpl& impl = checked();
   return static_cast<char*>(impl.storage->data()) + impl.offset * dtype_size(impl.dtype);
@@ -31,14 +30,13 @@ T* Tensor::data() const {
   // Emulated GPU memory is host memory, so only this check catches host code reading a CUDA
   // tensor there; on a real GPU the read would crash or return garbage.
   check(device() == Device::CPU, "tensor data: data<T>() reads host memory, but the tensor is on ",
-        to_string(device()), "; copy it first with .to(Device::CPU) (or read it with to_vector)");
+        device(), "; copy it first with .to(Device::CPU) (or read it with to_vector)");
   return device_data<T>();
 }
 template <class T>
 T* Tensor::device_data() const {
   constexpr DType wanted = std::is_same_v<T, float> ? DType::Float32 : DType::Int32;
-  check(dtype() == wanted, "tensor data: tensor is ", to_string(dtype()), ", asked for ",
-        to_string(wanted));
+  check(dtype() == wanted, "tensor data: tensor is ", dtype(), ", asked for ", wanted);
   return static_cast<T*>(raw_data());
 }
 template float* Tensor::data<float>() const;

@@ -29,6 +29,8 @@ namespace tg {
 enum class DType { Float32, Int32 };
 
 const char* to_string(DType dtype);
+// Prints to_string(dtype): a check takes the dtype itself and formats it only on failure.
+std::ostream& operator<<(std::ostream& out, DType dtype);
 size_t dtype_size(DType dtype);
 
 class Generator;
@@ -56,7 +58,13 @@ class Tensor {
   const Shape& shape() const { return checked().shape; }
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
   int64_t size(int64_t d) const;  // negative d counts from the end
-  int64_t numel() const;
+  // A plain product: the shape was checked against overflow when the tensor was made (numel_of
+  // in empty(); a view never holds more elements than its base), and ops call this often.
+  int64_t numel() const {
+    int64_t count = 1;
+    for (int64_t d : shape()) count *= d;
+    return count;
+  }
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
   DType dtype() const { return checked().dtype; }
   Device device() const { return checked().storage->device(); }

@@ -22,8 +22,8 @@ inline void check_int(const Tensor& x, const char* op, const char* what) {
 }
 
 inline void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  check(a.device() == b.device(), op, ": tensors on different devices (", to_string(a.device()),
-        " and ", to_string(b.device()), "); move one with .to()");
+  check(a.device() == b.device(), op, ": tensors on different devices (", a.device(), " and ",
+        b.device(), "); move one with .to()");
 }
 
 // Every value of an int32 tensor allowed by `range`, without copying it to the host: the CPU

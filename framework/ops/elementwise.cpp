@@ -13,8 +13,8 @@ static Tensor binary_forward(const char* name, BinaryOp op, const Tensor& a, con
   check_defined(a, name);
   check_defined(b, name);
   check_same_device(a, b, name);
-  check(a.dtype() == b.dtype(), name, ": dtypes differ (", to_string(a.dtype()), " ", a.shape(),
-        " and ", to_string(b.dtype()), " ", b.shape(), "); convert one with .to(DType)");
+  check(a.dtype() == b.dtype(), name, ": dtypes differ (", a.dtype(), " ", a.shape(), " and ",
+        b.dtype(), " ", b.shape(), "); convert one with .to(DType)");
   if (a.shape() != b.shape()) broadcast_shapes(a.shape(), b.shape(), name);  // throws if not
   return backend_of(a).binary(op, a, b);
 }
