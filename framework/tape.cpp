@@ -20,10 +20,7 @@ Tape& tape() {
   return the_tape;
 }
 
-// A tape this long without a backward() is almost surely a loop that records and never
-// differentiates (evaluation without NoGradGuard): it would grow until memory runs out. It warns
-// rather than throws because a legitimate graph may be this large (a very long unrolled RNN),
-// and once per process so that a log is not flooded.
+// The next record to fill: one kept by clear() with its vectors' capacity, or a new one.
 Tape::Record& Tape::next_record() {
   if (used_ == records_.size()) records_.emplace_back();
   Record& rec = records_[used_];
@@ -32,6 +29,10 @@ Tape::Record& Tape::next_record() {
   return rec;
 }
 
+// A tape this long without a backward() is almost surely a loop that records and never
+// differentiates (evaluation without NoGradGuard): it would grow until memory runs out. It warns
+// rather than throws because a legitimate graph may be this large (a very long unrolled RNN),
+// and once per process so that a log is not flooded.
 size_t Tape::commit() {
   Record& rec = records_[used_++];
   const size_t first_slot = slots_;
