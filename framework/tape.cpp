@@ -230,16 +230,16 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
 
   for (size_t i = used_; i-- > 0;) {
     Record& rec = records_[i];
-    // Takes the gradient that flowed into an output (undefined if none did) out of the list.
-    auto take = [&grads](size_t slot) { return std::move(grads[slot]); };
+    // The gradient that flowed into an output (undefined if none did) is moved out of the list.
     Grads input_grads;
     if (!rec.multi_backward) {
-      const Tensor grad_output = take(rec.output.slot);
+      const Tensor grad_output = std::move(grads[rec.output.slot]);
       if (!grad_output.defined()) continue;  // nothing flowed into this output
       input_grads = rec.backward(rec.saved, grad_output);
     } else {
-      std::vector<Tensor> grad_outputs{take(rec.output.slot)};
-      for (const Output& output : rec.more_outputs) grad_outputs.push_back(take(output.slot));
+      std::vector<Tensor> grad_outputs{std::move(grads[rec.output.slot])};
+      for (const Output& output : rec.more_outputs)
+        grad_outputs.push_back(std::move(grads[output.slot]));
       if (std::none_of(grad_outputs.begin(), grad_outputs.end(),
                        [](const Tensor& g) { return g.defined(); }))
         continue;

@@ -163,6 +163,9 @@ TEST_CASE("an intermediate used by several ops sums its gradients, shared ones l
     const Tensor loss = add_last ? sum(h * k2) + sum(h * k3) + sum((h + u) * k1)
                                  : sum((h + u) * k1) + sum(h * k2) + sum(h * k3);
     loss.backward();
+    // check_values CHECKs every element. add returns one gy for both h and u: had the engine
+    // added h's later gradients into that shared tensor in place, u's gradient, and so w's,
+    // would carry parts of k2 and k3 too.
     check_values(w.grad(), {3, 30});
     check_values(x.grad(), {2 * (1 + 100 + 3), 2 * (10 + 1000 + 7)});
   }
