@@ -25,8 +25,8 @@
 
 namespace tg {
 
-// Shapes (std::vector<int64_t>) print as [2,3]. Declared before fail() so that a check can take a
-// shape itself, check(ok, "matmul: ", a.shape()), and format it only when the check fails.
+// Lists of sizes or dims (std::vector<int64_t>) print as [2,3], like shapes (shape.h). Declared
+// before fail() so that a check can take one itself and format it only when the check fails.
 std::ostream& operator<<(std::ostream& out, const std::vector<int64_t>& shape);
 
 struct Error : std::runtime_error {

@@ -16,8 +16,35 @@ std::string to_string(const Shape& shape) {
   return text + "]";
 }
 
-std::ostream& operator<<(std::ostream& out, const std::vector<int64_t>& shape) {
-  return out << to_string(shape);
+std::ostream& operator<<(std::ostream& out, const Shape& shape) { return out << to_string(shape); }
+std::ostream& operator<<(std::ostream& out, const std::vector<int64_t>& sizes) {
+  return out << to_string(Shape(sizes));
+}
+
+void Shape::fail_too_many(size_t count) {
+  fail("shape: a tensor has at most ", kMaxDims, " dimensions, this shape would have ", count);
+}
+
+void Shape::resize(size_t count, int64_t value) {
+  if (count > kMaxDims) fail_too_many(count);
+  for (size_t i = count_; i < count; ++i) sizes_[i] = value;
+  count_ = count;
+}
+
+Shape::iterator Shape::insert(const_iterator at, int64_t size) {
+  const auto i = static_cast<size_t>(at - begin());
+  if (count_ == kMaxDims) fail_too_many(count_ + 1);
+  std::copy_backward(begin() + i, end(), end() + 1);
+  sizes_[i] = size;
+  ++count_;
+  return begin() + i;
+}
+
+Shape::iterator Shape::erase(const_iterator first, const_iterator last) {
+  const auto i = static_cast<size_t>(first - begin()), removed = static_cast<size_t>(last - first);
+  std::copy(begin() + i + removed, end(), begin() + i);
+  count_ -= removed;
+  return begin() + i;
 }
 
 // Every size computed from a shape (the element count, each stride, the byte count) is at most

@@ -3,12 +3,21 @@
 #include <atomic>
 #include <memory>
 
+#include "framework/recycling.h"
+
 namespace tg {
 
 const char* to_string(DType dtype) { return dtype == DType::Float32 ? "float32" : "int32"; }
 std::ostream& operator<<(std::ostream& out, DType dtype) { return out << to_string(dtype); }
 
 size_t dtype_size(DType) { return 4; }  // float32 and int32
+
+// Every tensor's TensorImpl and Storage come from this thread's recycled blocks (recycling.h):
+// a training step makes and frees thousands of them.
+template <class T, class... Args>
+static std::shared_ptr<T> make_recycled(Args&&... args) {
+  return std::allocate_shared<T>(RecyclingAllocator<T>{}, std::forward<Args>(args)...);
+}
 
 static uint64_t next_tensor_id() {
   static std::atomic<uint64_t> counter{1};
@@ -63,7 +72,7 @@ void Tensor::set_grad(const Tensor& grad) const { impl_->grad = grad.impl(); }
 void Tensor::zero_grad() const { impl_->grad.reset(); }
 
 Tensor Tensor::detach() const {
-  auto impl = std::make_shared<TensorImpl>(checked());
+  auto impl = make_recycled<TensorImpl>(checked());
   impl->requires_grad = false;
   impl->tape_generation = 0;
   impl->grad.reset();
@@ -75,9 +84,9 @@ Tensor Tensor::detach() const {
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape) check(d >= 0, "empty: negative dimension in shape ", shape);
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_recycled<TensorImpl>();
   const auto bytes = static_cast<size_t>(numel_of(shape, "empty")) * dtype_size(dtype);
-  impl->storage = std::make_shared<Storage>(bytes, device);
+  impl->storage = make_recycled<Storage>(bytes, device);
   impl->shape = shape;
   impl->dtype = dtype;
   impl->id = next_tensor_id();
@@ -86,7 +95,7 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
 
 // A new handle on the same storage with another shape: what every view is.
 Tensor make_view(const Tensor& base, const Shape& shape, int64_t extra_offset) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_recycled<TensorImpl>();
   impl->storage = base.storage();
   impl->offset = base.storage_offset() + extra_offset;
   impl->shape = shape;

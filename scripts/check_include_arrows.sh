@@ -6,7 +6,7 @@
 #   scripts/check_include_arrows.sh [repository root]      (default: this script's repository)
 #
 # Who may include whom, bottom to top (a file may include its own level and every level below):
-#   core       framework/{error,shape,storage,tensor,random}.*: the data, no device, no op
+#   core       framework/{error,shape,storage,tensor,random,recycling}.*: the data, no device, no op
 #   backend    framework/backend/**: the device interface and the devices; never the tape or ops/
 #   tape       framework/tape.*: records and backward; the backend interface, never ops/
 #   ops        framework/ops/**: the core, the tape and the backend interface (backend/*.h),
@@ -18,11 +18,11 @@ set -euo pipefail
 root=${1:-"$(cd "$(dirname "$0")/.." && pwd)"}
 cd "$root"
 
-core='framework/(error|shape|storage|tensor|random)\.h'
+core='framework/(error|shape|storage|tensor|random|recycling)\.h'
 allowed_for() {  # the includes a file may name, as an extended regular expression
   case $1 in
     framework/error.* | framework/shape.* | framework/storage.* | framework/tensor.* | \
-      framework/random.*) echo "^${core}$" ;;
+      framework/random.* | framework/recycling.*) echo "^${core}$" ;;
     framework/backend/*) echo "^(${core}|framework/backend/.*)$" ;;
     framework/tape.*) echo "^(${core}|framework/tape\.h|framework/backend/[a-z_]+\.h)$" ;;
     framework/ops/*) echo "^(${core}|framework/tape\.h|framework/backend/[a-z_]+\.h|framework/ops/.*)$" ;;

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "framework/backend/cuda_status.h"
+#include "framework/recycling.h"
 #include "tests/framework/helpers.h"
 
 using namespace tg;
@@ -108,6 +111,56 @@ TEST_CASE("the caching allocator reuses freed buffers") {
   const void* first = kept.raw_data();
   kept = Tensor();
   CHECK(zeros({123, 7}).raw_data() == first);
+}
+
+TEST_CASE("a tensor's TensorImpl and Storage blocks are recycled, across threads too") {
+  // RecyclingAllocator keeps freed blocks per thread, so the next tensor takes the block the
+  // last one gave back (in a sanitizer build nothing is kept: the check is skipped there).
+  Tensor kept = zeros({5});
+  const TensorImpl* first = kept.impl().get();
+  kept = Tensor();
+  const Tensor again = zeros({5});
+  if (recycling_detail::kCachedBlocks > 0) CHECK(again.impl().get() == first);
+  // Blocks are interchangeable between threads: a tensor made on another thread and freed on
+  // this one joins this thread's list, and one made here and freed there joins that thread's.
+  Tensor from_other;
+  std::thread([&] { from_other = full({3}, 2.0f); }).join();
+  check_values(from_other, {2, 2, 2});
+  from_other = Tensor();
+  Tensor to_other = full({4}, 1.0f);
+  std::thread([moved = std::move(to_other)]() mutable { moved = Tensor(); }).join();
+  check_values(zeros({2}) + 1.0f, {1, 1});
+}
+
+TEST_CASE("a Shape reads like a vector of sizes, and holds at most 12") {
+  Shape s{2, 3};
+  s.push_back(4);
+  s.insert(s.begin(), 1);
+  CHECK(s == Shape{1, 2, 3, 4});
+  CHECK(s.size() == 4);
+  CHECK(s.back() == 4);
+  s.erase(s.begin() + 1);
+  CHECK(s == Shape{1, 3, 4});
+  s.insert(s.begin() + 1, 2, 7);
+  CHECK(s == Shape{1, 7, 7, 3, 4});
+  s.erase(s.begin() + 1, s.begin() + 3);
+  s.resize(5, 9);
+  CHECK(s == Shape{1, 3, 4, 9, 9});
+  CHECK(s != Shape{1, 3, 4, 9});  // a prefix is not equal
+  CHECK(Shape(std::vector<int64_t>{5, 6}).to_vector() == std::vector<int64_t>{5, 6});
+  CHECK(to_string(Shape{}) == "[]");
+  CHECK(to_string(Shape(3, 1)) == "[1,1,1]");
+  Shape twelve(12, 1);
+  CHECK_THROWS_WITH_AS(
+      twelve.push_back(1),
+      doctest::Contains("shape: a tensor has at most 12 dimensions, this shape would have 13"),
+      Error);
+  CHECK_THROWS_WITH_AS(twelve.insert(twelve.begin(), 1), doctest::Contains("would have 13"), Error);
+  CHECK_THROWS_WITH_AS(zeros(Shape(std::vector<int64_t>(13, 1))),
+                       doctest::Contains("at most 12 dimensions"), Error);
+  CHECK_THROWS_WITH_AS(zeros(Shape(12, 1)).unsqueeze(0), doctest::Contains("at most 12 dimensions"),
+                       Error);
+  CHECK(zeros(Shape(12, 1)).sum().item() == 0.0f);  // twelve is allowed
 }
 
 TEST_CASE("device names: to_string and device_named are inverses, other names give nothing") {

@@ -87,7 +87,11 @@ class CpuBackend final : public Backend {
                                      bool need_weight_grads) override;
 };
 
-// Loops shorter than this stay on one thread: spawning work costs more than it saves.
-constexpr int64_t kParallelThreshold = 32768;
+// Loops shorter than this stay on one thread: spawning work costs more than it saves. With two
+// threads each gets at least 32768 elements, PyTorch's grain size: at 32768 in all (16384 a
+// thread) the MLP step ran 25% slower on two threads than at this threshold, on a host where a
+// thread's share of a small loop costs more to hand over than to compute (bench/NOTES.md,
+// fourteenth session).
+constexpr int64_t kParallelThreshold = 65536;
 
 }  // namespace tg
