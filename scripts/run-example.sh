@@ -4,7 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-# Threads waiting for work sleep instead of spinning: on a machine busy with other programs,
-# spinning threads take the cores their siblings need (README, "Threads").
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# Threads waiting for work spin briefly, then sleep: the programs choose that themselves
+# (README, "Threads").
 build/examples/fashion_mlp "$@"

@@ -1,19 +1,26 @@
-// The OpenMP wait policy, chosen for the user: threads that wait for work sleep (PASSIVE).
+// The OpenMP wait policy, chosen for the user: threads that wait for work spin briefly, then
+// sleep (GOMP_SPINCOUNT=1000).
 //
 // libgomp's default lets an idle thread spin for 300,000 iterations (milliseconds) before it
-// sleeps. On a quiet machine that saves a wake-up between two parallel loops; on a busy one the
-// spinning thread takes the core that its sibling, or another program, needs: fashion_mlp ran
-// 10x slower with its default 2 threads than with 1 beside one busy process (bench/README.md).
-// Loops under 32,768 elements run on one thread anyway, so a parallel loop is long enough to
-// pay for a wake-up of a few microseconds.
+// sleeps. On a busy machine the spinning thread takes the core that its sibling, or another
+// program, needs: fashion_mlp ran 10x slower with its default 2 threads than with 1 beside one
+// busy process, and an MLP step 19x (bench/README.md, "Beside a busy core"). Sleeping at once
+// (OMP_WAIT_POLICY=PASSIVE, the choice until 2026-12-03) cures that, but then every parallel loop
+// pays a wake-up, which some hosts make dear: on one, a loop over 65,536 floats took 9.5 us on
+// one thread, 17-19 us on two spinning threads and 75 us on two with the worker asleep, and a
+// G2P Transformer step ran 1.2-1.8x slower at 2 threads than with a short spin. 1,000 turns
+// (libgomp's own count for a machine with more threads than cores) is a few microseconds: it
+// bridges the gap between an op's loops on a quiet machine, and beside a busy process it cost
+// 1.2-1.5x against sleeping at once, where 10,000 turns cost 3-6x (bench/NOTES.md, fourteenth
+// session).
 //
 // libgomp reads the policy from the environment only, once, in its own constructor, which runs
 // before any code of the program: setting the variable later (even in a .preinit_array entry,
 // whose environment the C library replaces) changes nothing. So when the user has set neither
-// OMP_WAIT_POLICY nor GOMP_SPINCOUNT, the program sets OMP_WAIT_POLICY=PASSIVE and executes
-// itself again, once, before any other constructor of its own (priority 101): same pid, same
-// arguments, a millisecond or two. Setting either variable (OMP_WAIT_POLICY=active to spin)
-// leaves the program alone.
+// OMP_WAIT_POLICY nor GOMP_SPINCOUNT, the program sets GOMP_SPINCOUNT=1000 and executes itself
+// again, once, before any other constructor of its own (priority 101): same pid, same
+// arguments, a millisecond or two. Setting either variable (OMP_WAIT_POLICY=passive to sleep at
+// once, active to spin) leaves the program alone.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -30,9 +37,9 @@ int tapegrad_wait_policy_anchor = 0;
 
 namespace {
 
-__attribute__((constructor(101))) void sleep_while_waiting() {
+__attribute__((constructor(101))) void spin_briefly_while_waiting() {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0) return;
   // POSIX reads: this runs before the program's other constructors (iostreams included).
   std::string cmdline;
   const int file = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
