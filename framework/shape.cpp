@@ -7,18 +7,21 @@
 
 namespace tg {
 
-std::string to_string(const Shape& shape) {
+// "[2,3]": a shape's sizes, or any list of sizes or dims (which may be longer than a Shape holds).
+static std::string sizes_text(const int64_t* first, const int64_t* last) {
   std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ',';
-    text += std::to_string(shape[i]);
+  for (const int64_t* size = first; size != last; ++size) {
+    if (size != first) text += ',';
+    text += std::to_string(*size);
   }
   return text + "]";
 }
 
+std::string to_string(const Shape& shape) { return sizes_text(shape.begin(), shape.end()); }
+
 std::ostream& operator<<(std::ostream& out, const Shape& shape) { return out << to_string(shape); }
 std::ostream& operator<<(std::ostream& out, const std::vector<int64_t>& sizes) {
-  return out << to_string(Shape(sizes));
+  return out << sizes_text(sizes.data(), sizes.data() + sizes.size());
 }
 
 void Shape::fail_too_many(size_t count) {
