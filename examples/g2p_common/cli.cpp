@@ -86,7 +86,8 @@ void add_flags(CLI::App& app, Flags& f, ModelFamily family) {
         ->check(positive);
     app.add_option("--attention", f.config.attention, "the decoder's attention over the letters")
         ->check(CLI::IsMember({"additive", "dot"}));
-    refuse_flags(app, {"--decoder-layers", "--heads", "--ff", "--norm"}, "g2p_transformer");
+    refuse_flags(app, {"--decoder-layers", "--heads", "--ff", "--norm", "--encoder-window"},
+                 "g2p_transformer");
   } else {
     app.add_option("--decoder-layers", f.config.decoder_layers, "decoder layers")
         ->check(whole_number(1, 64));
@@ -95,6 +96,9 @@ void add_flags(CLI::App& app, Flags& f, ModelFamily family) {
     app.add_option("--norm", f.config.norm,
                    "LayerNorm before each sublayer (pre) or after its residual sum (post)")
         ->check(CLI::IsMember({"pre", "post"}));
+    app.add_option("--encoder-window", f.config.encoder_window,
+                   "each letter attends to the letters within +-W in the encoder (0: all)")
+        ->check(whole_number(0, 1000));
     refuse_flags(app, {"--hidden", "--attention"}, "g2p_lstm");
   }
   app.add_option("--dropout", f.config.dropout, "dropout probability")->check(number_between(0, 0.99));

@@ -28,6 +28,7 @@ struct ModelConfig {
   float dropout = 0.2f;
   std::string attention = "additive";  // LSTM only: "additive" or "dot"
   std::string norm = "pre";            // Transformer only: LayerNorm "pre" or "post" sublayer
+  int64_t encoder_window = 0;  // Transformer only: a letter attends to letters within +-W (0: all)
 
   void save(tg::Checkpoint& checkpoint) const;
   static ModelConfig load(const tg::Checkpoint& checkpoint);

@@ -128,6 +128,7 @@ void ModelConfig::save(tg::Checkpoint& checkpoint) const {
   checkpoint.set_double("config.dropout", dropout);
   checkpoint.set_string("config.attention", attention);
   checkpoint.set_string("config.norm", norm);
+  checkpoint.set_int("config.encoder_window", encoder_window);
 }
 
 ModelConfig ModelConfig::load(const tg::Checkpoint& checkpoint) {
@@ -142,6 +143,9 @@ ModelConfig ModelConfig::load(const tg::Checkpoint& checkpoint) {
   config.attention = checkpoint.get_string("config.attention");
   // Checkpoints written before --norm existed hold pre-norm models.
   if (checkpoint.has("config.norm")) config.norm = checkpoint.get_string("config.norm");
+  // And those from before --encoder-window, encoders that attend to every letter.
+  if (checkpoint.has("config.encoder_window"))
+    config.encoder_window = checkpoint.get_int("config.encoder_window");
   return config;
 }
 

@@ -67,11 +67,20 @@ TransformerG2P::TransformerG2P(const ModelConfig& config, int64_t letters, int64
   init_scaled_embedding(source_embedding, gen);
   init_scaled_embedding(target_embedding, gen);
   embedding_scale_ = std::sqrt(static_cast<float>(config.embed_dim));
+  tg::check(config.encoder_window >= 0, "TransformerG2P: encoder_window must be >= 0 (0: every ",
+            "letter), got ", config.encoder_window);
+  encoder_window_ = config.encoder_window;
 }
 
 tg::Tensor TransformerG2P::encode(const tg::Tensor& source,
                                   const tg::Tensor& source_lengths) const {
-  return encoder(source_positions(source_embedding(source) * embedding_scale_), source_lengths);
+  const tg::Tensor x = source_positions(source_embedding(source) * embedding_scale_);
+  if (encoder_window_ == 0) return encoder(x, source_lengths);
+  // --encoder-window W: letter i attends to letters i-W .. i+W only (and not to padding), so a
+  // layer sees a neighbourhood, as a convolution does, and L layers see +-L*W letters.
+  const tg::AttentionMask local =
+      tg::AttentionMask::keep(tg::window_mask(source.size(1), encoder_window_, source.device()));
+  return encoder(x, source_lengths, local);
 }
 
 tg::Tensor TransformerG2P::decode(const tg::Tensor& target_in, const tg::Tensor& memory,

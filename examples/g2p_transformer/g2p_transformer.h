@@ -2,7 +2,8 @@
 // Yolchuyeva et al. (2019).
 //
 //   encoder:  letters -> embedding + sinusoidal positions -> encoder_layers pre-norm layers
-//             (self-attention over the real letters, padding masked)
+//             (self-attention over the real letters, padding masked; with encoder_window W
+//             each letter attends to its neighbours within +-W only)
 //   decoder:  <bos> + phonemes -> embedding + positions -> decoder_layers pre-norm layers
 //             (causal self-attention, cross-attention to the letters) -> linear -> softmax
 //
@@ -45,11 +46,14 @@ class TransformerG2P : public Seq2SeqModel {
   tg::TransformerDecoder decoder;
   tg::Linear output;
 
- private:
+  // The letters' encodings [B, S, d_model]: what the decoder's cross-attention reads.
   tg::Tensor encode(const tg::Tensor& source, const tg::Tensor& source_lengths) const;
+
+ private:
   tg::Tensor decode(const tg::Tensor& target_in, const tg::Tensor& memory,
                     const tg::Tensor& target_lengths, const tg::Tensor& source_lengths);
   float embedding_scale_ = 1.0f;
+  int64_t encoder_window_ = 0;  // 0: every letter attends to every letter
 };
 
 }  // namespace g2p

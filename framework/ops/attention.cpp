@@ -1,6 +1,7 @@
 #include "framework/ops/attention.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,16 @@ Tensor causal_mask(int64_t len, Device device) {
   // keep[i, j] = j <= i
   const Tensor positions = arange(len, DType::Int32, device);
   return ge(positions.reshape({len, 1}), positions.reshape({1, len}));
+}
+
+Tensor window_mask(int64_t len, int64_t window, Device device) {
+  check(len >= 0, "window_mask: len must be >= 0, got ", len);
+  check(window >= 0, "window_mask: window must be >= 0, got ", window);
+  // keep[i, j] = |i - j| <= window, built on the host (len^2 small integers) and moved once.
+  std::vector<int32_t> keep(static_cast<size_t>(len * len));
+  for (int64_t i = 0; i < len; ++i)
+    for (int64_t j = 0; j < len; ++j) keep[i * len + j] = std::abs(i - j) <= window ? 1 : 0;
+  return from_vector(keep, {len, len}).to(device);
 }
 
 // ---- scaled dot product ----

@@ -46,6 +46,11 @@ Tensor key_padding_mask(const Tensor& valid_lens, int64_t key_len);
 // Int32 [len, len], 1 on and below the diagonal: query t may attend to keys 0..t only.
 Tensor causal_mask(int64_t len, Device device = Device::CPU);
 
+// Int32 [len, len], 1 where |i - j| <= window: query i may attend to keys i - window .. i +
+// window only. local_attention's band written as a full mask: for short sequences (a word's
+// letters) the full-attention kernel with this mask is the cheaper way to the same result.
+Tensor window_mask(int64_t len, int64_t window, Device device = Device::CPU);
+
 // ---- the two halves of attention, for composing your own ----
 
 // q [..., Lq, d], k [..., Lk, d] -> q k^T / sqrt(d), [..., Lq, Lk]. One gemm with trans_b: k is

@@ -70,6 +70,9 @@ if(TARGET g2p_lstm)
   tapegrad_expect_exit(g2p_lstm/norm_is_a_transformer_flag 1
     "g2p_lstm: --norm: this model has no such setting .a flag of g2p_transformer."
     $<TARGET_FILE:g2p_lstm> --norm post)
+  tapegrad_expect_exit(g2p_lstm/encoder_window_is_a_transformer_flag 1
+    "g2p_lstm: --encoder-window: this model has no such setting .a flag of g2p_transformer."
+    $<TARGET_FILE:g2p_lstm> --encoder-window 3)
   tapegrad_expect_exit(g2p_lstm/words_need_predict 1 "g2p_lstm: words requires --predict"
     $<TARGET_FILE:g2p_lstm> cat)
   tapegrad_expect_exit(g2p_lstm/empty_dictionary_names_the_data 1
@@ -99,6 +102,9 @@ if(TARGET g2p_transformer)
   tapegrad_expect_exit(g2p_transformer/norm_is_pre_or_post 1
     "g2p_transformer: --norm: middle not in {pre,post}"
     $<TARGET_FILE:g2p_transformer> --norm middle)
+  tapegrad_expect_exit(g2p_transformer/encoder_window_is_a_whole_number 1
+    "g2p_transformer: --encoder-window: expected a whole number from 0 to 1000, got '-2'"
+    $<TARGET_FILE:g2p_transformer> --encoder-window -2)
   tapegrad_expect_exit(g2p_transformer/beam_has_an_upper_bound 1
     "g2p_transformer: --beam: expected a whole number from 1 to 64"
     $<TARGET_FILE:g2p_transformer> --predict cat --beam 100000)

@@ -342,6 +342,60 @@ TEST_CASE("a checkpoint from before --norm holds a pre-norm Transformer") {
   CHECK(g2p::ModelConfig::load(older).norm == "pre");
 }
 
+TEST_CASE("with --encoder-window W, a letter's encoding ignores letters beyond W per layer") {
+  const g2p::G2PData data = toy_data();
+  // Changing the last of five letters changes the encodings within reach of it: +-W per layer.
+  // Returns which of the five positions changed.
+  auto positions_changed = [&](int64_t layers, int64_t window) {
+    g2p::ModelConfig config = small_config();
+    config.encoder_layers = layers;
+    config.encoder_window = window;
+    tg::Generator gen(21);
+    g2p::TransformerG2P model(config, data.letters.size(), data.phonemes.size(), gen);
+    model.eval();
+    const tg::Tensor lengths = tg::from_vector(std::vector<int32_t>{5}, {1});
+    const std::vector<float> before =
+        model.encode(tg::from_vector(std::vector<int32_t>{4, 5, 6, 7, 8}, {1, 5}), lengths)
+            .to_vector<float>();
+    const std::vector<float> after =
+        model.encode(tg::from_vector(std::vector<int32_t>{4, 5, 6, 7, 9}, {1, 5}), lengths)
+            .to_vector<float>();
+    std::vector<int> changed;
+    const int64_t d = config.embed_dim;
+    for (int position = 0; position < 5; ++position) {
+      bool differs = false;
+      for (int64_t f = 0; f < d; ++f)
+        differs = differs || before[position * d + f] != after[position * d + f];
+      if (differs) changed.push_back(position);
+    }
+    return changed;
+  };
+  CHECK(positions_changed(1, 1) == std::vector<int>{3, 4});
+  CHECK(positions_changed(2, 1) == std::vector<int>{2, 3, 4});
+  CHECK(positions_changed(1, 2) == std::vector<int>{2, 3, 4});
+  CHECK(positions_changed(1, 0) == std::vector<int>{0, 1, 2, 3, 4});  // 0: every letter
+
+  g2p::ModelConfig config = small_config();
+  config.encoder_window = -1;
+  tg::Generator gen(3);
+  CHECK_THROWS_WITH_AS(make_model("transformer", config, data, gen),
+                       doctest::Contains("encoder_window must be >= 0 (0: every letter), got -1"),
+                       tg::Error);
+}
+
+TEST_CASE("the encoder window is saved, and a checkpoint from before it attends to every letter") {
+  g2p::ModelConfig config = small_config();
+  config.encoder_window = 3;
+  tg::Checkpoint current;
+  config.save(current);
+  tg::Checkpoint older;  // the same keys but config.encoder_window, as written before the flag
+  for (const auto& [key, value] : current.metadata()) {
+    if (key != "config.encoder_window") older.set_string(key, value);
+  }
+  CHECK(g2p::ModelConfig::load(current).encoder_window == 3);
+  CHECK(g2p::ModelConfig::load(older).encoder_window == 0);
+}
+
 TEST_CASE("an unknown character is named with its word") {
   const g2p::G2PData data = toy_data();
   CHECK(g2p::encode_word("CAT", data.letters) == g2p::encode_word("cat", data.letters));

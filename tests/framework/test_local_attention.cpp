@@ -116,6 +116,16 @@ TEST_CASE("gradcheck: band_dot and band_weighted_sum, windows inside and wider t
   }
 }
 
+TEST_CASE("window_mask keeps the keys within +-window of each query, by hand") {
+  // L = 4, w = 1: a band of three diagonals.
+  check_values(window_mask(4, 1), {1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 1});
+  check_values(window_mask(3, 0), {1, 0, 0, 0, 1, 0, 0, 0, 1});
+  check_values(window_mask(2, 5), {1, 1, 1, 1});
+  CHECK(window_mask(0, 2).numel() == 0);
+  CHECK_THROWS_WITH_AS(window_mask(3, -1), "window_mask: window must be >= 0, got -1", tg::Error);
+  CHECK_THROWS_WITH_AS(window_mask(-1, 1), "window_mask: len must be >= 0, got -1", tg::Error);
+}
+
 // ---- local attention against full attention ----
 
 TEST_CASE("local_attention equals full attention with the band mask: no mask, causal") {
