@@ -48,13 +48,11 @@ inline bool all_finite(const Tensor& t) {
 }
 
 // keep[i, j] = |i - j| <= window (and j <= i when causal), Int32 [len, len]: local attention's
-// band as a full mask, written out independently of the band code.
+// band as a full mask, from the full-attention masks (window_mask is checked by hand in
+// test_local_attention.cpp), independent of the band code.
 inline Tensor band_keep_mask(int64_t len, int64_t window, bool causal) {
-  std::vector<int32_t> keep(static_cast<size_t>(len * len));
-  for (int64_t i = 0; i < len; ++i)
-    for (int64_t j = 0; j < len; ++j)
-      keep[i * len + j] = std::abs(i - j) <= window && (!causal || j <= i);
-  return from_vector(keep, {len, len});
+  const Tensor band = window_mask(len, window);
+  return causal ? band * causal_mask(len) : band;
 }
 
 // Random normal values from a fixed seed, optionally a leaf that requires grad.
